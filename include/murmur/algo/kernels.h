@@ -1,0 +1,26 @@
+// Vector kernels shared by the algorithms.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace murmur::algo {
+
+// One term of a weighted sum: either float memory or the raw bytes of a dense f32 payload
+// (possibly unaligned).
+struct WeightedSource {
+  float weight = 0.0f;
+  const float* values = nullptr;
+  const uint8_t* bytes = nullptr;
+};
+
+// out[k] = sum_j w_j * src_j[k], accumulated in the order of `sources` in float. Every
+// element is computed the same way whatever the chunking, so two callers that pass the
+// same weights and sources in the same order get bit-identical results. `out` may alias
+// no source. sources must be non-empty.
+void WeightedSum(std::span<float> out, std::span<const WeightedSource> sources);
+
+// Mean squared distance to the mean: (1/n) sum_i ||x_i - mean||^2, in double.
+double ConsensusDistance(std::span<const std::span<const float>> xs, std::span<float> mean_out);
+
+}  // namespace murmur::algo

@@ -1,0 +1,63 @@
+// The transport interface: moves encoded frames between nodes and counts their bytes.
+//
+// A message is identified by (round, phase, sender, receiver), all read from its frame
+// header. send() never blocks. receive() returns the frame a given sender addressed to a
+// given receiver in a given round and phase, or nullopt when the transport knows it will
+// never arrive (lost to an injected fault). For the in-process transport, receives of a
+// phase must happen after every send of that phase (the runner's barrier guarantees it).
+//
+// Thread-safety: send/receive may run concurrently for different nodes. The byte counters
+// of node i are written only by calls made on behalf of node i (sends from i, receives to
+// i), so they need no locks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "murmur/comm/frame.h"
+
+namespace murmur::comm {
+
+struct ByteCounters {
+  uint64_t bytes_sent = 0;         // header + payload
+  uint64_t header_bytes_sent = 0;  // header part of bytes_sent
+  uint64_t messages_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t header_bytes_received = 0;
+  uint64_t messages_received = 0;
+
+  ByteCounters& operator+=(const ByteCounters& o);
+  ByteCounters operator-(const ByteCounters& o) const;
+};
+
+class Transport {
+ public:
+  explicit Transport(int nodes);
+  virtual ~Transport() = default;
+  virtual std::string_view name() const = 0;
+  int nodes() const { return static_cast<int>(counters_.size()); }
+
+  // Sends a complete frame; counts it against the sender named in its header.
+  void send(Bytes frame);
+  // Receives the frame `from` sent `to` in (round, phase); counts it against `to`.
+  std::optional<Bytes> receive(int to, int from, uint32_t round, uint8_t phase);
+
+  // Cumulative counters of one node since construction.
+  const ByteCounters& counters(int node) const { return counters_[node]; }
+
+ protected:
+  virtual void do_send(int from, int to, uint32_t round, uint8_t phase, Bytes frame) = 0;
+  virtual std::optional<Bytes> do_receive(int to, int from, uint32_t round, uint8_t phase) = 0;
+
+ private:
+  std::vector<ByteCounters> counters_;
+};
+
+// The default transport: all nodes in this process; frames move between per-receiver
+// mailboxes without copies.
+std::unique_ptr<Transport> MakeInProcessTransport(int nodes);
+
+}  // namespace murmur::comm

@@ -1,0 +1,49 @@
+// Partitioning a training set across nodes, and per-node batch loading.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "murmur/core/rng.h"
+#include "murmur/data/dataset.h"
+
+namespace murmur::data {
+
+struct PartitionOptions {
+  // iid: uniform random split of equal sizes. shards: sort by label, cut into
+  // nodes * shards_per_node shards, give each node shards_per_node random shards.
+  // dirichlet: per class, split its samples by proportions drawn from Dir(alpha).
+  std::string name = "iid";
+  int nodes = 16;
+  // Concentration of dirichlet: small alpha = each node sees few classes.
+  double alpha = 0.5;
+  int shards_per_node = 2;
+  // dirichlet redraws until every node has at least this many samples.
+  int64_t min_samples = 10;
+  uint64_t seed = 1;
+};
+
+// Per-node sample indices into `train`, each sorted ascending. Throws ConfigError when the
+// options cannot be met (e.g. more nodes than samples).
+std::vector<std::vector<int64_t>> Partition(const Dataset& train, const PartitionOptions& o);
+const std::vector<std::pair<std::string, std::string>>& PartitionerHelp();
+
+// Hands out a node's samples in a deterministic shuffled order, reshuffling each epoch.
+class NodeLoader {
+ public:
+  NodeLoader(const Dataset& data, std::vector<int64_t> indices, Rng rng);
+  // Fills x[batch * sample_dim] and y[batch] with the next batch (wrapping across epochs).
+  void next_batch(int batch, float* x, int64_t* y);
+  const std::vector<int64_t>& indices() const { return indices_; }
+  int64_t epoch() const { return epoch_; }
+
+ private:
+  const Dataset& data_;
+  std::vector<int64_t> indices_, order_, batch_idx_;
+  size_t pos_ = 0;
+  int64_t epoch_ = 0;
+  Rng rng_;
+};
+
+}  // namespace murmur::data

@@ -1,0 +1,65 @@
+// Experiment configuration: a flat set of "section.key" values checked against one schema.
+//
+// Every key has a type, a default, a one-line help and, where it applies, a range or a list
+// of allowed values; docs/config.md is generated from the same schema (`murmur doc-config`).
+// Loading rejects unknown keys, wrong types and out-of-range values with a ConfigError that
+// names the file, the key and what is allowed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace murmur::run {
+
+using Value = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>>;
+enum class Type { kBool, kInt, kFloat, kString, kIntList };
+
+struct KeySpec {
+  std::string key;  // "section.name"
+  Type type;
+  Value default_value;
+  std::string help;
+  double min = -1e300, max = 1e300;  // for numbers (inclusive)
+  // Allowed strings (empty: any string).
+  std::function<std::vector<std::string>()> choices;
+};
+
+// All keys, grouped by section in documentation order.
+const std::vector<KeySpec>& Schema();
+const KeySpec* FindKey(std::string_view key);
+
+class Config {
+ public:
+  // Every key at its default.
+  Config();
+  // Defaults overlaid with a TOML file / string. `source` names it in errors.
+  static Config FromFile(const std::string& path);
+  static Config FromString(std::string_view toml, const std::string& source);
+
+  // Applies "key=value" (a --set argument); the value is parsed for the key's type.
+  void set(std::string_view assignment);
+  void set_value(const std::string& key, Value v, const std::string& source);
+
+  bool get_bool(const std::string& key) const;
+  int64_t get_int(const std::string& key) const;
+  double get_double(const std::string& key) const;
+  const std::string& get_string(const std::string& key) const;
+  const std::vector<int64_t>& get_int_list(const std::string& key) const;
+
+  // The resolved configuration as TOML, every key written out.
+  std::string to_toml() const;
+  bool operator==(const Config& o) const { return values_ == o.values_; }
+
+ private:
+  std::map<std::string, Value> values_;
+};
+
+// docs/config.md, generated from the schema.
+std::string SchemaMarkdown();
+
+}  // namespace murmur::run

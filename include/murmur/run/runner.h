@@ -1,0 +1,40 @@
+// The experiment runner: config -> data, model, topology -> nodes -> rounds -> outputs.
+//
+// RunExperiment simulates run.nodes nodes in this process on a thread pool: each round every
+// node runs its local steps in parallel, then the algorithm's phases exchange real encoded
+// messages over the in-process transport. It writes config.toml, metrics.csv, eval.csv and
+// summary.json to the run directory (see docs/output.md) and returns the summary. The same
+// config and seed give identical metrics.csv, eval.csv and accuracy fields whatever the
+// thread count.
+#pragma once
+
+#include <string>
+
+#include "murmur/run/config.h"
+
+namespace murmur::run {
+
+struct RunOptions {
+  // Run directory; empty = output.dir, or runs/<timestamp>-<algorithm> when that is empty.
+  std::string out_dir;
+  // No progress line on stderr.
+  bool quiet = false;
+  // Replace the outputs of an existing run directory instead of refusing.
+  bool overwrite = false;
+};
+
+struct RunResult {
+  std::string out_dir;
+  std::string summary_json;  // contents of summary.json
+  double final_acc_mean = 0.0;
+  double final_acc_min = 0.0;
+  double final_acc_avg_model = 0.0;
+  double bytes_sent_per_node = 0.0;
+};
+
+RunResult RunExperiment(const Config& config, const RunOptions& options);
+
+// Peak resident set size of this process in bytes (VmHWM), 0 where unknown.
+int64_t PeakRssBytes();
+
+}  // namespace murmur::run

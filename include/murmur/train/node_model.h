@@ -1,0 +1,88 @@
+// One node's model and optimiser, behind a torch-free interface.
+//
+// All trainable parameters (and, with include_buffers, BatchNorm running statistics) live in
+// one contiguous float buffer: the LibTorch parameter tensors are views into it, so
+// algorithms read and write the model through params() without seeing torch. The first
+// trainable() entries are parameters; the rest are buffers, which are averaged by the
+// algorithms but never touched by the optimiser. SGD (momentum, Nesterov, weight decay)
+// runs directly on the flat buffer, so its state is a flat buffer too.
+//
+// A NodeModel is used by one thread at a time; different NodeModels may train concurrently
+// (call ConfigureWorkerThread() on each thread first).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "murmur/core/registry.h"
+#include "murmur/data/dataset.h"
+#include "murmur/data/partition.h"
+
+namespace murmur::train {
+
+struct InputShape {
+  int channels = 1, height = 28, width = 28, classes = 10;
+};
+
+struct ModelOptions {
+  // logreg, mlp, cnn, resnet20, vgg11, vgg11_bn (see ModelRegistry()).
+  std::string name = "cnn";
+  // Put BatchNorm running statistics into the flat buffer so algorithms average them too.
+  // Off: each node keeps its own statistics (and the averaged model uses node 0's).
+  bool include_buffers = true;
+  // Width of the two hidden layers of `mlp`.
+  int mlp_hidden = 200;
+  // "cpu", or "cuda" / "cuda:N" where LibTorch was built with CUDA.
+  std::string device = "cpu";
+};
+
+struct OptimizerOptions {
+  double momentum = 0.0;      // heavy-ball momentum; 0 = plain SGD
+  bool nesterov = false;      // Nesterov momentum (needs momentum > 0)
+  double weight_decay = 0.0;  // L2 penalty added to the gradient
+};
+
+struct EvalResult {
+  double loss = 0.0;
+  double accuracy = 0.0;
+  int64_t samples = 0;
+};
+
+class NodeModel {
+ public:
+  virtual ~NodeModel() = default;
+  // The flat model vector: [trainable parameters | buffers (if included)].
+  virtual std::span<float> params() = 0;
+  virtual int64_t trainable() const = 0;
+  // Momentum buffer (empty without momentum).
+  virtual std::span<float> optimizer_state() = 0;
+  // `steps` SGD steps of `batch` samples from `loader` at learning rate `lr`; returns the
+  // mean training loss.
+  virtual double train_steps(int steps, int batch, double lr, data::NodeLoader& loader) = 0;
+  // Loss and accuracy on the first `max_samples` samples of `data` (<= 0: all).
+  virtual EvalResult evaluate(const data::Dataset& data, int64_t max_samples) = 0;
+  // Copies state that is not in params() (BatchNorm statistics without include_buffers).
+  virtual void copy_local_state_from(NodeModel& other) = 0;
+};
+
+// Model names with one line of help each (the factory is internal).
+const Registry<int>& ModelRegistry();
+
+// Deterministic initial model vector x0 for (options, shape, seed); every node starts here.
+std::vector<float> InitialParameters(const ModelOptions& options, const InputShape& shape,
+                                     uint64_t seed);
+// A node model whose params() equal `init` (which must have the right length).
+std::unique_ptr<NodeModel> MakeNodeModel(const ModelOptions& options,
+                                         const OptimizerOptions& optimizer, const InputShape& shape,
+                                         std::span<const float> init);
+
+// Pins torch's intra-op parallelism of the calling thread to one thread (node-level
+// parallelism replaces it). Call once on every thread that trains or evaluates.
+void ConfigureWorkerThread();
+// Whether this LibTorch build can use CUDA.
+bool CudaAvailable();
+
+}  // namespace murmur::train

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs murmur's build and run dependencies from Debian 12 packages.
+# Idempotent: packages already present are left alone and apt is not called at all
+# when nothing is missing. Runs as root, or through sudo when available.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ccache
+  libtorch-dev            # LibTorch 1.13 (train module only)
+  libtomlplusplus-dev     # TOML configs
+  libcli11-dev            # command line
+  nlohmann-json3-dev      # summary.json
+  zlib1g-dev              # gzip'd IDX files
+  libgtest-dev libgmock-dev libbenchmark-dev
+  dataset-fashion-mnist   # default dataset
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,73 @@
+#include "murmur/algo/algorithm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "murmur/algo/kernels.h"
+
+namespace murmur::algo {
+
+void WeightedSum(std::span<float> out, std::span<const WeightedSource> sources) {
+  MURMUR_ASSERT(!sources.empty());
+  constexpr size_t kChunk = 1024;
+  float tmp[kChunk];
+  const size_t n = out.size();
+  for (size_t begin = 0; begin < n; begin += kChunk) {
+    const size_t len = std::min(kChunk, n - begin);
+    float* o = out.data() + begin;
+    for (size_t s = 0; s < sources.size(); ++s) {
+      const WeightedSource& src = sources[s];
+      const float* v = src.values ? src.values + begin : tmp;
+      if (!src.values) std::memcpy(tmp, src.bytes + 4 * begin, 4 * len);
+      const float w = src.weight;
+      if (s == 0) {
+        for (size_t k = 0; k < len; ++k) o[k] = w * v[k];
+      } else {
+        for (size_t k = 0; k < len; ++k) o[k] += w * v[k];
+      }
+    }
+  }
+}
+
+double ConsensusDistance(std::span<const std::span<const float>> xs, std::span<float> mean) {
+  const size_t n = xs.size();
+  if (n == 0) return 0.0;
+  const size_t d = mean.size();
+  std::vector<double> acc(d, 0.0);
+  for (auto x : xs)
+    for (size_t k = 0; k < d; ++k) acc[k] += x[k];
+  for (size_t k = 0; k < d; ++k) mean[k] = static_cast<float>(acc[k] / n);
+  double total = 0.0;
+  for (auto x : xs) {
+    double s = 0.0;
+    for (size_t k = 0; k < d; ++k) {
+      const double diff = static_cast<double>(x[k]) - acc[k] / n;
+      s += diff * diff;
+    }
+    total += s;
+  }
+  return total / n;
+}
+
+const Registry<AlgorithmFactory>& AlgorithmRegistry() {
+  static const Registry<AlgorithmFactory> registry = [] {
+    Registry<AlgorithmFactory> r("algorithm");
+    r.add("dpsgd", "D-PSGD (Lian et al. 2017): full-precision gossip averaging with W", MakeDpsgd);
+    r.add("allreduce",
+          "all-reduce SGD: exact average every round, bytes of a bandwidth-optimal all-reduce",
+          MakeAllReduce);
+    r.add("local", "no communication: every node trains alone (baseline, overhead benchmark)",
+          MakeLocal);
+    return r;
+  }();
+  return registry;
+}
+
+std::unique_ptr<Algorithm> MakeAlgorithm(const std::string& name, const AlgorithmContext& ctx) {
+  const auto& entry = AlgorithmRegistry().get(name, "algorithm.name");
+  MURMUR_ASSERT(ctx.topology && ctx.transport && ctx.nodes == ctx.topology->nodes());
+  return entry.factory(ctx);
+}
+
+}  // namespace murmur::algo

@@ -1,0 +1,97 @@
+// D-PSGD: Lian, Zhang, Zhang, Hsieh, Zhang, Liu, "Can Decentralized Algorithms Outperform
+// Centralized Algorithms? A Case Study for Decentralized Parallel Stochastic Gradient
+// Descent", NeurIPS 2017.
+//
+// After its local steps, node i sends x_i in full precision to its out-neighbours and sets
+// x_i <- sum_j w_ij x_j over itself and its in-neighbours, in node-id order. W must be doubly
+// stochastic (checked for every graph of the topology's period) so the network average is
+// preserved. If a message is missing (an injected fault), the weights of the vectors that
+// did arrive are renormalised to sum to 1, the usual safe choice for gossip.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "murmur/algo/algorithm.h"
+#include "murmur/algo/kernels.h"
+
+namespace murmur::algo {
+namespace {
+
+class Dpsgd final : public Algorithm {
+ public:
+  explicit Dpsgd(const AlgorithmContext& ctx) : ctx_(ctx), scratch_(ctx.nodes) {
+    MURMUR_CHECK(ConfigError, ctx.compression == "none", "compression.name: dpsgd sends full ",
+                 "precision; set compression.name = \"none\" (got '", ctx.compression, "')");
+    for (int r = 0; r < ctx.topology->period(); ++r) {
+      const graph::Graph& g = ctx.topology->at(r);
+      const double row = graph::RowStochasticError(g), col = graph::ColumnStochasticError(g);
+      MURMUR_CHECK(ConfigError, row < 1e-9 && col < 1e-9,
+                   "topology.weights: dpsgd needs doubly stochastic mixing weights, but on '",
+                   ctx.topology->name(), "' rows are off by ", row, " and columns by ", col,
+                   "; use metropolis_hastings (or a regular graph with uniform)");
+    }
+  }
+  std::string_view name() const override { return "dpsgd"; }
+
+  void send(int phase, uint32_t round, int node, std::span<float> x) override {
+    const graph::Graph& g = ctx_.topology->at(round);
+    comm::FrameHeader h;
+    h.round = round;
+    h.sender = node;
+    for (int to : g.out[node]) {
+      h.receiver = to;
+      ctx_.transport->send(comm::EncodeDenseF32(h, x));
+    }
+  }
+
+  void receive(int phase, uint32_t round, int node, std::span<float> x) override {
+    const graph::Graph& g = ctx_.topology->at(round);
+    std::vector<comm::Bytes> frames;
+    std::vector<WeightedSource> sources;
+    frames.reserve(g.in[node].size());
+    double total = 0.0;
+    bool self_added = false, missing = false;
+    auto add_self = [&] {
+      sources.push_back({static_cast<float>(g.w_self[node]), x.data(), nullptr});
+      total += g.w_self[node];
+      self_added = true;
+    };
+    for (size_t k = 0; k < g.in[node].size(); ++k) {
+      const int from = g.in[node][k];
+      if (!self_added && from > node) add_self();
+      auto frame = ctx_.transport->receive(node, from, round, 0);
+      if (!frame) {
+        missing = true;
+        continue;
+      }
+      frames.push_back(std::move(*frame));
+      const comm::FrameView f = comm::DecodeFrame(frames.back());
+      MURMUR_CHECK(ProtocolError,
+                   f.header.sender == static_cast<uint32_t>(from) && f.header.round == round,
+                   "node ", node, " expected round ", round, " from node ", from, ", got round ",
+                   f.header.round, " from node ", f.header.sender);
+      sources.push_back({static_cast<float>(g.w_in[node][k]), nullptr,
+                         comm::DenseF32Payload(f, x.size()).data()});
+      total += g.w_in[node][k];
+    }
+    if (!self_added) add_self();
+    if (missing)
+      for (auto& s : sources) s.weight = static_cast<float>(s.weight / total);
+    std::vector<float>& out = scratch_[node];
+    out.resize(x.size());
+    WeightedSum(out, sources);
+    std::copy(out.begin(), out.end(), x.begin());
+  }
+
+ private:
+  AlgorithmContext ctx_;
+  std::vector<std::vector<float>> scratch_;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> MakeDpsgd(const AlgorithmContext& ctx) {
+  return std::make_unique<Dpsgd>(ctx);
+}
+
+}  // namespace murmur::algo

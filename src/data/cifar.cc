@@ -1,0 +1,65 @@
+// CIFAR-10 binary version: each record is 1 label byte then 3072 pixel bytes (R, G, B planes
+// of 32x32), 10000 records per file.
+#include <filesystem>
+#include <fstream>
+
+#include "murmur/data/dataset.h"
+
+namespace murmur::data {
+
+namespace {
+constexpr int64_t kRecord = 1 + 3 * 32 * 32;
+}
+
+Dataset ReadCifarBatches(const std::vector<std::string>& files) {
+  Dataset d;
+  d.name = "cifar10";
+  d.channels = 3;
+  d.height = d.width = 32;
+  d.num_classes = 10;
+  d.mean = {0.4914f, 0.4822f, 0.4465f};
+  d.stddev = {0.2470f, 0.2435f, 0.2616f};
+  for (const std::string& path : files) {
+    MURMUR_CHECK(DataError, std::filesystem::exists(path), path, ": no such file");
+    const auto bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+    MURMUR_CHECK(DataError, bytes > 0 && bytes % kRecord == 0, path, ": size ", bytes,
+                 " is not a positive multiple of the ", kRecord,
+                 "-byte CIFAR-10 record (truncated or not CIFAR-10 binary)");
+    std::ifstream in(path, std::ios::binary);
+    MURMUR_CHECK(IoError, in.good(), path, ": cannot open");
+    std::vector<uint8_t> buf(bytes);
+    in.read(reinterpret_cast<char*>(buf.data()), bytes);
+    MURMUR_CHECK(IoError, in.gcount() == bytes, path, ": short read");
+    const int64_t n = bytes / kRecord;
+    d.pixels.reserve(d.pixels.size() + n * (kRecord - 1));
+    for (int64_t r = 0; r < n; ++r) {
+      const uint8_t* rec = buf.data() + r * kRecord;
+      MURMUR_CHECK(DataError, rec[0] < 10, path, ": record ", r, " has label ", int{rec[0]},
+                   " outside [0, 10)");
+      d.labels.push_back(rec[0]);
+      d.pixels.insert(d.pixels.end(), rec + 1, rec + kRecord);
+    }
+    d.size += n;
+  }
+  return d;
+}
+
+DataSplits LoadCifar10(const std::string& dir) {
+  std::string base = dir;
+  if (!std::filesystem::exists(std::filesystem::path(base) / "test_batch.bin") &&
+      std::filesystem::exists(std::filesystem::path(base) / "cifar-10-batches-bin"))
+    base = (std::filesystem::path(base) / "cifar-10-batches-bin").string();
+  MURMUR_CHECK(DataError, std::filesystem::is_directory(base), "data.path '", dir,
+               "': not a directory; point it at the extracted cifar-10-batches-bin");
+  std::vector<std::string> train;
+  for (int i = 1; i <= 5; ++i) {
+    auto p = std::filesystem::path(base) / ("data_batch_" + std::to_string(i) + ".bin");
+    if (std::filesystem::exists(p)) train.push_back(p.string());
+  }
+  MURMUR_CHECK(DataError, !train.empty(), "data.path '", base,
+               "': no data_batch_N.bin files (CIFAR-10 binary version)");
+  return DataSplits{ReadCifarBatches(train),
+                    ReadCifarBatches({(std::filesystem::path(base) / "test_batch.bin").string()})};
+}
+
+}  // namespace murmur::data

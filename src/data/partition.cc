@@ -1,0 +1,142 @@
+// Partitioners. All draw from Rng(seed, 0, Stream::kPartition).
+//
+// dirichlet follows the scheme common to NIID-Bench, FedML and the RelaySGD code: for every
+// class, shuffle its samples and cut them by proportions p ~ Dir(alpha * 1_n), where nodes
+// that already hold >= N/n samples get proportion 0 (keeps sizes balanced); the whole draw is
+// repeated until every node has at least min_samples.
+#include "murmur/data/partition.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace murmur::data {
+namespace {
+
+std::vector<std::vector<int64_t>> Iid(const Dataset& d, const PartitionOptions& o, Rng& rng) {
+  std::vector<int64_t> all(d.size);
+  std::iota(all.begin(), all.end(), 0);
+  rng.shuffle(std::span<int64_t>(all));
+  std::vector<std::vector<int64_t>> parts(o.nodes);
+  const int64_t per = d.size / o.nodes, extra = d.size % o.nodes;
+  int64_t pos = 0;
+  for (int i = 0; i < o.nodes; ++i) {
+    const int64_t len = per + (i < extra ? 1 : 0);
+    parts[i].assign(all.begin() + pos, all.begin() + pos + len);
+    pos += len;
+  }
+  return parts;
+}
+
+std::vector<std::vector<int64_t>> Shards(const Dataset& d, const PartitionOptions& o, Rng& rng) {
+  MURMUR_CHECK(ConfigError, o.shards_per_node >= 1, "partition.shards_per_node: must be >= 1");
+  const int64_t shards = int64_t{o.nodes} * o.shards_per_node;
+  MURMUR_CHECK(ConfigError, shards <= d.size, "partition.shards_per_node: ", shards,
+               " shards but only ", d.size, " samples");
+  std::vector<int64_t> all(d.size);
+  std::iota(all.begin(), all.end(), 0);
+  std::stable_sort(all.begin(), all.end(),
+                   [&](int64_t a, int64_t b) { return d.labels[a] < d.labels[b]; });
+  std::vector<int64_t> shard_ids(shards);
+  std::iota(shard_ids.begin(), shard_ids.end(), 0);
+  rng.shuffle(std::span<int64_t>(shard_ids));
+  std::vector<std::vector<int64_t>> parts(o.nodes);
+  for (int64_t s = 0; s < shards; ++s) {
+    const int64_t id = shard_ids[s];
+    const int64_t begin = id * d.size / shards, end = (id + 1) * d.size / shards;
+    auto& p = parts[s / o.shards_per_node];
+    p.insert(p.end(), all.begin() + begin, all.begin() + end);
+  }
+  return parts;
+}
+
+std::vector<std::vector<int64_t>> Dirichlet(const Dataset& d, const PartitionOptions& o, Rng& rng) {
+  MURMUR_CHECK(ConfigError, o.alpha > 0.0, "partition.alpha: must be > 0, got ", o.alpha);
+  std::vector<std::vector<int64_t>> by_class(d.num_classes);
+  for (int64_t i = 0; i < d.size; ++i) by_class[d.labels[i]].push_back(i);
+  const double cap = static_cast<double>(d.size) / o.nodes;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    std::vector<std::vector<int64_t>> parts(o.nodes);
+    for (auto& cls : by_class) {
+      std::vector<int64_t> idx = cls;
+      rng.shuffle(std::span<int64_t>(idx));
+      std::vector<double> p(o.nodes);
+      double sum = 0.0;
+      for (int i = 0; i < o.nodes; ++i) {
+        p[i] = rng.gamma(o.alpha);
+        if (static_cast<double>(parts[i].size()) >= cap) p[i] = 0.0;
+        sum += p[i];
+      }
+      if (sum <= 0.0) {  // every node full or all draws underflowed: spread evenly
+        std::fill(p.begin(), p.end(), 1.0);
+        sum = o.nodes;
+      }
+      double acc = 0.0;
+      size_t begin = 0;
+      for (int i = 0; i < o.nodes; ++i) {
+        acc += p[i] / sum;
+        const size_t end = i + 1 == o.nodes
+                               ? idx.size()
+                               : static_cast<size_t>(acc * static_cast<double>(idx.size()));
+        if (end > begin) parts[i].insert(parts[i].end(), idx.begin() + begin, idx.begin() + end);
+        begin = std::max(begin, end);
+      }
+    }
+    bool ok = true;
+    for (auto& p : parts) ok = ok && static_cast<int64_t>(p.size()) >= o.min_samples;
+    if (ok) return parts;
+  }
+  MURMUR_FAIL(ConfigError, "partition: dirichlet(alpha=", o.alpha, ") gave some node fewer than ",
+              o.min_samples, " samples in 1000 draws; raise partition.alpha or lower ",
+              "partition.min_samples");
+}
+
+}  // namespace
+
+const std::vector<std::pair<std::string, std::string>>& PartitionerHelp() {
+  static const std::vector<std::pair<std::string, std::string>> help = {
+      {"iid", "uniform random split into equal parts"},
+      {"shards", "sort by label, give each node partition.shards_per_node random shards"},
+      {"dirichlet", "per-class proportions drawn from Dir(partition.alpha): label skew"},
+  };
+  return help;
+}
+
+std::vector<std::vector<int64_t>> Partition(const Dataset& train, const PartitionOptions& o) {
+  MURMUR_CHECK(ConfigError, o.nodes >= 1 && o.nodes <= train.size, "run.nodes: ", o.nodes,
+               " nodes but the training set has ", train.size, " samples");
+  Rng rng(o.seed, 0, Stream::kPartition);
+  std::vector<std::vector<int64_t>> parts;
+  if (o.name == "iid") {
+    parts = Iid(train, o, rng);
+  } else if (o.name == "shards") {
+    parts = Shards(train, o, rng);
+  } else if (o.name == "dirichlet") {
+    parts = Dirichlet(train, o, rng);
+  } else {
+    MURMUR_FAIL(ConfigError, "partition.name: unknown partitioner '", o.name,
+                "'; allowed: dirichlet, iid, shards");
+  }
+  for (auto& p : parts) std::sort(p.begin(), p.end());
+  return parts;
+}
+
+NodeLoader::NodeLoader(const Dataset& data, std::vector<int64_t> indices, Rng rng)
+    : data_(data), indices_(std::move(indices)), order_(indices_), rng_(rng) {
+  MURMUR_CHECK(ConfigError, !indices_.empty(), "a node was given no training samples");
+  rng_.shuffle(std::span<int64_t>(order_));
+}
+
+void NodeLoader::next_batch(int batch, float* x, int64_t* y) {
+  batch_idx_.resize(batch);
+  for (int b = 0; b < batch; ++b) {
+    if (pos_ == order_.size()) {
+      pos_ = 0;
+      ++epoch_;
+      rng_.shuffle(std::span<int64_t>(order_));
+    }
+    batch_idx_[b] = order_[pos_++];
+  }
+  data_.gather(batch_idx_, x, y);
+}
+
+}  // namespace murmur::data

@@ -1,0 +1,129 @@
+// The configuration schema: every key murmur reads, with default, range and help.
+#include <cmath>
+#include <limits>
+
+#include "murmur/algo/algorithm.h"
+#include "murmur/data/dataset.h"
+#include "murmur/data/partition.h"
+#include "murmur/graph/topology.h"
+#include "murmur/run/config.h"
+#include "murmur/train/node_model.h"
+
+namespace murmur::run {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+using Names = std::function<std::vector<std::string>()>;
+
+Names Fixed(std::vector<std::string> v) {
+  return [v] { return v; };
+}
+
+std::vector<KeySpec> Build() {
+  auto I = [](std::string k, int64_t d, double lo, double hi, std::string help) {
+    return KeySpec{std::move(k), Type::kInt, d, std::move(help), lo, hi, {}};
+  };
+  auto F = [](std::string k, double d, double lo, double hi, std::string help) {
+    return KeySpec{std::move(k), Type::kFloat, d, std::move(help), lo, hi, {}};
+  };
+  auto B = [](std::string k, bool d, std::string help) {
+    return KeySpec{std::move(k), Type::kBool, d, std::move(help), 0, 0, {}};
+  };
+  auto S = [](std::string k, std::string d, std::string help, Names choices = {}) {
+    return KeySpec{std::move(k),      Type::kString, std::move(d), std::move(help), 0, 0,
+                   std::move(choices)};
+  };
+  auto L = [](std::string k, std::string help) {
+    return KeySpec{
+        std::move(k), Type::kIntList, std::vector<int64_t>{}, std::move(help), 0, kInf, {}};
+  };
+  return {
+      I("run.nodes", 16, 1, 1e6, "number of simulated nodes"),
+      I("run.rounds", 100, 1, 1e9,
+        "communication rounds (each: train.local_steps SGD steps, then one exchange)"),
+      I("run.seed", 1, 0, 9.2e18,
+        "seed of every random stream (data split, init, shuffling, random graphs)"),
+      I("run.threads", 0, 0, 1024,
+        "worker threads for node-parallel work; 0 = all hardware threads. Results do not depend on "
+        "it"),
+
+      S("data.name", "fashion_mnist", "dataset", [] { return data::DatasetRegistry().names(); }),
+      S("data.path", "",
+        "directory of the dataset files; empty = the dataset's default (Debian's "
+        "/usr/share/datasets/fashion-mnist for fashion_mnist)"),
+      I("data.train_subset", 0, 0, 1e12, "use only the first N training samples (0 = all)"),
+      I("data.test_subset", 0, 0, 1e12, "use only the first N test samples (0 = all)"),
+      I("data.synthetic_classes", 10, 2, 256, "synthetic: number of Gaussian clusters (classes)"),
+      I("data.synthetic_side", 12, 1, 256, "synthetic: samples are 1 x side x side images"),
+      I("data.synthetic_train", 4096, 1, 1e9, "synthetic: training samples"),
+      I("data.synthetic_test", 1024, 1, 1e9, "synthetic: test samples"),
+      F("data.synthetic_separation", 1.0, 0, kInf,
+        "synthetic: std of the class means (larger = easier)"),
+
+      S("partition.name", "iid", "how training samples are split across nodes",
+        [] {
+          std::vector<std::string> v;
+          for (auto& [n, _] : data::PartitionerHelp()) v.push_back(n);
+          return v;
+        }),
+      F("partition.alpha", 0.5, 1e-6, kInf, "dirichlet concentration: smaller = more label skew"),
+      I("partition.shards_per_node", 2, 1, 1e6, "shards: label-sorted shards per node"),
+      I("partition.min_samples", 10, 1, 1e9,
+        "dirichlet: redraw until every node has at least this many samples"),
+
+      S("model.name", "cnn", "network", [] { return train::ModelRegistry().names(); }),
+      B("model.include_buffers", true,
+        "average BatchNorm running statistics along with the parameters"),
+      I("model.mlp_hidden", 200, 1, 1e6, "mlp: width of both hidden layers"),
+
+      F("train.lr", 0.05, 0, kInf, "learning rate"),
+      I("train.batch_size", 32, 1, 1e6, "samples per local SGD step"),
+      I("train.local_steps", 1, 0, 1e6, "local SGD steps per round (H)"),
+      F("train.momentum", 0.0, 0, 0.999999, "heavy-ball momentum (0 = plain SGD)"),
+      B("train.nesterov", false, "Nesterov momentum (needs train.momentum > 0)"),
+      F("train.weight_decay", 0.0, 0, kInf, "L2 weight decay"),
+      I("train.warmup_rounds", 0, 0, 1e9,
+        "linear learning-rate warm-up from lr/10 over this many rounds"),
+      L("train.lr_decay_rounds",
+        "rounds at which the learning rate is multiplied by train.lr_decay_factor"),
+      F("train.lr_decay_factor", 0.1, 0, 1, "step-decay factor"),
+      S("train.device", "cpu", "cpu, or cuda / cuda:N where LibTorch has CUDA"),
+
+      S("topology.name", "ring", "communication graph",
+        [] { return graph::TopologyRegistry().names(); }),
+      S("topology.weights", "auto",
+        "mixing weights; auto = metropolis_hastings on undirected graphs, column on directed ones",
+        Fixed({"auto", "metropolis_hastings", "uniform", "max_degree", "column"})),
+      I("topology.degree", 4, 1, 1e6, "regular: degree of every node"),
+      F("topology.edge_prob", 0.0, 0, 1, "erdos_renyi: edge probability (0 = 2 ln(n)/n)"),
+
+      S("algorithm.name", "dpsgd", "decentralized algorithm",
+        [] { return algo::AlgorithmRegistry().names(); }),
+
+      S("compression.name", "none", "message compressor (compressors arrive with issue #3)",
+        Fixed({"none"})),
+      F("compression.ratio", 1.0, 0, 1, "fraction of coordinates kept by sparsifying compressors"),
+
+      S("output.dir", "", "run directory; empty = runs/<timestamp>-<algorithm> (--out overrides)"),
+      I("output.eval_every", 10, 0, 1e9, "evaluate every N rounds (0 = only after the last round)"),
+      I("output.eval_samples", 0, 0, 1e12,
+        "test samples used by intermediate evaluations (0 = all); the final evaluation uses the "
+        "whole test set"),
+      B("output.eval_avg_model", true, "also evaluate the average of all node models"),
+  };
+}
+
+}  // namespace
+
+const std::vector<KeySpec>& Schema() {
+  static const std::vector<KeySpec> schema = Build();
+  return schema;
+}
+
+const KeySpec* FindKey(std::string_view key) {
+  for (const KeySpec& k : Schema())
+    if (k.key == key) return &k;
+  return nullptr;
+}
+
+}  // namespace murmur::run

@@ -1,0 +1,178 @@
+// Model zoo.
+//  - logreg: one linear layer.
+//  - mlp: two hidden ReLU layers of width model.mlp_hidden.
+//  - cnn: LeNet-5 (LeCun et al. 1998): conv5x5(6, pad 2) - pool - conv5x5(16) - pool -
+//    120 - 84 - classes, ReLU activations. 61,706 parameters on 28x28x1.
+//  - resnet20: the CIFAR ResNet of He et al. 2016 (3 stages x 3 basic blocks, 16/32/64
+//    channels, BatchNorm, parameter-free option-A shortcuts): 0.27 M parameters.
+//  - vgg11 / vgg11_bn: VGG-11 (Simonyan & Zisserman 2015) convolution stack 64-M-128-M-
+//    256-256-M-512-512-M-512-512-M with a single linear classifier, as used for CIFAR-10
+//    in the RelaySGD paper; max-pools that would shrink the map below 1x1 are skipped, and
+//    the features are globally average-pooled, so small inputs work too. No dropout, so
+//    training is deterministic.
+#include "models.h"
+
+namespace murmur::train {
+namespace {
+
+namespace nn = torch::nn;
+
+struct LogReg : Net {
+  nn::Linear fc{nullptr};
+  LogReg(const InputShape& s) {
+    fc = register_module("fc", nn::Linear(int64_t{s.channels} * s.height * s.width, s.classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override { return fc(x.flatten(1)); }
+};
+
+struct Mlp : Net {
+  nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
+  Mlp(const InputShape& s, int hidden) {
+    fc1 = register_module("fc1", nn::Linear(int64_t{s.channels} * s.height * s.width, hidden));
+    fc2 = register_module("fc2", nn::Linear(hidden, hidden));
+    fc3 = register_module("fc3", nn::Linear(hidden, s.classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = torch::relu(fc1(x.flatten(1)));
+    return fc3(torch::relu(fc2(x)));
+  }
+};
+
+struct LeNet : Net {
+  nn::Conv2d c1{nullptr}, c2{nullptr};
+  nn::Linear f1{nullptr}, f2{nullptr}, f3{nullptr};
+  LeNet(const InputShape& s) {
+    MURMUR_CHECK(ConfigError, s.height >= 12 && s.width >= 12,
+                 "model.name: cnn needs inputs of at least 12x12, got ", s.height, "x", s.width);
+    c1 = register_module("c1", nn::Conv2d(nn::Conv2dOptions(s.channels, 6, 5).padding(2)));
+    c2 = register_module("c2", nn::Conv2d(nn::Conv2dOptions(6, 16, 5)));
+    const int64_t h = (s.height / 2 - 4) / 2, w = (s.width / 2 - 4) / 2;
+    f1 = register_module("f1", nn::Linear(16 * h * w, 120));
+    f2 = register_module("f2", nn::Linear(120, 84));
+    f3 = register_module("f3", nn::Linear(84, s.classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = torch::max_pool2d(torch::relu(c1(x)), 2);
+    x = torch::max_pool2d(torch::relu(c2(x)), 2);
+    x = torch::relu(f1(x.flatten(1)));
+    return f3(torch::relu(f2(x)));
+  }
+};
+
+struct BasicBlock : nn::Module {
+  nn::Conv2d c1{nullptr}, c2{nullptr};
+  nn::BatchNorm2d b1{nullptr}, b2{nullptr};
+  int64_t stride, in_planes, planes;
+  BasicBlock(int64_t in, int64_t out, int64_t s) : stride(s), in_planes(in), planes(out) {
+    c1 = register_module(
+        "c1", nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(s).padding(1).bias(false)));
+    b1 = register_module("b1", nn::BatchNorm2d(out));
+    c2 = register_module("c2", nn::Conv2d(nn::Conv2dOptions(out, out, 3).padding(1).bias(false)));
+    b2 = register_module("b2", nn::BatchNorm2d(out));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor y = torch::relu(b1(c1(x)));
+    y = b2(c2(y));
+    torch::Tensor shortcut = x;
+    if (stride != 1 || in_planes != planes) {  // option A: subsample and zero-pad channels
+      using torch::indexing::Slice;
+      shortcut =
+          x.index({Slice(), Slice(), Slice(torch::indexing::None, torch::indexing::None, stride),
+                   Slice(torch::indexing::None, torch::indexing::None, stride)});
+      const int64_t pad = planes - in_planes;
+      shortcut = torch::constant_pad_nd(shortcut, {0, 0, 0, 0, pad / 2, pad - pad / 2});
+    }
+    return torch::relu(y + shortcut);
+  }
+};
+
+struct ResNet20 : Net {
+  nn::Conv2d c1{nullptr};
+  nn::BatchNorm2d b1{nullptr};
+  std::vector<std::shared_ptr<BasicBlock>> blocks;
+  nn::Linear fc{nullptr};
+  ResNet20(const InputShape& s) {
+    c1 = register_module("c1",
+                         nn::Conv2d(nn::Conv2dOptions(s.channels, 16, 3).padding(1).bias(false)));
+    b1 = register_module("b1", nn::BatchNorm2d(16));
+    int64_t in = 16;
+    for (int stage = 0; stage < 3; ++stage) {
+      const int64_t planes = 16 << stage;
+      for (int b = 0; b < 3; ++b) {
+        const int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
+        blocks.push_back(register_module("s" + std::to_string(stage) + "b" + std::to_string(b),
+                                         std::make_shared<BasicBlock>(in, planes, stride)));
+        in = planes;
+      }
+    }
+    fc = register_module("fc", nn::Linear(64, s.classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = torch::relu(b1(c1(x)));
+    for (auto& b : blocks) x = b->forward(x);
+    x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+    return fc(x);
+  }
+};
+
+struct Vgg11 : Net {
+  nn::Sequential features;
+  nn::Linear fc{nullptr};
+  Vgg11(const InputShape& s, bool bn) {
+    const int cfg[] = {64, -1, 128, -1, 256, 256, -1, 512, 512, -1, 512, 512, -1};
+    int64_t in = s.channels;
+    int h = s.height, w = s.width;
+    for (int c : cfg) {
+      if (c < 0) {
+        if (h >= 2 && w >= 2) {
+          features->push_back(nn::MaxPool2d(2));
+          h /= 2;
+          w /= 2;
+        }
+        continue;
+      }
+      features->push_back(nn::Conv2d(nn::Conv2dOptions(in, c, 3).padding(1)));
+      if (bn) features->push_back(nn::BatchNorm2d(c));
+      features->push_back(nn::ReLU());
+      in = c;
+    }
+    register_module("features", features);
+    fc = register_module("fc", nn::Linear(512, s.classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = features->forward(x);
+    return fc(torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1));
+  }
+};
+
+}  // namespace
+
+const Registry<int>& ModelRegistry() {
+  static const Registry<int> registry = [] {
+    Registry<int> r("model");
+    r.add("logreg", "logistic regression (one linear layer)", 0);
+    r.add("mlp", "multi-layer perceptron, two hidden ReLU layers (model.mlp_hidden)", 0);
+    r.add("cnn", "LeNet-5 style CNN: 2 conv + 3 linear layers (61.7k params on 28x28)", 0);
+    r.add("resnet20", "ResNet-20 for CIFAR with BatchNorm (0.27M params)", 0);
+    r.add("vgg11", "VGG-11 without BatchNorm, single linear classifier", 0);
+    r.add("vgg11_bn", "VGG-11 with BatchNorm", 0);
+    return r;
+  }();
+  return registry;
+}
+
+std::shared_ptr<Net> BuildNet(const ModelOptions& o, const InputShape& s) {
+  ModelRegistry().get(o.name, "model.name");
+  if (o.name == "logreg") return std::make_shared<LogReg>(s);
+  if (o.name == "mlp") {
+    MURMUR_CHECK(ConfigError, o.mlp_hidden >= 1, "model.mlp_hidden: must be >= 1");
+    return std::make_shared<Mlp>(s, o.mlp_hidden);
+  }
+  if (o.name == "cnn") return std::make_shared<LeNet>(s);
+  if (o.name == "resnet20") return std::make_shared<ResNet20>(s);
+  if (o.name == "vgg11") return std::make_shared<Vgg11>(s, false);
+  if (o.name == "vgg11_bn") return std::make_shared<Vgg11>(s, true);
+  MURMUR_FAIL(InternalError, "model '", o.name, "' registered but not built");
+}
+
+}  // namespace murmur::train

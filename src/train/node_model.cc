@@ -1,0 +1,250 @@
+#include <ATen/Parallel.h>
+
+#include <mutex>
+
+#include "models.h"
+
+namespace murmur::train {
+namespace {
+
+torch::Device ParseDevice(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  MURMUR_CHECK(ConfigError, name.rfind("cuda", 0) == 0, "train.device: unknown device '", name,
+               "'; allowed: cpu, cuda, cuda:N");
+  MURMUR_CHECK(ConfigError, torch::cuda::is_available(), "train.device: '", name,
+               "' requested but this LibTorch build has no usable CUDA device");
+  return torch::Device(name);
+}
+
+// Tensors of the network that go into the flat vector, in a fixed order.
+struct Slots {
+  std::vector<torch::Tensor> params, buffers;
+};
+Slots CollectSlots(Net& net, bool include_buffers) {
+  Slots s;
+  for (auto& p : net.parameters()) s.params.push_back(p);
+  if (include_buffers)
+    for (auto& b : net.buffers())
+      if (b.scalar_type() == torch::kFloat) s.buffers.push_back(b);
+  return s;
+}
+
+std::mutex g_init_mu;  // torch::manual_seed touches the global generator
+
+class TorchNodeModel final : public NodeModel {
+ public:
+  TorchNodeModel(const ModelOptions& o, const OptimizerOptions& opt, const InputShape& shape,
+                 std::span<const float> init)
+      : options_(o), opt_(opt), shape_(shape), device_(ParseDevice(o.device)) {
+    MURMUR_CHECK(ConfigError, !opt.nesterov || opt.momentum > 0.0,
+                 "train.nesterov: needs train.momentum > 0");
+    MURMUR_CHECK(ConfigError, opt.momentum >= 0.0 && opt.momentum < 1.0,
+                 "train.momentum: must be in [0, 1), got ", opt.momentum);
+    MURMUR_CHECK(ConfigError, opt.weight_decay >= 0.0, "train.weight_decay: must be >= 0");
+    net_ = BuildNet(o, shape);
+    net_->to(device_);
+    Slots slots = CollectSlots(*net_, o.include_buffers);
+    int64_t d = 0;
+    for (auto& p : slots.params) d += p.numel();
+    trainable_ = d;
+    for (auto& b : slots.buffers) d += b.numel();
+    MURMUR_CHECK(ConfigError, static_cast<int64_t>(init.size()) == d, "initial model has ",
+                 init.size(), " values, model '", o.name, "' needs ", d);
+    host_ = std::vector<float>(init.begin(), init.end());
+    auto fopts = torch::TensorOptions().dtype(torch::kFloat).device(device_);
+    flat_ =
+        device_.is_cpu() ? torch::from_blob(host_.data(), {d}, fopts) : torch::empty({d}, fopts);
+    grad_ = torch::zeros({trainable_}, fopts);
+    int64_t off = 0;
+    torch::NoGradGuard no_grad;
+    for (auto& p : slots.params) {
+      torch::Tensor view = flat_.narrow(0, off, p.numel()).view(p.sizes());
+      p.set_data(view);
+      grad_views_.push_back(grad_.narrow(0, off, p.numel()).view(p.sizes()));
+      p.mutable_grad() = grad_views_.back();
+      params_.push_back(p);
+      off += p.numel();
+    }
+    for (auto& b : slots.buffers) {
+      b.set_data(flat_.narrow(0, off, b.numel()).view(b.sizes()));
+      off += b.numel();
+    }
+    to_device();
+    if (opt_.momentum > 0.0) momentum_.assign(trainable_, 0.0f);
+    grad_host_.resize(device_.is_cpu() ? 0 : trainable_);
+  }
+
+  std::span<float> params() override { return host_; }
+  int64_t trainable() const override { return trainable_; }
+  std::span<float> optimizer_state() override { return momentum_; }
+
+  double train_steps(int steps, int batch, double lr, data::NodeLoader& loader) override {
+    net_->train();
+    to_device();
+    const int64_t dim = int64_t{shape_.channels} * shape_.height * shape_.width;
+    xbuf_.resize(static_cast<size_t>(batch) * dim);
+    ybuf_.resize(batch);
+    double loss_sum = 0.0;
+    for (int s = 0; s < steps; ++s) {
+      loader.next_batch(batch, xbuf_.data(), ybuf_.data());
+      torch::Tensor x =
+          torch::from_blob(xbuf_.data(), {batch, shape_.channels, shape_.height, shape_.width});
+      torch::Tensor y = torch::from_blob(ybuf_.data(), {batch}, torch::kLong);
+      if (!device_.is_cpu()) {
+        x = x.to(device_);
+        y = y.to(device_);
+      }
+      grad_.zero_();
+      torch::Tensor loss = torch::nn::functional::cross_entropy(net_->forward(x), y);
+      loss.backward();
+      // Autograd accumulates into the flat gradient views; a tensor it replaced instead
+      // (layout mismatch) is copied back.
+      for (size_t k = 0; k < params_.size(); ++k) {
+        torch::Tensor& g = params_[k].mutable_grad();
+        if (!g.defined()) {
+          grad_views_[k].zero_();
+        } else if (g.data_ptr() != grad_views_[k].data_ptr()) {
+          torch::NoGradGuard ng;
+          grad_views_[k].copy_(g);
+        }
+        g = grad_views_[k];
+      }
+      sgd_update(lr);
+      loss_sum += loss.item<double>();
+    }
+    to_host();
+    return steps > 0 ? loss_sum / steps : 0.0;
+  }
+
+  EvalResult evaluate(const data::Dataset& data, int64_t max_samples) override {
+    torch::NoGradGuard no_grad;
+    net_->eval();
+    to_device();
+    const int64_t n = max_samples > 0 ? std::min(max_samples, data.size) : data.size;
+    const int64_t dim = data.sample_dim();
+    constexpr int64_t kBatch = 500;
+    xbuf_.resize(kBatch * dim);
+    ybuf_.resize(kBatch);
+    std::vector<int64_t> idx(kBatch);
+    double loss_sum = 0.0;
+    int64_t correct = 0;
+    for (int64_t start = 0; start < n; start += kBatch) {
+      const int64_t b = std::min(kBatch, n - start);
+      for (int64_t i = 0; i < b; ++i) idx[i] = start + i;
+      data.gather(std::span<const int64_t>(idx.data(), b), xbuf_.data(), ybuf_.data());
+      torch::Tensor x =
+          torch::from_blob(xbuf_.data(), {b, data.channels, data.height, data.width}).to(device_);
+      torch::Tensor y = torch::from_blob(ybuf_.data(), {b}, torch::kLong).to(device_);
+      torch::Tensor out = net_->forward(x);
+      loss_sum +=
+          torch::nn::functional::cross_entropy(
+              out, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+              .item<double>();
+      correct += out.argmax(1).eq(y).sum().item<int64_t>();
+    }
+    EvalResult r;
+    r.samples = n;
+    r.loss = n > 0 ? loss_sum / n : 0.0;
+    r.accuracy = n > 0 ? static_cast<double>(correct) / n : 0.0;
+    return r;
+  }
+
+  void copy_local_state_from(NodeModel& other) override {
+    auto& o = dynamic_cast<TorchNodeModel&>(other);
+    if (options_.include_buffers) return;
+    torch::NoGradGuard no_grad;
+    auto mine = net_->buffers(), theirs = o.net_->buffers();
+    for (size_t i = 0; i < mine.size(); ++i) mine[i].copy_(theirs[i]);
+  }
+
+ private:
+  void sgd_update(double lr) {
+    float* x = device_.is_cpu() ? host_.data() : nullptr;
+    if (!device_.is_cpu()) {  // small models on GPU: do the update with torch ops
+      torch::NoGradGuard ng;
+      torch::Tensor xs = flat_.narrow(0, 0, trainable_);
+      torch::Tensor g = grad_.clone();
+      if (opt_.weight_decay > 0) g.add_(xs, opt_.weight_decay);
+      if (opt_.momentum > 0) {
+        if (!mom_dev_.defined()) mom_dev_ = torch::zeros_like(g);
+        mom_dev_.mul_(opt_.momentum).add_(g);
+        g = opt_.nesterov ? g.add(mom_dev_, opt_.momentum) : mom_dev_;
+      }
+      xs.add_(g, -lr);
+      return;
+    }
+    const float* g = grad_.data_ptr<float>();
+    const float flr = static_cast<float>(lr), wd = static_cast<float>(opt_.weight_decay);
+    const float m = static_cast<float>(opt_.momentum);
+    const int64_t n = trainable_;
+    if (m == 0.0f) {
+      for (int64_t i = 0; i < n; ++i) x[i] -= flr * (g[i] + wd * x[i]);
+      return;
+    }
+    float* buf = momentum_.data();
+    if (opt_.nesterov) {
+      for (int64_t i = 0; i < n; ++i) {
+        const float gi = g[i] + wd * x[i];
+        buf[i] = m * buf[i] + gi;
+        x[i] -= flr * (gi + m * buf[i]);
+      }
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        buf[i] = m * buf[i] + (g[i] + wd * x[i]);
+        x[i] -= flr * buf[i];
+      }
+    }
+  }
+  void to_device() {
+    if (device_.is_cpu()) return;
+    torch::NoGradGuard ng;
+    flat_.copy_(torch::from_blob(host_.data(), {static_cast<int64_t>(host_.size())}));
+  }
+  void to_host() {
+    if (device_.is_cpu()) return;
+    torch::NoGradGuard ng;
+    torch::from_blob(host_.data(), {static_cast<int64_t>(host_.size())}).copy_(flat_.cpu());
+  }
+
+  ModelOptions options_;
+  OptimizerOptions opt_;
+  InputShape shape_;
+  torch::Device device_;
+  std::shared_ptr<Net> net_;
+  std::vector<float> host_, momentum_, xbuf_, grad_host_;
+  std::vector<int64_t> ybuf_;
+  torch::Tensor flat_, grad_, mom_dev_;
+  std::vector<torch::Tensor> params_, grad_views_;
+  int64_t trainable_ = 0;
+};
+
+}  // namespace
+
+std::vector<float> InitialParameters(const ModelOptions& options, const InputShape& shape,
+                                     uint64_t seed) {
+  std::lock_guard<std::mutex> lock(g_init_mu);
+  torch::manual_seed(seed);
+  ModelOptions cpu = options;
+  cpu.device = "cpu";
+  auto net = BuildNet(cpu, shape);
+  Slots slots = CollectSlots(*net, options.include_buffers);
+  std::vector<float> out;
+  for (auto* group : {&slots.params, &slots.buffers})
+    for (auto& t : *group) {
+      torch::Tensor c = t.detach().contiguous();
+      out.insert(out.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    }
+  return out;
+}
+
+std::unique_ptr<NodeModel> MakeNodeModel(const ModelOptions& options,
+                                         const OptimizerOptions& optimizer, const InputShape& shape,
+                                         std::span<const float> init) {
+  return std::make_unique<TorchNodeModel>(options, optimizer, shape, init);
+}
+
+void ConfigureWorkerThread() { at::set_num_threads(1); }
+
+bool CudaAvailable() { return torch::cuda::is_available(); }
+
+}  // namespace murmur::train

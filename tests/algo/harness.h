@@ -1,0 +1,62 @@
+// Test harness: N nodes as threads over the in-process transport, no torch.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "murmur/algo/algorithm.h"
+#include "murmur/core/rng.h"
+#include "murmur/core/thread_pool.h"
+
+namespace murmur::algo::testing {
+
+struct Sim {
+  std::unique_ptr<graph::Topology> topology;
+  std::unique_ptr<comm::Transport> transport;
+  std::unique_ptr<Algorithm> algorithm;
+  std::vector<std::vector<float>> x;
+
+  Sim(const std::string& algo, const std::string& topo, int n, int64_t d,
+      const std::string& weights = "", uint64_t seed = 1) {
+    graph::TopologyOptions t;
+    t.name = topo;
+    t.nodes = n;
+    t.weights = weights;
+    topology = graph::MakeTopology(t);
+    transport = comm::MakeInProcessTransport(n);
+    AlgorithmContext ctx;
+    ctx.nodes = n;
+    ctx.dim = d;
+    ctx.seed = seed;
+    ctx.topology = topology.get();
+    ctx.transport = transport.get();
+    algorithm = MakeAlgorithm(algo, ctx);
+    Rng rng(seed);
+    x.assign(n, std::vector<float>(d));
+    for (auto& v : x)
+      for (float& e : v) e = static_cast<float>(rng.normal());
+  }
+
+  // One communication round (all phases); `perturb` mimics local training.
+  void round(uint32_t r, ThreadPool& pool, bool perturb = false) {
+    if (perturb) {
+      pool.parallel_for(x.size(), [&](size_t i) {
+        Rng rng(99 + r, i, Stream::kData);
+        for (float& e : x[i]) e += 0.1f * static_cast<float>(rng.normal());
+      });
+    }
+    for (int p = 0; p < algorithm->phases(); ++p) {
+      pool.parallel_for(x.size(), [&](size_t i) { algorithm->send(p, r, i, x[i]); });
+      pool.parallel_for(x.size(), [&](size_t i) { algorithm->receive(p, r, i, x[i]); });
+    }
+  }
+
+  std::vector<double> mean() const {
+    std::vector<double> m(x[0].size(), 0.0);
+    for (auto& v : x)
+      for (size_t k = 0; k < v.size(); ++k) m[k] += v[k] / x.size();
+    return m;
+  }
+};
+
+}  // namespace murmur::algo::testing

@@ -1,0 +1,230 @@
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "murmur/data/dataset.h"
+
+namespace murmur::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("murmur_data_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  std::string str() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+  static inline int counter_ = 0;
+};
+
+std::vector<uint8_t> IdxBytes(std::vector<uint32_t> dims, const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> b = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims) {
+    b.push_back(d >> 24);
+    b.push_back((d >> 16) & 0xff);
+    b.push_back((d >> 8) & 0xff);
+    b.push_back(d & 0xff);
+  }
+  b.insert(b.end(), data.begin(), data.end());
+  return b;
+}
+
+void Write(const std::string& path, const std::vector<uint8_t>& bytes, bool gz) {
+  if (gz) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(f);
+  } else {
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+}
+
+// Writes a tiny MNIST-format dataset: n images of 4x4 where pixel = label * 10 + k.
+void WriteIdxSet(const TempDir& dir, const std::string& prefix, int n, bool gz) {
+  std::vector<uint8_t> img, lab;
+  for (int i = 0; i < n; ++i) {
+    lab.push_back(i % 10);
+    for (int k = 0; k < 16; ++k) img.push_back((i % 10) * 10 + k);
+  }
+  const std::string sfx = gz ? ".gz" : "";
+  Write(dir.file(prefix + "-images-idx3-ubyte" + sfx), IdxBytes({uint32_t(n), 4, 4}, img), gz);
+  Write(dir.file(prefix + "-labels-idx1-ubyte" + sfx), IdxBytes({uint32_t(n)}, lab), gz);
+}
+
+std::string ErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+class IdxFormat : public ::testing::TestWithParam<bool> {};
+
+TEST_P(IdxFormat, ReadsRawAndGzip) {
+  TempDir dir;
+  WriteIdxSet(dir, "train", 30, GetParam());
+  WriteIdxSet(dir, "t10k", 10, GetParam());
+  DataSplits s = LoadIdxDir("fashion_mnist", dir.str());
+  EXPECT_EQ(s.train.size, 30);
+  EXPECT_EQ(s.test.size, 10);
+  EXPECT_EQ(s.train.height, 4);
+  EXPECT_EQ(s.train.labels[13], 3);
+  std::vector<float> x(16);
+  int64_t y = -1;
+  const int64_t idx = 13;
+  s.train.gather(std::span<const int64_t>(&idx, 1), x.data(), &y);
+  EXPECT_EQ(y, 3);
+  EXPECT_NEAR(x[5], (35 / 255.0f - 0.2860f) / 0.3530f, 1e-5);
+}
+INSTANTIATE_TEST_SUITE_P(RawAndGz, IdxFormat, ::testing::Bool());
+
+TEST(Idx, ReadsDebianFashionMnistWhenInstalled) {
+  const std::string dir = "/usr/share/datasets/fashion-mnist";
+  if (!fs::exists(dir)) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  DataSplits s = LoadIdxDir("fashion_mnist", dir);
+  EXPECT_EQ(s.train.size, 60000);
+  EXPECT_EQ(s.test.size, 10000);
+  EXPECT_EQ(s.train.sample_dim(), 784);
+}
+
+TEST(Idx, MalformedFilesNameFileAndProblem) {
+  TempDir dir;
+  const std::vector<uint8_t> good = IdxBytes({3, 2, 2}, std::vector<uint8_t>(12, 1));
+  struct Case {
+    std::string name;
+    std::vector<uint8_t> bytes;
+    bool gz;
+    std::string message;
+  };
+  std::vector<uint8_t> truncated(good.begin(), good.end() - 3);
+  std::vector<uint8_t> bad_magic = good;
+  bad_magic[0] = 7;
+  std::vector<uint8_t> bad_type = good;
+  bad_type[2] = 0x0D;
+  std::vector<uint8_t> trailing = good;
+  trailing.push_back(0);
+  std::vector<uint8_t> zero_dim = IdxBytes({0, 2, 2}, {});
+  const std::vector<Case> cases = {
+      {"truncated", truncated, false, "truncated while reading the data"},
+      {"truncated_gz", truncated, true, "truncated while reading the data"},
+      {"magic", bad_magic, false, "bad magic number"},
+      {"type", bad_type, false, "element type 0xd not supported"},
+      {"trailing", trailing, false, "trailing bytes"},
+      {"zero_dim", zero_dim, false, "implausible size 0"},
+      {"empty", {}, false, "truncated while reading the magic number"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = dir.file(c.name);
+    Write(path, c.bytes, c.gz);
+    const std::string err = ErrorOf([&] { ReadIdx(path); });
+    EXPECT_NE(err.find(path), std::string::npos) << c.name << ": " << err;
+    EXPECT_NE(err.find(c.message), std::string::npos) << c.name << ": " << err;
+  }
+  // A gzip stream whose body is garbage.
+  std::vector<uint8_t> gz = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xff};
+  Write(dir.file("corrupt.gz"), gz, false);
+  EXPECT_NE(ErrorOf([&] { ReadIdx(dir.file("corrupt.gz")); }).find("corrupt compressed data"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] { ReadIdx(dir.file("missing")); }).find("no such file"), std::string::npos);
+}
+
+TEST(Idx, DirectoryLevelErrors) {
+  TempDir dir;
+  EXPECT_NE(ErrorOf([&] { LoadIdxDir("mnist", dir.file("nope")); }).find("not a directory"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] { LoadIdxDir("mnist", dir.str()); }).find("train-images-idx3-ubyte"),
+            std::string::npos);
+  // Image and label counts disagree.
+  WriteIdxSet(dir, "train", 5, false);
+  Write(dir.file("train-labels-idx1-ubyte"), IdxBytes({4}, {1, 2, 3, 4}), false);
+  WriteIdxSet(dir, "t10k", 5, false);
+  EXPECT_NE(ErrorOf([&] { LoadIdxDir("mnist", dir.str()); }).find("has 5 images but"),
+            std::string::npos);
+  // Label outside [0, 10).
+  Write(dir.file("train-labels-idx1-ubyte"), IdxBytes({5}, {1, 2, 3, 4, 12}), false);
+  EXPECT_NE(ErrorOf([&] { LoadIdxDir("mnist", dir.str()); }).find("label 12 at index 4"),
+            std::string::npos);
+}
+
+std::vector<uint8_t> CifarRecords(int n) {
+  std::vector<uint8_t> b;
+  for (int i = 0; i < n; ++i) {
+    b.push_back(i % 10);
+    for (int k = 0; k < 3072; ++k) b.push_back(static_cast<uint8_t>(k / 1024 * 100 + i));
+  }
+  return b;
+}
+
+TEST(Cifar, ReadsBinaryBatches) {
+  TempDir dir;
+  Write(dir.file("data_batch_1.bin"), CifarRecords(3), false);
+  Write(dir.file("data_batch_2.bin"), CifarRecords(2), false);
+  Write(dir.file("test_batch.bin"), CifarRecords(4), false);
+  DataSplits s = LoadCifar10(dir.str());
+  EXPECT_EQ(s.train.size, 5);
+  EXPECT_EQ(s.test.size, 4);
+  EXPECT_EQ(s.train.channels, 3);
+  EXPECT_EQ(s.train.labels[4], 1);
+  EXPECT_EQ(s.train.pixels[4 * 3072 + 2048], 201);  // blue plane of record 1 of batch 2
+}
+
+TEST(Cifar, RejectsTruncatedAndBadLabels) {
+  TempDir dir;
+  auto recs = CifarRecords(2);
+  recs.pop_back();
+  Write(dir.file("data_batch_1.bin"), recs, false);
+  Write(dir.file("test_batch.bin"), CifarRecords(1), false);
+  std::string err = ErrorOf([&] { LoadCifar10(dir.str()); });
+  EXPECT_NE(err.find("data_batch_1.bin: size 6145 is not a positive multiple"), std::string::npos)
+      << err;
+  recs = CifarRecords(1);
+  recs[0] = 11;
+  Write(dir.file("data_batch_1.bin"), recs, false);
+  err = ErrorOf([&] { LoadCifar10(dir.str()); });
+  EXPECT_NE(err.find("record 0 has label 11"), std::string::npos) << err;
+  fs::remove(dir.file("test_batch.bin"));
+  Write(dir.file("data_batch_1.bin"), CifarRecords(1), false);
+  err = ErrorOf([&] { LoadCifar10(dir.str()); });
+  EXPECT_NE(err.find("test_batch.bin: no such file"), std::string::npos) << err;
+  err = ErrorOf([&] { LoadCifar10(dir.file("absent")); });
+  EXPECT_NE(err.find("not a directory"), std::string::npos) << err;
+}
+
+TEST(Synthetic, DeterministicAndLearnableShape) {
+  DataOptions o;
+  o.name = "synthetic";
+  o.synthetic_train = 100;
+  o.synthetic_test = 20;
+  DataSplits a = LoadData(o), b = LoadData(o);
+  EXPECT_EQ(a.train.features, b.train.features);
+  EXPECT_EQ(a.train.sample_dim(), 144);
+  o.seed = 2;
+  EXPECT_NE(LoadData(o).train.features, a.train.features);
+  o.train_subset = 50;
+  EXPECT_EQ(LoadData(o).train.size, 50);
+}
+
+TEST(Registry, UnknownDatasetListsAllowed) {
+  DataOptions o;
+  o.name = "imagenet";
+  const std::string err = ErrorOf([&] { LoadData(o); });
+  EXPECT_NE(err.find("data.name: unknown dataset 'imagenet'; allowed: cifar10, fashion_mnist"),
+            std::string::npos)
+      << err;
+}
+
+}  // namespace
+}  // namespace murmur::data

@@ -1,0 +1,161 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "murmur/graph/spectral.h"
+#include "murmur/graph/topology.h"
+
+namespace murmur::graph {
+namespace {
+
+std::unique_ptr<Topology> Make(const std::string& name, int n, const std::string& weights = "",
+                               int degree = 4) {
+  TopologyOptions o;
+  o.name = name;
+  o.nodes = n;
+  o.weights = weights;
+  o.degree = degree;
+  return MakeTopology(o);
+}
+
+struct Expect {
+  std::string name;
+  int n;
+  int64_t directed_edges;
+  int min_deg, max_deg;
+  int diameter;
+};
+
+class BuiltinTopology : public ::testing::TestWithParam<Expect> {};
+
+TEST_P(BuiltinTopology, ShapeWeightsAndConnectivity) {
+  const Expect e = GetParam();
+  auto t = Make(e.name, e.n);
+  const Graph& g = t->at(0);
+  EXPECT_EQ(g.directed_edges(), e.directed_edges);
+  for (int i = 0; i < e.n; ++i) {
+    EXPECT_GE(static_cast<int>(g.out[i].size()), e.min_deg);
+    EXPECT_LE(static_cast<int>(g.out[i].size()), e.max_deg);
+    EXPECT_GE(g.w_self[i], 0.0);
+  }
+  if (e.diameter != -2) EXPECT_EQ(Diameter(g), e.diameter);  // -2: random graph
+  EXPECT_LT(RowStochasticError(g), 1e-12);
+  EXPECT_LT(ColumnStochasticError(g), 1e-12);  // MH and column weights are doubly stochastic here
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, BuiltinTopology,
+    ::testing::Values(Expect{"ring", 16, 32, 2, 2, 8}, Expect{"ring", 2, 2, 1, 1, 1},
+                      Expect{"torus", 16, 64, 4, 4, 4}, Expect{"complete", 6, 30, 5, 5, 1},
+                      Expect{"star", 5, 8, 1, 4, 2}, Expect{"regular", 16, 64, 4, 4, -2},
+                      Expect{"exponential", 8, 8 * 5, 5, 5, 2},
+                      Expect{"directed_ring", 5, 5, 1, 1, 4}),
+    [](const auto& info) { return info.param.name + std::to_string(info.param.n); });
+
+TEST(Topology, RegularGraphIsRegularConnectedAndSeeded) {
+  TopologyOptions o;
+  o.name = "regular";
+  o.nodes = 20;
+  o.degree = 3;
+  o.seed = 5;
+  auto a = MakeTopology(o), b = MakeTopology(o);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(a->at(0).out[i].size(), 3u);
+    EXPECT_EQ(a->at(0).out[i], b->at(0).out[i]);
+  }
+  EXPECT_TRUE(IsStronglyConnected(a->at(0)));
+}
+
+TEST(Topology, ErdosRenyiConnected) {
+  auto t = Make("erdos_renyi", 30);
+  EXPECT_TRUE(IsStronglyConnected(t->at(0)));
+}
+
+TEST(Topology, OnePeerExponentialCyclesThroughPowersOfTwo) {
+  auto t = Make("one_peer_exponential", 8);
+  EXPECT_TRUE(t->time_varying());
+  EXPECT_EQ(t->period(), 3);
+  for (int r = 0; r < 6; ++r) {
+    const Graph& g = t->at(r);
+    for (int i = 0; i < 8; ++i) {
+      ASSERT_EQ(g.out[i].size(), 1u);
+      EXPECT_EQ(g.out[i][0], (i + (1 << (r % 3))) % 8);
+      EXPECT_DOUBLE_EQ(g.w_self[i], 0.5);
+    }
+  }
+  // Over one period the product of the mixing matrices is exact averaging for n = 2^k.
+  EXPECT_NEAR(SecondEigenvalueModulus(*t), 0.0, 1e-9);
+}
+
+TEST(Spectral, RingMatchesClosedForm) {
+  for (int n : {5, 8, 16}) {
+    auto t = Make("ring", n);
+    const double expected = 1.0 / 3.0 + 2.0 / 3.0 * std::cos(2.0 * M_PI / n);
+    EXPECT_NEAR(SecondEigenvalueModulus(*t), expected, 1e-6) << n;
+  }
+}
+
+TEST(Spectral, CompleteUniformAveragesExactly) {
+  auto t = Make("complete", 10, "uniform");
+  EXPECT_NEAR(SpectralGap(*t), 1.0, 1e-9);
+}
+
+TEST(Spectral, StarMaxDegreeClosedForm) {
+  // Star with max-degree weights 1/n: eigenvalues of I - L/n are 1 - lambda(L)/n with
+  // Laplacian eigenvalues 0, 1 (n-2 times), n, so |lambda_2| = 1 - 1/n.
+  auto t = Make("star", 6, "max_degree");
+  EXPECT_NEAR(SecondEigenvalueModulus(*t), 1.0 - 1.0 / 6.0, 1e-6);
+}
+
+TEST(Weights, MetropolisHastingsOnIrregularGraph) {
+  auto t = Make("star", 4);
+  const Graph& g = t->at(0);
+  EXPECT_DOUBLE_EQ(g.weight(1, 0), 0.25);  // 1 / (1 + max(3, 1))
+  EXPECT_DOUBLE_EQ(g.weight(0, 0), 0.25);
+  EXPECT_DOUBLE_EQ(g.weight(1, 1), 0.75);
+  EXPECT_DOUBLE_EQ(g.weight(1, 2), 0.0);
+}
+
+TEST(Weights, UniformOnIrregularGraphIsOnlyRowStochastic) {
+  auto t = Make("star", 4, "uniform");
+  EXPECT_LT(RowStochasticError(t->at(0)), 1e-12);
+  EXPECT_GT(ColumnStochasticError(t->at(0)), 0.1);
+}
+
+TEST(Errors, UnknownTopologyListsAllowedNames) {
+  try {
+    Make("hypercube", 8);
+    FAIL();
+  } catch (const ConfigError& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find("topology.name: unknown topology 'hypercube'"), std::string::npos) << w;
+    EXPECT_NE(w.find("ring"), std::string::npos);
+  }
+}
+
+TEST(Errors, BadParameters) {
+  EXPECT_THROW(Make("regular", 5, "", 3), ConfigError);  // odd n * d
+  EXPECT_THROW(Make("regular", 5, "", 5), ConfigError);  // d >= n
+  EXPECT_THROW(Make("ring", 0), ConfigError);
+  EXPECT_THROW(Make("ring", 8, "metropolis"), ConfigError);
+  EXPECT_THROW(Make("directed_ring", 8, "metropolis_hastings"), ConfigError);
+}
+
+TEST(Errors, DisconnectedEdgeListDetected) {
+  Graph g = GraphFromEdges(4, false, {{0, 1}, {2, 3}});
+  EXPECT_FALSE(IsStronglyConnected(g));
+  EXPECT_EQ(Diameter(g), -1);
+  EXPECT_THROW(GraphFromEdges(3, false, {{0, 3}}), ConfigError);
+}
+
+TEST(Describe, ReportsStatsAndEdges) {
+  auto t = Make("ring", 4);
+  const std::string s = DescribeTopology(*t, true);
+  EXPECT_NE(s.find("edges: 4 undirected"), std::string::npos) << s;
+  EXPECT_NE(s.find("diameter: 2"), std::string::npos);
+  EXPECT_NE(s.find("\n0 1\n"), std::string::npos);
+  EXPECT_NE(s.find("\n0 3\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace murmur::graph

@@ -1,0 +1,113 @@
+#include "murmur/run/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "murmur/core/check.h"
+
+namespace murmur::run {
+namespace {
+
+std::string ErrorOf(const std::string& toml) {
+  try {
+    Config::FromString(toml, "test.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "<accepted>";
+}
+
+TEST(Config, DefaultsAndOverrides) {
+  Config c = Config::FromString("[run]\nnodes = 4\n[train]\nlr = 1\n", "t.toml");
+  EXPECT_EQ(c.get_int("run.nodes"), 4);
+  EXPECT_DOUBLE_EQ(c.get_double("train.lr"), 1.0);  // int accepted for a float key
+  EXPECT_EQ(c.get_string("algorithm.name"), "dpsgd");
+  c.set("train.lr=0.25");
+  c.set("topology.name=torus");
+  c.set("train.lr_decay_rounds=[10, 20]");
+  c.set("model.include_buffers=false");
+  EXPECT_DOUBLE_EQ(c.get_double("train.lr"), 0.25);
+  EXPECT_EQ(c.get_string("topology.name"), "torus");
+  EXPECT_EQ(c.get_int_list("train.lr_decay_rounds"), (std::vector<int64_t>{10, 20}));
+  EXPECT_FALSE(c.get_bool("model.include_buffers"));
+}
+
+TEST(Config, ResolvedTomlRoundTrips) {
+  Config c;
+  c.set("data.path=/tmp/some \"quoted\" dir");
+  c.set("train.lr_decay_rounds=5,6");
+  c.set("partition.alpha=0.1");
+  const Config back = Config::FromString(c.to_toml(), "resolved.toml");
+  EXPECT_TRUE(back == c) << c.to_toml();
+}
+
+// Table-driven malformed configs: each error names the key and what is allowed.
+TEST(Config, MalformedConfigsNameTheProblem) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[train]\nlrr = 0.1", "unknown key 'train.lrr'; did you mean 'train.lr'?"},
+      {"[trian]\nlr = 0.1", "unknown key 'trian.lr'; did you mean 'train.lr'?"},
+      {"nodes = 3", "key 'nodes' must sit in a section"},
+      {"[run]\nnodes = \"many\"", "run.nodes: expected an integer, got a string"},
+      {"[run]\nnodes = 2.5", "run.nodes: expected an integer, got a floating-point number"},
+      {"[run]\nnodes = 0", "run.nodes: must be in [1, "},
+      {"[train]\nlr = -0.1", "train.lr: must be in [0, inf], got -0.1"},
+      {"[train]\nlr = nan", "train.lr: must not be NaN"},
+      {"[train]\nnesterov = 1", "train.nesterov: expected a boolean (true/false), got an integer"},
+      {"[train]\nlr_decay_rounds = [1, \"x\"]",
+       "train.lr_decay_rounds: expected a list of integers"},
+      {"[algorithm]\nname = \"chocolate\"",
+       "algorithm.name: unknown value 'chocolate'; allowed: allreduce, dpsgd, local"},
+      {"[topology]\nname = \"hypercube\"",
+       "topology.name: unknown value 'hypercube'; allowed: complete"},
+      {"[topology]\nweights = \"best\"",
+       "topology.weights: unknown value 'best'; allowed: auto, metropolis_hastings"},
+      {"[partition]\nname = \"skewed\"",
+       "partition.name: unknown value 'skewed'; allowed: iid, shards, dirichlet"},
+      {"[model]\nname = \"gpt\"", "model.name: unknown value 'gpt'; allowed: cnn, logreg"},
+      {"[data]\nname = \"imagenet\"", "data.name: unknown value 'imagenet'; allowed: cifar10"},
+      {"[compression]\nname = \"topk\"", "compression.name: unknown value 'topk'; allowed: none"},
+      {"[compression]\nratio = 2", "compression.ratio: must be in [0, 1], got 2"},
+      {"[run]\nseed = -1", "run.seed: must be in [0, "},
+      {"[output]\neval_every = -5", "output.eval_every: must be in [0, "},
+      {"[run\nnodes = 3", "test.toml:1:"},
+      {"[run]\n[run.sub]\nx = 1", "unknown section 'run.sub'"},
+  };
+  for (const auto& [toml, message] : cases) {
+    const std::string err = ErrorOf(toml);
+    EXPECT_NE(err.find(message), std::string::npos) << toml << "\n=> " << err;
+    if (err.find("TOML syntax") == std::string::npos)
+      EXPECT_NE(err.find("test.toml"), std::string::npos) << err;
+  }
+}
+
+TEST(Config, BadSetArguments) {
+  Config c;
+  EXPECT_THROW(c.set("train.lr"), ConfigError);
+  EXPECT_THROW(c.set("=3"), ConfigError);
+  EXPECT_THROW(c.set("run.nodes=ten"), ConfigError);
+  EXPECT_THROW(c.set("run.nodes=10x"), ConfigError);
+  EXPECT_THROW(c.set("train.nesterov=yes"), ConfigError);
+  EXPECT_THROW(c.set("train.lr=0.1.2"), ConfigError);
+  EXPECT_THROW(c.set("no.such=1"), ConfigError);
+  EXPECT_EQ(c.get_int("run.nodes"), 16);  // failed sets change nothing
+}
+
+TEST(Config, DocsAreInSyncWithSchema) {
+  std::ifstream in(std::string(MURMUR_SOURCE_DIR) + "/docs/config.md");
+  ASSERT_TRUE(in.good()) << "docs/config.md missing";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), SchemaMarkdown())
+      << "docs/config.md is stale: regenerate with `build/murmur doc-config > docs/config.md`";
+}
+
+TEST(Config, ShippedConfigsLoad) {
+  for (const char* name : {"quickstart.toml", "smoke.toml"})
+    EXPECT_NO_THROW(Config::FromFile(std::string(MURMUR_SOURCE_DIR) + "/configs/" + name)) << name;
+  EXPECT_THROW(Config::FromFile("/nonexistent.toml"), IoError);
+}
+
+}  // namespace
+}  // namespace murmur::run

@@ -1,0 +1,167 @@
+#include "murmur/train/node_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "murmur/data/dataset.h"
+#include "murmur/data/partition.h"
+
+namespace murmur::train {
+namespace {
+
+data::DataSplits Synthetic(int side = 12, int64_t n = 512) {
+  data::DataOptions o;
+  o.name = "synthetic";
+  o.synthetic_side = side;
+  o.synthetic_train = n;
+  o.synthetic_test = 256;
+  o.synthetic_separation = 0.5;
+  return data::LoadData(o);
+}
+
+InputShape ShapeOf(const data::Dataset& d) {
+  return {d.channels, d.height, d.width, d.num_classes};
+}
+
+TEST(NodeModel, ParameterCounts) {
+  ModelOptions o;
+  o.name = "cnn";
+  EXPECT_EQ(InitialParameters(o, {1, 28, 28, 10}, 1).size(), 61706u);
+  o.name = "logreg";
+  EXPECT_EQ(InitialParameters(o, {1, 28, 28, 10}, 1).size(), 7850u);
+  o.name = "resnet20";
+  o.include_buffers = false;
+  const size_t resnet = InitialParameters(o, {3, 32, 32, 10}, 1).size();
+  EXPECT_EQ(resnet, 269722u);  // He et al.: 0.27M
+  o.include_buffers = true;    // + running mean and var of 19 BatchNorm layers
+  EXPECT_EQ(InitialParameters(o, {3, 32, 32, 10}, 1).size(),
+            resnet + 2 * (16 * 7 + 32 * 6 + 64 * 6));
+  o.name = "vgg11";
+  EXPECT_EQ(InitialParameters(o, {3, 32, 32, 10}, 1).size(), 9225610u);
+}
+
+TEST(NodeModel, InitIsDeterministicPerSeed) {
+  ModelOptions o;
+  o.name = "mlp";
+  o.mlp_hidden = 8;
+  EXPECT_EQ(InitialParameters(o, {1, 4, 4, 3}, 7), InitialParameters(o, {1, 4, 4, 3}, 7));
+  EXPECT_NE(InitialParameters(o, {1, 4, 4, 3}, 7), InitialParameters(o, {1, 4, 4, 3}, 8));
+}
+
+TEST(NodeModel, FlatBufferIsTheModel) {
+  ConfigureWorkerThread();
+  auto s = Synthetic();
+  ModelOptions o;
+  o.name = "logreg";
+  auto x0 = InitialParameters(o, ShapeOf(s.train), 1);
+  auto m = MakeNodeModel(o, {}, ShapeOf(s.train), x0);
+  ASSERT_EQ(m->params().size(), x0.size());
+  EXPECT_TRUE(std::equal(x0.begin(), x0.end(), m->params().begin()));
+  // Writing zeros through the span makes every logit 0: loss ln(10), chance accuracy.
+  std::fill(m->params().begin(), m->params().end(), 0.0f);
+  EvalResult r = m->evaluate(s.test, 0);
+  EXPECT_NEAR(r.loss, std::log(10.0), 1e-5);
+  EXPECT_EQ(r.samples, 256);
+}
+
+TEST(NodeModel, SgdStepMatchesClosedFormOnLogisticRegression) {
+  ConfigureWorkerThread();
+  auto s = Synthetic(2, 64);
+  ModelOptions o;
+  o.name = "logreg";
+  const InputShape shape = ShapeOf(s.train);
+  std::vector<float> zeros(InitialParameters(o, shape, 1).size(), 0.0f);
+  auto m = MakeNodeModel(o, {}, shape, zeros);
+  data::NodeLoader loader(s.train, {5}, Rng(1));
+  m->train_steps(1, 1, 0.5, loader);
+  // With zero weights, softmax is uniform: dL/db_c = 1/10 - [c == y], dL/dW_c = that * x.
+  const int y = s.train.labels[5];
+  std::vector<float> x(4);
+  int64_t label;
+  const int64_t idx = 5;
+  s.train.gather(std::span<const int64_t>(&idx, 1), x.data(), &label);
+  auto p = m->params();  // layout: W (10 x 4), then b (10)
+  for (int c = 0; c < 10; ++c) {
+    const float g = 0.1f - (c == y ? 1.0f : 0.0f);
+    EXPECT_NEAR(p[40 + c], -0.5f * g, 1e-6);
+    for (int k = 0; k < 4; ++k) EXPECT_NEAR(p[c * 4 + k], -0.5f * g * x[k], 1e-5);
+  }
+}
+
+TEST(NodeModel, MomentumStateAndTrainingReducesLoss) {
+  ConfigureWorkerThread();
+  auto s = Synthetic();
+  ModelOptions o;
+  o.name = "cnn";
+  OptimizerOptions opt;
+  opt.momentum = 0.9;
+  opt.nesterov = true;
+  opt.weight_decay = 1e-4;
+  auto x0 = InitialParameters(o, ShapeOf(s.train), 3);
+  auto m = MakeNodeModel(o, opt, ShapeOf(s.train), x0);
+  std::vector<int64_t> all(512);
+  std::iota(all.begin(), all.end(), 0);
+  data::NodeLoader loader(s.train, all, Rng(2));
+  const double before = m->evaluate(s.test, 0).loss;
+  m->train_steps(60, 32, 0.02, loader);
+  EXPECT_LT(m->evaluate(s.test, 0).loss, before);
+  EXPECT_EQ(m->optimizer_state().size(), x0.size());
+  EXPECT_TRUE(std::any_of(m->optimizer_state().begin(), m->optimizer_state().end(),
+                          [](float v) { return v != 0.0f; }));
+}
+
+TEST(NodeModel, BatchNormBuffersLiveInTheFlatBufferWhenIncluded) {
+  ConfigureWorkerThread();
+  auto s = Synthetic(12, 64);
+  ModelOptions o;
+  o.name = "resnet20";
+  auto x0 = InitialParameters(o, ShapeOf(s.train), 1);
+  auto m = MakeNodeModel(o, {}, ShapeOf(s.train), x0);
+  std::vector<int64_t> all(64);
+  std::iota(all.begin(), all.end(), 0);
+  data::NodeLoader loader(s.train, all, Rng(2));
+  m->train_steps(1, 8, 0.0, loader);  // lr 0: only BatchNorm statistics move
+  auto p = m->params();
+  const int64_t t = m->trainable();
+  EXPECT_TRUE(std::equal(p.begin(), p.begin() + t, x0.begin()));
+  EXPECT_FALSE(std::equal(p.begin() + t, p.end(), x0.begin() + t));
+}
+
+TEST(NodeModel, ModelsRunOnSmallInputs) {
+  ConfigureWorkerThread();
+  auto s = Synthetic(12, 32);
+  for (const char* name : {"logreg", "mlp", "cnn", "resnet20", "vgg11", "vgg11_bn"}) {
+    ModelOptions o;
+    o.name = name;
+    auto x0 = InitialParameters(o, ShapeOf(s.train), 1);
+    auto m = MakeNodeModel(o, {}, ShapeOf(s.train), x0);
+    std::vector<int64_t> all(32);
+    std::iota(all.begin(), all.end(), 0);
+    data::NodeLoader loader(s.train, all, Rng(2));
+    EXPECT_TRUE(std::isfinite(m->train_steps(1, 4, 0.01, loader))) << name;
+  }
+}
+
+TEST(NodeModel, ConfigErrors) {
+  ModelOptions o;
+  o.name = "transformer";
+  EXPECT_THROW(InitialParameters(o, {1, 28, 28, 10}, 1), ConfigError);
+  o.name = "cnn";
+  EXPECT_THROW(InitialParameters(o, {1, 8, 8, 10}, 1), ConfigError);  // too small for LeNet
+  auto x0 = InitialParameters(o, {1, 28, 28, 10}, 1);
+  OptimizerOptions opt;
+  opt.nesterov = true;
+  EXPECT_THROW(MakeNodeModel(o, opt, {1, 28, 28, 10}, x0), ConfigError);
+  EXPECT_THROW(MakeNodeModel(o, {}, {1, 28, 28, 10}, std::vector<float>(5)), ConfigError);
+  o.device = "tpu";
+  EXPECT_THROW(MakeNodeModel(o, {}, {1, 28, 28, 10}, x0), ConfigError);
+  if (!CudaAvailable()) {
+    o.device = "cuda";
+    EXPECT_THROW(MakeNodeModel(o, {}, {1, 28, 28, 10}, x0), ConfigError);
+  }
+}
+
+}  // namespace
+}  // namespace murmur::train
