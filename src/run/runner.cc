@@ -275,6 +275,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   }
   progress.finish();
   MURMUR_ASSERT(last_eval_round == rounds - 1);
+  const double loop_s = Seconds(t_loop, Clock::now()) - eval_s;
 
   const double wall = Seconds(t_start, Clock::now());
   double acc_min = 1.0, acc_max = 0.0, acc_mean = 0.0, loss_mean = 0.0;
@@ -316,7 +317,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   s["train_seconds"] = train_s;
   s["comm_seconds"] = comm_s;
   s["eval_seconds"] = eval_s;
-  s["round_seconds_mean"] = (train_s + comm_s) / rounds;
+  s["round_seconds_mean"] = loop_s / rounds;
   s["threads"] = threads;
   s["peak_rss_bytes"] = PeakRssBytes();
   const std::string text = s.dump(2) + "\n";
