@@ -17,7 +17,7 @@ build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 demo: build
-	$(BUILD_DIR)/murmur run configs/quickstart.toml --out runs/quickstart
+	$(BUILD_DIR)/murmur run configs/quickstart.toml
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
