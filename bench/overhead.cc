@@ -52,8 +52,8 @@ double ReferenceSecondsPerRound(const run::Config& c) {
   std::vector<std::unique_ptr<data::NodeLoader>> loaders(n);
   pool.parallel_for(n, [&](size_t i) {
     models[i] = train::MakeNodeModel(mopt, oopt, shape, x0);
-    loaders[i] = std::make_unique<data::NodeLoader>(splits.train, parts[i],
-                                                    Rng(seed, i, Stream::kShuffle));
+    loaders[i] =
+        std::make_unique<data::NodeLoader>(splits.train, parts[i], Rng(seed, i, Stream::kShuffle));
   });
   const int64_t rounds = c.get_int("run.rounds");
   const int steps = static_cast<int>(c.get_int("train.local_steps"));

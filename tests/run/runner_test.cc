@@ -126,6 +126,19 @@ TEST_F(RunnerTest, DpsgdOnCompleteUniformEqualsAllReduce) {
   EXPECT_EQ(md[1][5], "5");
 }
 
+TEST_F(RunnerTest, LearningRateWarmupAndStepDecay) {
+  Config c = Small();
+  c.set("run.rounds=6");
+  c.set("train.lr=1.0");
+  c.set("train.warmup_rounds=2");
+  c.set("train.lr_decay_rounds=[3, 5]");
+  c.set("train.lr_decay_factor=0.5");
+  RunResult r = Run(c, "lr");
+  auto m = Csv(fs::path(r.out_dir) / "metrics.csv");
+  const std::vector<std::string> expected = {"0.1", "0.55", "1", "0.5", "0.5", "0.25"};
+  for (int round = 0; round < 6; ++round) EXPECT_EQ(m[1 + round * 6][8], expected[round]);
+}
+
 TEST_F(RunnerTest, RefusesToOverwriteARun) {
   Config c = Small();
   c.set("run.rounds=1");
