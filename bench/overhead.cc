@@ -15,6 +15,7 @@
 #include "murmur/core/thread_pool.h"
 #include "murmur/data/partition.h"
 #include "murmur/run/config.h"
+#include "murmur/run/options.h"
 #include "murmur/run/runner.h"
 #include "murmur/train/node_model.h"
 
@@ -27,27 +28,14 @@ namespace {
 double ReferenceSecondsPerRound(const run::Config& c) {
   const int n = static_cast<int>(c.get_int("run.nodes"));
   const uint64_t seed = static_cast<uint64_t>(c.get_int("run.seed"));
-  data::DataOptions dopt;
-  dopt.name = c.get_string("data.name");
-  dopt.path = c.get_string("data.path");
-  dopt.seed = seed;
-  const data::DataSplits splits = data::LoadData(dopt);
-  data::PartitionOptions popt;
-  popt.name = c.get_string("partition.name");
-  popt.nodes = n;
-  popt.alpha = c.get_double("partition.alpha");
-  popt.seed = seed;
-  auto parts = data::Partition(splits.train, popt);
-  train::ModelOptions mopt;
-  mopt.name = c.get_string("model.name");
-  train::OptimizerOptions oopt;
-  oopt.momentum = c.get_double("train.momentum");
+  const data::DataSplits splits = data::LoadData(run::DataOptionsFrom(c));
+  auto parts = data::Partition(splits.train, run::PartitionOptionsFrom(c));
+  const train::ModelOptions mopt = run::ModelOptionsFrom(c);
+  const train::OptimizerOptions oopt = run::OptimizerOptionsFrom(c);
   const train::InputShape shape{splits.train.channels, splits.train.height, splits.train.width,
                                 splits.train.num_classes};
   const auto x0 = train::InitialParameters(mopt, shape, seed);
-  int threads = static_cast<int>(c.get_int("run.threads"));
-  if (threads <= 0) threads = ThreadPool::hardware_threads();
-  ThreadPool pool(threads, train::ConfigureWorkerThread);
+  ThreadPool pool(run::ThreadsFrom(c), train::ConfigureWorkerThread);
   std::vector<std::unique_ptr<train::NodeModel>> models(n);
   std::vector<std::unique_ptr<data::NodeLoader>> loaders(n);
   pool.parallel_for(n, [&](size_t i) {

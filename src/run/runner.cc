@@ -16,6 +16,7 @@
 #include "murmur/data/partition.h"
 #include "murmur/graph/topology.h"
 #include "murmur/run/metrics.h"
+#include "murmur/run/options.h"
 #include "murmur/train/node_model.h"
 
 namespace murmur::run {
@@ -96,49 +97,18 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const uint64_t seed = static_cast<uint64_t>(c.get_int("run.seed"));
   const std::string algo_name = c.get_string("algorithm.name");
 
-  // Data.
-  data::DataOptions dopt;
-  dopt.name = c.get_string("data.name");
-  dopt.path = c.get_string("data.path");
-  dopt.train_subset = c.get_int("data.train_subset");
-  dopt.test_subset = c.get_int("data.test_subset");
-  dopt.synthetic_classes = static_cast<int>(c.get_int("data.synthetic_classes"));
-  dopt.synthetic_side = static_cast<int>(c.get_int("data.synthetic_side"));
-  dopt.synthetic_train = c.get_int("data.synthetic_train");
-  dopt.synthetic_test = c.get_int("data.synthetic_test");
-  dopt.synthetic_separation = c.get_double("data.synthetic_separation");
-  dopt.seed = seed;
-
-  // Validate what is cheap before loading anything.
-  graph::TopologyOptions topt;
-  topt.name = c.get_string("topology.name");
-  topt.nodes = n;
-  topt.degree = static_cast<int>(c.get_int("topology.degree"));
-  topt.edge_prob = c.get_double("topology.edge_prob");
-  topt.weights = c.get_string("topology.weights") == "auto" ? "" : c.get_string("topology.weights");
-  topt.seed = seed;
+  // Validate what is cheap (topology, algorithm) before loading anything.
+  const data::DataOptions dopt = DataOptionsFrom(c);
+  const graph::TopologyOptions topt = TopologyOptionsFrom(c);
   const auto topology = graph::MakeTopology(topt);
   const auto transport = comm::MakeInProcessTransport(n);
 
   const data::DataSplits splits = data::LoadData(dopt);
-  data::PartitionOptions popt;
-  popt.name = c.get_string("partition.name");
-  popt.nodes = n;
-  popt.alpha = c.get_double("partition.alpha");
-  popt.shards_per_node = static_cast<int>(c.get_int("partition.shards_per_node"));
-  popt.min_samples = c.get_int("partition.min_samples");
-  popt.seed = seed;
+  const data::PartitionOptions popt = PartitionOptionsFrom(c);
   auto parts = data::Partition(splits.train, popt);
 
-  train::ModelOptions mopt;
-  mopt.name = c.get_string("model.name");
-  mopt.include_buffers = c.get_bool("model.include_buffers");
-  mopt.mlp_hidden = static_cast<int>(c.get_int("model.mlp_hidden"));
-  mopt.device = c.get_string("train.device");
-  train::OptimizerOptions oopt;
-  oopt.momentum = c.get_double("train.momentum");
-  oopt.nesterov = c.get_bool("train.nesterov");
-  oopt.weight_decay = c.get_double("train.weight_decay");
+  const train::ModelOptions mopt = ModelOptionsFrom(c);
+  const train::OptimizerOptions oopt = OptimizerOptionsFrom(c);
   const train::InputShape shape{splits.train.channels, splits.train.height, splits.train.width,
                                 splits.train.num_classes};
   const std::vector<float> x0 = train::InitialParameters(mopt, shape, seed);
@@ -154,9 +124,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.compression_ratio = c.get_double("compression.ratio");
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
 
-  int threads = static_cast<int>(c.get_int("run.threads"));
-  if (threads <= 0) threads = ThreadPool::hardware_threads();
-  threads = std::min(threads, n);
+  const int threads = ThreadsFrom(c);
   ThreadPool pool(threads, train::ConfigureWorkerThread);
   train::ConfigureWorkerThread();
 

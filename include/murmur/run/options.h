@@ -1,0 +1,21 @@
+// Translation of a Config into the option structs of each module, in one place, so the
+// runner, benchmarks and tools read the keys the same way.
+#pragma once
+
+#include "murmur/data/dataset.h"
+#include "murmur/data/partition.h"
+#include "murmur/graph/topology.h"
+#include "murmur/run/config.h"
+#include "murmur/train/node_model.h"
+
+namespace murmur::run {
+
+data::DataOptions DataOptionsFrom(const Config& c);
+data::PartitionOptions PartitionOptionsFrom(const Config& c);
+graph::TopologyOptions TopologyOptionsFrom(const Config& c);
+train::ModelOptions ModelOptionsFrom(const Config& c);
+train::OptimizerOptions OptimizerOptionsFrom(const Config& c);
+// run.threads, with 0 resolved to the hardware threads and capped at run.nodes.
+int ThreadsFrom(const Config& c);
+
+}  // namespace murmur::run

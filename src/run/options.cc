@@ -1,0 +1,70 @@
+#include "murmur/run/options.h"
+
+#include <algorithm>
+
+#include "murmur/core/thread_pool.h"
+
+namespace murmur::run {
+
+data::DataOptions DataOptionsFrom(const Config& c) {
+  data::DataOptions o;
+  o.name = c.get_string("data.name");
+  o.path = c.get_string("data.path");
+  o.train_subset = c.get_int("data.train_subset");
+  o.test_subset = c.get_int("data.test_subset");
+  o.synthetic_classes = static_cast<int>(c.get_int("data.synthetic_classes"));
+  o.synthetic_side = static_cast<int>(c.get_int("data.synthetic_side"));
+  o.synthetic_train = c.get_int("data.synthetic_train");
+  o.synthetic_test = c.get_int("data.synthetic_test");
+  o.synthetic_separation = c.get_double("data.synthetic_separation");
+  o.seed = static_cast<uint64_t>(c.get_int("run.seed"));
+  return o;
+}
+
+data::PartitionOptions PartitionOptionsFrom(const Config& c) {
+  data::PartitionOptions o;
+  o.name = c.get_string("partition.name");
+  o.nodes = static_cast<int>(c.get_int("run.nodes"));
+  o.alpha = c.get_double("partition.alpha");
+  o.shards_per_node = static_cast<int>(c.get_int("partition.shards_per_node"));
+  o.min_samples = c.get_int("partition.min_samples");
+  o.seed = static_cast<uint64_t>(c.get_int("run.seed"));
+  return o;
+}
+
+graph::TopologyOptions TopologyOptionsFrom(const Config& c) {
+  graph::TopologyOptions o;
+  o.name = c.get_string("topology.name");
+  o.nodes = static_cast<int>(c.get_int("run.nodes"));
+  o.degree = static_cast<int>(c.get_int("topology.degree"));
+  o.edge_prob = c.get_double("topology.edge_prob");
+  const std::string& w = c.get_string("topology.weights");
+  o.weights = w == "auto" ? "" : w;
+  o.seed = static_cast<uint64_t>(c.get_int("run.seed"));
+  return o;
+}
+
+train::ModelOptions ModelOptionsFrom(const Config& c) {
+  train::ModelOptions o;
+  o.name = c.get_string("model.name");
+  o.include_buffers = c.get_bool("model.include_buffers");
+  o.mlp_hidden = static_cast<int>(c.get_int("model.mlp_hidden"));
+  o.device = c.get_string("train.device");
+  return o;
+}
+
+train::OptimizerOptions OptimizerOptionsFrom(const Config& c) {
+  train::OptimizerOptions o;
+  o.momentum = c.get_double("train.momentum");
+  o.nesterov = c.get_bool("train.nesterov");
+  o.weight_decay = c.get_double("train.weight_decay");
+  return o;
+}
+
+int ThreadsFrom(const Config& c) {
+  int threads = static_cast<int>(c.get_int("run.threads"));
+  if (threads <= 0) threads = ThreadPool::hardware_threads();
+  return std::min<int>(threads, static_cast<int>(c.get_int("run.nodes")));
+}
+
+}  // namespace murmur::run
