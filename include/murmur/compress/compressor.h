@@ -1,0 +1,93 @@
+// Compressors: what a node sends instead of its full-precision vector.
+//
+// A Compressor turns a float vector into a self-describing payload (format id, version, n,
+// k, parameters, then the index and value blocks of codecs.h), so a receiver decodes any
+// payload with Decompress() and no configuration. Compressors are stateless and const: the
+// only mutable input is the caller's Rng, used by the stochastic ones (random-k draws a
+// seed for the receiver to regenerate its indices; QSGD rounds stochastically). One
+// Compressor may serve many threads, each with its own Rng.
+//
+// Segments: sparsifiers and scaled quantisers work per segment (a tensor or a fixed-size
+// chunk of the flat vector), or on the whole vector when no segments are given.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "murmur/compress/codecs.h"
+#include "murmur/core/registry.h"
+#include "murmur/core/rng.h"
+
+namespace murmur::compress {
+
+struct CompressorOptions {
+  // Fraction of coordinates kept by top-k and random-k (k = ceil(ratio * segment length)).
+  double ratio = 0.01;
+  // threshold: keep coordinates with |x| >= threshold.
+  double threshold = 1e-3;
+  // QSGD: number of levels s (>= 1); more levels, less error, more bits.
+  int levels = 16;
+  // top-k + quantisation (topk_quant): bits per kept value.
+  int bits = 8;
+  // random-k: scale kept values by n/k (unbiased) or not (biased, as CHOCO-SGD uses it).
+  // QSGD: unbiased (no 1/tau factor) or CHOCO's biased scaling.
+  bool unbiased = false;
+  // How sparse index sets are written; auto picks the smallest.
+  IndexCodec index_codec = IndexCodec::kAuto;
+  // How kept values are written by top-k, random-k and threshold (f32 = lossless).
+  ValueCodec value_codec = ValueCodec::kF32;
+  // Segment lengths (must sum to the vector length); empty = one segment. See also chunk.
+  std::vector<uint32_t> segments;
+  // When segments is empty and chunk > 0: segments of `chunk` values (the last may be shorter).
+  uint32_t chunk = 0;
+};
+
+class Compressor {
+ public:
+  virtual ~Compressor() = default;
+  virtual std::string_view name() const = 0;
+  // E[decompress(compress(x))] == x.
+  virtual bool unbiased() const = 0;
+  // The delta of CHOCO-SGD's analysis for vectors of length n: a guarantee
+  // E||Q(x) - x||^2 <= (1 - delta) ||x||^2 (for unbiased compressors with variance factor
+  // omega, of Q / (1 + omega), delta = 1 / (1 + omega)). 0 = no guarantee (data dependent).
+  virtual double delta(size_t n) const = 0;
+  // Appends the payload for x to out.
+  virtual void compress(std::span<const float> x, Rng& rng, Bytes& out) const = 0;
+};
+
+using CompressorFactory = std::function<std::unique_ptr<Compressor>(const CompressorOptions&)>;
+// identity, fp16, bf16, topk, randomk, threshold, sign, qsgd, topk_quant.
+const Registry<CompressorFactory>& CompressorRegistry();
+std::unique_ptr<Compressor> MakeCompressor(const std::string& name, const CompressorOptions& o);
+
+// Payload formats (first byte of every payload).
+enum class Format : uint8_t { kDense = 1, kSparse = 2, kSeededSparse = 3, kSign = 4, kQsgd = 5 };
+inline constexpr uint8_t kPayloadVersion = 1;
+
+struct PayloadInfo {
+  Format format;
+  uint32_t n = 0;  // dimension
+  uint32_t k = 0;  // number of values carried
+  size_t index_bytes = 0;
+  size_t value_bytes = 0;
+};
+// Reads and validates the payload header (not the blocks).
+PayloadInfo InspectPayload(std::span<const uint8_t> payload);
+
+// out = decoded vector; throws ProtocolError on malformed payloads or n != out.size().
+void Decompress(std::span<const uint8_t> payload, std::span<float> out);
+// out += weight * decoded vector, touching only the coordinates the payload carries.
+void DecompressAdd(std::span<const uint8_t> payload, float weight, std::span<float> out);
+
+// The sorted indices random-k keeps for (seed, n, k); sender and receiver both call it.
+void SeededIndices(uint64_t seed, uint32_t n, uint32_t k, std::vector<uint32_t>& out);
+// Exact top-k by magnitude over x (ties: lower index wins); appends sorted indices + offset.
+void TopKIndices(std::span<const float> x, uint32_t k, uint32_t offset, std::vector<uint32_t>& out);
+
+}  // namespace murmur::compress

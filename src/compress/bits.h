@@ -1,0 +1,101 @@
+// Bit-level writer and reader (LSB-first within 64-bit words, little-endian bytes).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "murmur/core/check.h"
+
+namespace murmur::compress {
+
+class BitWriter {
+ public:
+  explicit BitWriter(std::vector<uint8_t>& out) : out_(out) {}
+  // Writes the low `count` bits of v (count <= 57, v < 2^count).
+  void put(uint64_t v, int count) {
+    acc_ |= v << fill_;
+    if (fill_ + count >= 64) {
+      flush_word();
+      const int consumed = 64 - fill_;  // 7..64 bits of v went into the flushed word
+      acc_ = consumed < 64 ? v >> consumed : 0;
+      fill_ = fill_ + count - 64;
+    } else {
+      fill_ += count;
+    }
+  }
+  // Writes `count` zero bits then a one (unary of count), any count.
+  void put_unary(uint64_t count) {
+    while (count >= 32) {
+      put(0, 32);
+      count -= 32;
+    }
+    put(uint64_t{1} << count, static_cast<int>(count) + 1);
+  }
+  // Pads to a byte boundary and appends the pending bytes.
+  void finish() {
+    const int bytes = (fill_ + 7) / 8;
+    for (int i = 0; i < bytes; ++i) out_.push_back(static_cast<uint8_t>(acc_ >> (8 * i)));
+    acc_ = 0;
+    fill_ = 0;
+  }
+
+ private:
+  void flush_word() {
+    const size_t pos = out_.size();
+    out_.resize(pos + 8);
+    std::memcpy(out_.data() + pos, &acc_, 8);
+  }
+  std::vector<uint8_t>& out_;
+  uint64_t acc_ = 0;
+  int fill_ = 0;
+};
+
+class BitReader {
+ public:
+  BitReader(const uint8_t* data, size_t bytes, const char* what)
+      : p_(data), bits_(bytes * 8), what_(what) {}
+  uint64_t get(int count) {  // count <= 57
+    MURMUR_CHECK(ProtocolError, pos_ + count <= bits_, what_, ": bit stream ends early");
+    uint64_t v = peek64() >> (pos_ & 7);
+    pos_ += count;
+    return count == 64 ? v : v & ((uint64_t{1} << count) - 1);
+  }
+  // Counts zero bits up to the next one bit and consumes them and the one; at most `limit`.
+  uint64_t get_unary(uint64_t limit) {
+    uint64_t zeros = 0;
+    while (true) {
+      MURMUR_CHECK(ProtocolError, pos_ < bits_, what_, ": bit stream ends inside a unary code");
+      const int avail = static_cast<int>(std::min<uint64_t>(56, bits_ - pos_));
+      uint64_t w = (peek64() >> (pos_ & 7)) & ((uint64_t{1} << avail) - 1);
+      if (w != 0) {
+        const int tz = __builtin_ctzll(w);
+        zeros += tz;
+        pos_ += tz + 1;
+        MURMUR_CHECK(ProtocolError, zeros <= limit, what_, ": unary code of ", zeros, " exceeds ",
+                     limit);
+        return zeros;
+      }
+      zeros += avail;
+      pos_ += avail;
+      MURMUR_CHECK(ProtocolError, zeros <= limit, what_, ": unary code exceeds ", limit);
+    }
+  }
+  size_t position() const { return pos_; }
+  size_t bits() const { return bits_; }
+
+ private:
+  uint64_t peek64() const {
+    const size_t byte = pos_ >> 3;
+    uint64_t v = 0;
+    const size_t avail = std::min<size_t>(8, (bits_ >> 3) - byte);
+    std::memcpy(&v, p_ + byte, avail);
+    return v;
+  }
+  const uint8_t* p_;
+  size_t bits_;
+  size_t pos_ = 0;
+  const char* what_;
+};
+
+}  // namespace murmur::compress

@@ -1,0 +1,576 @@
+#include "murmur/compress/codecs.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+#include "bits.h"
+#include "murmur/core/check.h"
+
+namespace murmur::compress {
+
+// ---- little-endian bytes ------------------------------------------------------------------
+
+void PutU8(Bytes& out, uint8_t v) { out.push_back(v); }
+void PutU16(Bytes& out, uint16_t v) {
+  out.push_back(v & 0xff);
+  out.push_back(v >> 8);
+}
+void PutU32(Bytes& out, uint32_t v) {
+  const size_t p = out.size();
+  out.resize(p + 4);
+  std::memcpy(out.data() + p, &v, 4);
+}
+void PutU64(Bytes& out, uint64_t v) {
+  const size_t p = out.size();
+  out.resize(p + 8);
+  std::memcpy(out.data() + p, &v, 8);
+}
+void PutF32(Bytes& out, float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  PutU32(out, u);
+}
+
+std::span<const uint8_t> ByteReader::take(size_t n) {
+  MURMUR_CHECK(ProtocolError, n <= remaining(), what_, ": needs ", n, " more bytes, only ",
+               remaining(), " left");
+  auto s = b_.subspan(pos_, n);
+  pos_ += n;
+  return s;
+}
+uint8_t ByteReader::u8() { return take(1)[0]; }
+uint16_t ByteReader::u16() {
+  auto s = take(2);
+  return static_cast<uint16_t>(s[0] | (s[1] << 8));
+}
+uint32_t ByteReader::u32() {
+  uint32_t v;
+  std::memcpy(&v, take(4).data(), 4);
+  return v;
+}
+uint64_t ByteReader::u64() {
+  uint64_t v;
+  std::memcpy(&v, take(8).data(), 8);
+  return v;
+}
+float ByteReader::f32() {
+  float v;
+  std::memcpy(&v, take(4).data(), 4);
+  return v;
+}
+
+// ---- names ----------------------------------------------------------------------------------
+
+IndexCodec ParseIndexCodec(const std::string& name, const std::string& key) {
+  for (IndexCodec c : {IndexCodec::kRaw, IndexCodec::kVarint, IndexCodec::kGamma, IndexCodec::kRice,
+                       IndexCodec::kBitmap, IndexCodec::kAuto})
+    if (IndexCodecName(c) == name) return c;
+  MURMUR_FAIL(ConfigError, key, ": unknown index codec '", name,
+              "'; allowed: auto, raw, varint, gamma, rice, bitmap");
+}
+
+std::string_view IndexCodecName(IndexCodec c) {
+  switch (c) {
+    case IndexCodec::kRaw:
+      return "raw";
+    case IndexCodec::kVarint:
+      return "varint";
+    case IndexCodec::kGamma:
+      return "gamma";
+    case IndexCodec::kRice:
+      return "rice";
+    case IndexCodec::kBitmap:
+      return "bitmap";
+    case IndexCodec::kAuto:
+      return "auto";
+  }
+  return "?";
+}
+
+ValueCodec ParseValueCodec(const std::string& name, const std::string& key) {
+  if (name == "f32") return ValueCodec::kF32;
+  if (name == "f16") return ValueCodec::kF16;
+  if (name == "bf16") return ValueCodec::kBF16;
+  if (name == "quant") return ValueCodec::kQuant;
+  MURMUR_FAIL(ConfigError, key, ": unknown value codec '", name,
+              "'; allowed: f32, f16, bf16, quant");
+}
+
+std::string_view ValueCodecName(ValueCodec c) {
+  switch (c) {
+    case ValueCodec::kF32:
+      return "f32";
+    case ValueCodec::kF16:
+      return "f16";
+    case ValueCodec::kBF16:
+      return "bf16";
+    case ValueCodec::kQuant:
+      return "quant";
+  }
+  return "?";
+}
+
+double EntropyBoundBits(uint64_t n, uint64_t k) {
+  if (k == 0 || k >= n) return 0.0;
+  const double nn = static_cast<double>(n), kk = static_cast<double>(k);
+  return (std::lgamma(nn + 1) - std::lgamma(kk + 1) - std::lgamma(nn - kk + 1)) / std::log(2.0);
+}
+
+// ---- index codecs ---------------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t kIndexHeader = 1 + 1 + 4;  // codec, parameter, payload bytes
+
+int BitLength(uint64_t v) { return v == 0 ? 0 : 64 - __builtin_clzll(v); }
+
+int VarintBytes(uint64_t v) { return v < 128 ? 1 : (BitLength(v) + 6) / 7; }
+
+// Rice parameter minimising the size, searched around log2(ln2 * mean gap).
+int BestRice(std::span<const uint32_t> idx, uint32_t n, size_t* bits_out) {
+  const size_t k = idx.size();
+  if (k == 0) {
+    *bits_out = 0;
+    return 0;
+  }
+  const double mean = static_cast<double>(idx.back() + 1) / k;
+  const int guess =
+      std::max(0, static_cast<int>(std::floor(std::log2(std::max(1.0, mean * 0.6931)))));
+  int best_b = 0;
+  size_t best = SIZE_MAX;
+  for (int b = std::max(0, guess - 1); b <= std::min(31, guess + 1); ++b) {
+    size_t bits = k * static_cast<size_t>(b + 1);
+    int64_t prev = -1;
+    for (uint32_t i : idx) {
+      bits += static_cast<uint64_t>(static_cast<int64_t>(i) - prev - 1) >> b;
+      prev = i;
+    }
+    if (bits < best) {
+      best = bits;
+      best_b = b;
+    }
+  }
+  *bits_out = best;
+  return best_b;
+}
+
+size_t PayloadBytes(std::span<const uint32_t> idx, uint32_t n, IndexCodec c, int* param) {
+  *param = 0;
+  switch (c) {
+    case IndexCodec::kRaw:
+      return 4 * idx.size();
+    case IndexCodec::kBitmap:
+      return (static_cast<size_t>(n) + 7) / 8;
+    case IndexCodec::kVarint: {
+      size_t bytes = 0;
+      int64_t prev = -1;
+      for (uint32_t i : idx) {
+        bytes += VarintBytes(static_cast<uint64_t>(i - prev - 1));
+        prev = i;
+      }
+      return bytes;
+    }
+    case IndexCodec::kGamma: {
+      size_t bits = 0;
+      int64_t prev = -1;
+      for (uint32_t i : idx) {
+        bits += 2 * BitLength(static_cast<uint64_t>(i - prev)) - 1;
+        prev = i;
+      }
+      return (bits + 7) / 8;
+    }
+    case IndexCodec::kRice: {
+      size_t bits;
+      *param = BestRice(idx, n, &bits);
+      return (bits + 7) / 8;
+    }
+    case IndexCodec::kAuto:
+      break;
+  }
+  MURMUR_ASSERT(false, "no size for codec auto");
+  return 0;
+}
+
+}  // namespace
+
+IndexCodec ChooseIndexCodec(std::span<const uint32_t> idx, uint32_t n) {
+  IndexCodec best = IndexCodec::kRaw;
+  size_t best_bytes = SIZE_MAX;
+  int p;
+  for (IndexCodec c : {IndexCodec::kRice, IndexCodec::kBitmap, IndexCodec::kGamma,
+                       IndexCodec::kVarint, IndexCodec::kRaw}) {
+    if (c == IndexCodec::kBitmap && idx.size() * 32 < n) continue;  // cannot win
+    const size_t b = PayloadBytes(idx, n, c, &p);
+    if (b < best_bytes) {
+      best_bytes = b;
+      best = c;
+    }
+  }
+  return best;
+}
+
+size_t EncodedIndexBytes(std::span<const uint32_t> idx, uint32_t n, IndexCodec c) {
+  if (c == IndexCodec::kAuto) c = ChooseIndexCodec(idx, n);
+  int p;
+  return kIndexHeader + PayloadBytes(idx, n, c, &p);
+}
+
+void EncodeIndices(std::span<const uint32_t> idx, uint32_t n, IndexCodec c, Bytes& out) {
+  if (c == IndexCodec::kAuto) c = ChooseIndexCodec(idx, n);
+  int param = 0;
+  const size_t payload = PayloadBytes(idx, n, c, &param);
+  MURMUR_ASSERT(payload <= UINT32_MAX);
+  PutU8(out, static_cast<uint8_t>(c));
+  PutU8(out, static_cast<uint8_t>(param));
+  PutU32(out, static_cast<uint32_t>(payload));
+  const size_t start = out.size();
+  out.reserve(start + payload + 8);
+  switch (c) {
+    case IndexCodec::kRaw: {
+      out.resize(start + 4 * idx.size());
+      std::memcpy(out.data() + start, idx.data(), 4 * idx.size());
+      break;
+    }
+    case IndexCodec::kBitmap: {
+      out.resize(start + payload, 0);
+      for (uint32_t i : idx) out[start + (i >> 3)] |= static_cast<uint8_t>(1u << (i & 7));
+      break;
+    }
+    case IndexCodec::kVarint: {
+      int64_t prev = -1;
+      for (uint32_t i : idx) {
+        uint64_t v = static_cast<uint64_t>(i - prev - 1);
+        prev = i;
+        while (v >= 128) {
+          out.push_back(static_cast<uint8_t>(v | 0x80));
+          v >>= 7;
+        }
+        out.push_back(static_cast<uint8_t>(v));
+      }
+      break;
+    }
+    case IndexCodec::kGamma: {
+      BitWriter w(out);
+      int64_t prev = -1;
+      for (uint32_t i : idx) {
+        const uint64_t g = static_cast<uint64_t>(i - prev);
+        prev = i;
+        const int len = BitLength(g);
+        w.put_unary(len - 1);  // len-1 zeros, then the leading one ...
+        w.put(g & ((uint64_t{1} << (len - 1)) - 1), len - 1);  // ... then the rest of g
+      }
+      w.finish();
+      break;
+    }
+    case IndexCodec::kRice: {
+      BitWriter w(out);
+      int64_t prev = -1;
+      const uint64_t mask = (uint64_t{1} << param) - 1;
+      for (uint32_t i : idx) {
+        const uint64_t v = static_cast<uint64_t>(i - prev - 1);
+        prev = i;
+        w.put_unary(v >> param);
+        if (param > 0) w.put(v & mask, param);
+      }
+      w.finish();
+      break;
+    }
+    case IndexCodec::kAuto:
+      break;
+  }
+  MURMUR_ASSERT(out.size() - start == payload, "index codec ", IndexCodecName(c), " wrote ",
+                out.size() - start, " bytes, sized ", payload);
+}
+
+void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>& out) {
+  const char* what = in.what();
+  const uint8_t codec = in.u8();
+  const uint8_t param = in.u8();
+  const uint32_t bytes = in.u32();
+  MURMUR_CHECK(ProtocolError, k <= n, what, ": ", k, " indices for dimension ", n);
+  std::span<const uint8_t> p = in.take(bytes);
+  out.resize(k);
+  auto check_next = [&](int64_t prev, uint64_t gap, size_t j) -> uint32_t {
+    const uint64_t next = static_cast<uint64_t>(prev + 1) + gap;  // gap counted from prev + 1
+    MURMUR_CHECK(ProtocolError, next < n, what, ": index ", j, " = ", next, " out of range [0, ", n,
+                 ")");
+    return static_cast<uint32_t>(next);
+  };
+  switch (static_cast<IndexCodec>(codec)) {
+    case IndexCodec::kRaw: {
+      MURMUR_CHECK(ProtocolError, bytes == 4ull * k, what, ": raw index block of ", bytes,
+                   " bytes for ", k, " indices");
+      std::memcpy(out.data(), p.data(), 4ull * k);
+      for (uint32_t j = 0; j < k; ++j) {
+        MURMUR_CHECK(ProtocolError, out[j] < n, what, ": index ", j, " = ", out[j],
+                     " out of range [0, ", n, ")");
+        MURMUR_CHECK(ProtocolError, j == 0 || out[j] > out[j - 1], what,
+                     ": indices not strictly increasing at position ", j);
+      }
+      return;
+    }
+    case IndexCodec::kBitmap: {
+      MURMUR_CHECK(ProtocolError, bytes == (static_cast<uint64_t>(n) + 7) / 8, what, ": bitmap of ",
+                   bytes, " bytes for dimension ", n);
+      uint32_t j = 0;
+      for (uint32_t byte = 0; byte < bytes; ++byte) {
+        uint8_t b = p[byte];
+        while (b) {
+          const uint32_t i = byte * 8 + __builtin_ctz(b);
+          b &= b - 1;
+          MURMUR_CHECK(ProtocolError, i < n, what, ": bitmap sets bit ", i, " beyond dimension ",
+                       n);
+          MURMUR_CHECK(ProtocolError, j < k, what, ": bitmap has more than ", k, " bits set");
+          out[j++] = i;
+        }
+      }
+      MURMUR_CHECK(ProtocolError, j == k, what, ": bitmap has ", j, " bits set, header says ", k);
+      return;
+    }
+    case IndexCodec::kVarint: {
+      size_t pos = 0;
+      int64_t prev = -1;
+      for (uint32_t j = 0; j < k; ++j) {
+        uint64_t v = 0;
+        for (int shift = 0;; shift += 7) {
+          MURMUR_CHECK(ProtocolError, pos < p.size(), what, ": varint block ends early");
+          MURMUR_CHECK(ProtocolError, shift <= 35, what, ": varint longer than 5 bytes");
+          const uint8_t b = p[pos++];
+          v |= static_cast<uint64_t>(b & 0x7f) << shift;
+          if (!(b & 0x80)) break;
+        }
+        prev = out[j] = check_next(prev, v, j);
+      }
+      MURMUR_CHECK(ProtocolError, pos == p.size(), what, ": ", p.size() - pos,
+                   " trailing bytes in varint block");
+      return;
+    }
+    case IndexCodec::kGamma: {
+      BitReader r(p.data(), p.size(), what);
+      int64_t prev = -1;
+      for (uint32_t j = 0; j < k; ++j) {
+        const uint64_t zeros = r.get_unary(31);
+        const uint64_t g = (uint64_t{1} << zeros) | (zeros ? r.get(static_cast<int>(zeros)) : 0);
+        prev = out[j] = check_next(prev, g - 1, j);
+      }
+      MURMUR_CHECK(ProtocolError, (r.position() + 7) / 8 == p.size(), what,
+                   ": trailing bytes in gamma block");
+      return;
+    }
+    case IndexCodec::kRice: {
+      MURMUR_CHECK(ProtocolError, param <= 31, what, ": Rice parameter ", int{param}, " > 31");
+      BitReader r(p.data(), p.size(), what);
+      int64_t prev = -1;
+      for (uint32_t j = 0; j < k; ++j) {
+        const uint64_t q = r.get_unary(n);
+        const uint64_t v = (q << param) | (param ? r.get(param) : 0);
+        prev = out[j] = check_next(prev, v, j);
+      }
+      MURMUR_CHECK(ProtocolError, (r.position() + 7) / 8 == p.size(), what,
+                   ": trailing bytes in Rice block");
+      return;
+    }
+    case IndexCodec::kAuto:
+      break;
+  }
+  MURMUR_FAIL(ProtocolError, what, ": unknown index codec ", int{codec});
+}
+
+// ---- half / bfloat16 ------------------------------------------------------------------------
+
+uint16_t FloatToHalf(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  const uint32_t sign = (x >> 16) & 0x8000;
+  const uint32_t ax = x & 0x7fffffff;
+  if (ax >= 0x7f800000) return static_cast<uint16_t>(sign | 0x7c00 | (ax > 0x7f800000 ? 0x200 : 0));
+  if (ax >= 0x477ff000) return static_cast<uint16_t>(sign | 0x7c00);  // rounds to infinity
+  if (ax < 0x38800000) {  // subnormal half (or zero): align to 2^-24 and round to nearest even
+    const float mag = std::bit_cast<float>(ax) + 0.5f;  // 0.5 = 2^-1 puts 2^-24 at bit 0
+    return static_cast<uint16_t>(sign | (std::bit_cast<uint32_t>(mag) - 0x3f000000));
+  }
+  const uint32_t mant_odd = (ax >> 13) & 1;
+  const uint32_t r = ax + 0xc8000fff + mant_odd;  // rebias exponent (-112 << 23) and round
+  return static_cast<uint16_t>(sign | (r >> 13));
+}
+
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  const uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  if (exp == 0) {
+    const float v = static_cast<float>(mant) * 0x1p-24f;
+    return std::bit_cast<float>(std::bit_cast<uint32_t>(v) | sign);
+  }
+  if (exp == 31) return std::bit_cast<float>(sign | 0x7f800000 | (mant << 13));
+  return std::bit_cast<float>(sign | ((exp + 112) << 23) | (mant << 13));
+}
+
+uint16_t FloatToBF16(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  if ((x & 0x7fffffff) > 0x7f800000) return static_cast<uint16_t>((x >> 16) | 0x40);  // quiet NaN
+  return static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+}
+
+float BF16ToFloat(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
+
+namespace {
+__attribute__((target("f16c,avx"))) void ToHalfF16c(const float* in, uint16_t* out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
+  }
+  for (; i < n; ++i) out[i] = FloatToHalf(in[i]);
+}
+__attribute__((target("f16c,avx"))) void FromHalfF16c(const uint16_t* in, float* out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
+  for (; i < n; ++i) out[i] = HalfToFloat(in[i]);
+}
+bool HasF16c() {
+  static const bool has = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  return has;
+}
+}  // namespace
+
+void FloatsToHalf(std::span<const float> in, uint16_t* out) {
+  if (HasF16c()) return ToHalfF16c(in.data(), out, in.size());
+  for (size_t i = 0; i < in.size(); ++i) out[i] = FloatToHalf(in[i]);
+}
+
+void HalfsToFloat(const uint16_t* in, std::span<float> out) {
+  if (HasF16c()) return FromHalfF16c(in, out.data(), out.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = HalfToFloat(in[i]);
+}
+
+// ---- values ---------------------------------------------------------------------------------
+
+size_t EncodedValueBytes(size_t count, const ValueOptions& o) {
+  switch (o.codec) {
+    case ValueCodec::kF32:
+      return 1 + 4 * count;
+    case ValueCodec::kF16:
+    case ValueCodec::kBF16:
+      return 1 + 2 * count;
+    case ValueCodec::kQuant:
+      return 1 + 1 + 4 + (count * o.bits + 7) / 8;
+  }
+  return 0;
+}
+
+void EncodeValues(std::span<const float> v, const ValueOptions& o, Rng* rng, Bytes& out) {
+  PutU8(out, static_cast<uint8_t>(o.codec));
+  const size_t start = out.size();
+  switch (o.codec) {
+    case ValueCodec::kF32:
+      out.resize(start + 4 * v.size());
+      std::memcpy(out.data() + start, v.data(), 4 * v.size());
+      return;
+    case ValueCodec::kF16:
+      out.resize(start + 2 * v.size());
+      FloatsToHalf(v, reinterpret_cast<uint16_t*>(out.data() + start));
+      return;
+    case ValueCodec::kBF16: {
+      out.resize(start + 2 * v.size());
+      uint8_t* p = out.data() + start;
+      for (size_t i = 0; i < v.size(); ++i) {
+        const uint16_t b = FloatToBF16(v[i]);
+        std::memcpy(p + 2 * i, &b, 2);
+      }
+      return;
+    }
+    case ValueCodec::kQuant: {
+      MURMUR_CHECK(ConfigError, o.bits >= 1 && o.bits <= 16,
+                   "compression.bits: must be in [1, 16], got ", o.bits);
+      MURMUR_ASSERT(!o.stochastic || rng, "stochastic quantisation needs an rng");
+      float amax = 0.0f;
+      for (float x : v) amax = std::max(amax, std::abs(x));
+      PutU8(out, static_cast<uint8_t>(o.bits));
+      PutF32(out, amax);
+      // Levels -L..L mapped to codes 0..2L with L = 2^(bits-1) - 1 (1 bit: codes 0/1 = -a/+a).
+      const int bits = o.bits;
+      BitWriter w(out);
+      if (bits == 1) {
+        for (float x : v) {
+          bool up = x >= 0.0f;
+          if (o.stochastic && amax > 0.0f) up = rng->uniform() < (x / amax + 1.0f) * 0.5f;
+          w.put(up ? 1 : 0, 1);
+        }
+      } else {
+        const float levels = static_cast<float>((1 << (bits - 1)) - 1);
+        const float inv = amax > 0.0f ? levels / amax : 0.0f;
+        for (float x : v) {
+          const float t = x * inv;
+          float q =
+              o.stochastic ? std::floor(t + static_cast<float>(rng->uniform())) : std::nearbyint(t);
+          q = std::clamp(q, -levels, levels);
+          w.put(static_cast<uint64_t>(static_cast<int64_t>(q + levels)), bits);
+        }
+      }
+      w.finish();
+      return;
+    }
+  }
+}
+
+void DecodeValues(ByteReader& in, uint32_t count, std::span<float> out) {
+  MURMUR_ASSERT(out.size() >= count);
+  const char* what = in.what();
+  const uint8_t codec = in.u8();
+  switch (static_cast<ValueCodec>(codec)) {
+    case ValueCodec::kF32: {
+      auto p = in.take(4ull * count);
+      std::memcpy(out.data(), p.data(), 4ull * count);
+      return;
+    }
+    case ValueCodec::kF16: {
+      auto p = in.take(2ull * count);
+      if (count) {
+        std::vector<uint16_t> tmp(count);
+        std::memcpy(tmp.data(), p.data(), 2ull * count);
+        HalfsToFloat(tmp.data(), out.first(count));
+      }
+      return;
+    }
+    case ValueCodec::kBF16: {
+      auto p = in.take(2ull * count);
+      for (uint32_t i = 0; i < count; ++i) {
+        uint16_t b;
+        std::memcpy(&b, p.data() + 2 * i, 2);
+        out[i] = BF16ToFloat(b);
+      }
+      return;
+    }
+    case ValueCodec::kQuant: {
+      const int bits = in.u8();
+      MURMUR_CHECK(ProtocolError, bits >= 1 && bits <= 16, what, ": quantised values with ", bits,
+                   " bits (1 to 16)");
+      const float amax = in.f32();
+      MURMUR_CHECK(ProtocolError, std::isfinite(amax) && amax >= 0.0f, what,
+                   ": bad quantisation scale ", amax);
+      auto p = in.take((static_cast<uint64_t>(count) * bits + 7) / 8);
+      BitReader r(p.data(), p.size(), what);
+      if (bits == 1) {
+        for (uint32_t i = 0; i < count; ++i) out[i] = r.get(1) ? amax : -amax;
+        return;
+      }
+      const int64_t levels = (int64_t{1} << (bits - 1)) - 1;
+      const float step = amax / static_cast<float>(levels);
+      for (uint32_t i = 0; i < count; ++i) {
+        const int64_t code = static_cast<int64_t>(r.get(bits));
+        MURMUR_CHECK(ProtocolError, code <= 2 * levels, what, ": quantisation code ", code,
+                     " above ", 2 * levels);
+        out[i] = static_cast<float>(code - levels) * step;
+      }
+      return;
+    }
+  }
+  MURMUR_FAIL(ProtocolError, what, ": unknown value codec ", int{codec});
+}
+
+}  // namespace murmur::compress

@@ -1,0 +1,631 @@
+// The compressors of the field.
+//  - identity / fp16 / bf16: dense casts (fp16/bf16 round to nearest even).
+//  - topk: the k largest magnitudes, exact (Alistarh et al. 2018; Stich et al. 2018). Found
+//    by a radix select on the magnitude bits: one histogram pass over the top 11 bits, one
+//    pass collecting everything above the boundary bucket and the candidates in it, then an
+//    exact selection among the candidates with ties going to the lower index.
+//  - randomk: k uniformly random coordinates; the payload carries a 64-bit seed instead of
+//    indices and the receiver regenerates them (SeededIndices). Optionally scaled by n/k so
+//    it is unbiased.
+//  - threshold: every coordinate with |x| >= threshold (Strom 2015).
+//  - sign: sign(x) * ||x||_1 / d per segment (Karimireddy et al. 2019, as in CHOCO-SGD).
+//  - qsgd: s-level stochastic quantisation of x / ||x||_2 (Alistarh et al. 2017); unbiased,
+//    or with CHOCO-SGD's biased scaling 1/tau, tau = 1 + min(d/s^2, sqrt(d)/s).
+//  - topk_quant: top-k with the kept values quantised to `bits` bits.
+#include "murmur/compress/compressor.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "bits.h"
+#include "murmur/core/check.h"
+
+namespace murmur::compress {
+namespace {
+
+void PutHeader(Bytes& out, Format f, uint32_t n, uint32_t k) {
+  PutU8(out, static_cast<uint8_t>(f));
+  PutU8(out, kPayloadVersion);
+  PutU32(out, n);
+  PutU32(out, k);
+}
+
+uint32_t U32(size_t v, const char* what) {
+  MURMUR_CHECK(ConfigError, v <= UINT32_MAX, what, ": ", v, " exceeds 2^32 - 1");
+  return static_cast<uint32_t>(v);
+}
+
+// Segment lengths for a vector of length n.
+std::vector<uint32_t> Segments(const CompressorOptions& o, size_t n) {
+  if (!o.segments.empty()) {
+    const uint64_t sum = std::accumulate(o.segments.begin(), o.segments.end(), uint64_t{0});
+    MURMUR_CHECK(ConfigError, sum == n, "compressor segments sum to ", sum, " but the vector has ",
+                 n, " values");
+    return o.segments;
+  }
+  if (o.chunk == 0 || o.chunk >= n) return {U32(n, "vector length")};
+  std::vector<uint32_t> s(n / o.chunk, o.chunk);
+  if (n % o.chunk) s.push_back(static_cast<uint32_t>(n % o.chunk));
+  return s;
+}
+
+uint32_t KeepCount(double ratio, uint32_t len) {
+  if (len == 0) return 0;
+  const double k = std::ceil(ratio * static_cast<double>(len));
+  return static_cast<uint32_t>(std::clamp(k, 1.0, static_cast<double>(len)));
+}
+
+void CheckRatio(double ratio) {
+  MURMUR_CHECK(ConfigError, ratio > 0.0 && ratio <= 1.0,
+               "compression.ratio: must be in (0, 1], got ", ratio);
+}
+
+// Per-thread scratch buffers; Tag keeps the users of one element type apart.
+template <typename T, int Tag>
+std::vector<T>& Scratch() {
+  thread_local std::vector<T> v;
+  return v;
+}
+
+// ---- dense casts ------------------------------------------------------------------------
+
+class Cast final : public Compressor {
+ public:
+  Cast(std::string name, ValueCodec codec) : name_(std::move(name)), codec_(codec) {}
+  std::string_view name() const override { return name_; }
+  bool unbiased() const override { return codec_ == ValueCodec::kF32; }
+  double delta(size_t) const override {
+    // Relative rounding error per value: 2^-24 (f32), 2^-11 (f16), 2^-8 (bf16).
+    const double u = codec_ == ValueCodec::kF32   ? 0x1p-24
+                     : codec_ == ValueCodec::kF16 ? 0x1p-11
+                                                  : 0x1p-8;
+    return 1.0 - u * u;
+  }
+  void compress(std::span<const float> x, Rng&, Bytes& out) const override {
+    const uint32_t n = U32(x.size(), "vector length");
+    out.reserve(out.size() + 10 + EncodedValueBytes(n, {codec_}));
+    PutHeader(out, Format::kDense, n, n);
+    EncodeValues(x, {codec_}, nullptr, out);
+  }
+
+ private:
+  std::string name_;
+  ValueCodec codec_;
+};
+
+// ---- sparsifiers with explicit indices --------------------------------------------------
+
+class Sparse : public Compressor {
+ public:
+  explicit Sparse(const CompressorOptions& o) : o_(o) {
+    values_.codec = o.value_codec;
+    values_.bits = o.bits;
+  }
+  void compress(std::span<const float> x, Rng& rng, Bytes& out) const override {
+    const uint32_t n = U32(x.size(), "vector length");
+    std::vector<uint32_t>& idx = Scratch<uint32_t, 0>();
+    idx.clear();
+    select(x, idx);
+    std::vector<float>& vals = Scratch<float, 1>();
+    vals.resize(idx.size());
+    for (size_t j = 0; j < idx.size(); ++j) vals[j] = x[idx[j]];
+    const uint32_t k = static_cast<uint32_t>(idx.size());
+    PutHeader(out, Format::kSparse, n, k);
+    EncodeIndices(idx, n, o_.index_codec, out);
+    EncodeValues(vals, values_, &rng, out);
+  }
+
+ protected:
+  virtual void select(std::span<const float> x, std::vector<uint32_t>& idx) const = 0;
+  CompressorOptions o_;
+  ValueOptions values_;
+};
+
+class TopK final : public Sparse {
+ public:
+  TopK(const CompressorOptions& o, std::string name) : Sparse(o), name_(std::move(name)) {
+    CheckRatio(o.ratio);
+  }
+  std::string_view name() const override { return name_; }
+  bool unbiased() const override { return false; }
+  double delta(size_t n) const override { return n ? std::min(1.0, o_.ratio) : 1.0; }
+
+ protected:
+  void select(std::span<const float> x, std::vector<uint32_t>& idx) const override {
+    uint32_t offset = 0;
+    for (uint32_t len : Segments(o_, x.size())) {
+      TopKIndices(x.subspan(offset, len), KeepCount(o_.ratio, len), offset, idx);
+      offset += len;
+    }
+  }
+
+ private:
+  std::string name_;
+};
+
+class Threshold final : public Sparse {
+ public:
+  explicit Threshold(const CompressorOptions& o) : Sparse(o) {
+    MURMUR_CHECK(ConfigError, o.threshold >= 0.0 && std::isfinite(o.threshold),
+                 "compression.threshold: must be finite and >= 0, got ", o.threshold);
+  }
+  std::string_view name() const override { return "threshold"; }
+  bool unbiased() const override { return false; }
+  double delta(size_t) const override { return 0.0; }
+
+ protected:
+  void select(std::span<const float> x, std::vector<uint32_t>& idx) const override {
+    const float t = static_cast<float>(o_.threshold);
+    for (size_t i = 0; i < x.size(); ++i)
+      if (std::abs(x[i]) >= t) idx.push_back(static_cast<uint32_t>(i));
+  }
+};
+
+// ---- random-k ---------------------------------------------------------------------------
+
+uint64_t SegmentSeed(uint64_t seed, size_t segment) {
+  return DeriveSeed(seed, segment, Stream::kCompression);
+}
+
+class RandomK final : public Compressor {
+ public:
+  explicit RandomK(const CompressorOptions& o) : o_(o) {
+    CheckRatio(o.ratio);
+    values_.codec = o.value_codec;
+    values_.bits = o.bits;
+  }
+  std::string_view name() const override { return "randomk"; }
+  bool unbiased() const override { return o_.unbiased; }
+  double delta(size_t) const override { return std::min(1.0, o_.ratio); }
+  void compress(std::span<const float> x, Rng& rng, Bytes& out) const override {
+    const uint32_t n = U32(x.size(), "vector length");
+    const std::vector<uint32_t> segs = Segments(o_, n);
+    const uint64_t seed = rng.next();
+    std::vector<uint32_t>& idx = Scratch<uint32_t, 2>();
+    std::vector<float>& vals = Scratch<float, 3>();
+    vals.clear();
+    std::vector<uint32_t> ks;
+    uint32_t offset = 0;
+    for (size_t s = 0; s < segs.size(); ++s) {
+      const uint32_t k = KeepCount(o_.ratio, segs[s]);
+      ks.push_back(k);
+      SeededIndices(SegmentSeed(seed, s), segs[s], k, idx);
+      const float scale = o_.unbiased ? static_cast<float>(segs[s]) / static_cast<float>(k) : 1.0f;
+      for (uint32_t i : idx) vals.push_back(x[offset + i] * scale);
+      offset += segs[s];
+    }
+    PutHeader(out, Format::kSeededSparse, n, static_cast<uint32_t>(vals.size()));
+    PutU64(out, seed);
+    PutU32(out, static_cast<uint32_t>(segs.size()));
+    for (size_t s = 0; s < segs.size(); ++s) {
+      PutU32(out, segs[s]);
+      PutU32(out, ks[s]);
+    }
+    EncodeValues(vals, values_, &rng, out);
+  }
+
+ private:
+  CompressorOptions o_;
+  ValueOptions values_;
+};
+
+// ---- sign and QSGD ----------------------------------------------------------------------
+
+class Sign final : public Compressor {
+ public:
+  explicit Sign(const CompressorOptions& o) : o_(o) {}
+  std::string_view name() const override { return "sign"; }
+  bool unbiased() const override { return false; }
+  double delta(size_t n) const override { return n ? 1.0 / static_cast<double>(n) : 1.0; }
+  void compress(std::span<const float> x, Rng&, Bytes& out) const override {
+    const uint32_t n = U32(x.size(), "vector length");
+    const std::vector<uint32_t> segs = Segments(o_, n);
+    PutHeader(out, Format::kSign, n, n);
+    PutU32(out, static_cast<uint32_t>(segs.size()));
+    uint32_t offset = 0;
+    for (uint32_t len : segs) {
+      double l1 = 0.0;
+      for (uint32_t i = 0; i < len; ++i) l1 += std::abs(x[offset + i]);
+      PutU32(out, len);
+      PutF32(out, len ? static_cast<float>(l1 / len) : 0.0f);
+      offset += len;
+    }
+    const size_t start = out.size();
+    out.resize(start + (static_cast<size_t>(n) + 7) / 8, 0);
+    uint8_t* p = out.data() + start;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {  // 64 sign bits per word
+      uint64_t w = 0;
+      for (int j = 0; j < 64; ++j)
+        w |= static_cast<uint64_t>(std::bit_cast<uint32_t>(x[i + j]) >> 31) << j;
+      std::memcpy(p + i / 8, &w, 8);
+    }
+    for (; i < n; ++i)
+      p[i / 8] |= static_cast<uint8_t>((std::bit_cast<uint32_t>(x[i]) >> 31) << (i & 7));
+  }
+
+ private:
+  CompressorOptions o_;
+};
+
+class Qsgd final : public Compressor {
+ public:
+  explicit Qsgd(const CompressorOptions& o) : o_(o) {
+    MURMUR_CHECK(ConfigError, o.levels >= 1 && o.levels <= (1 << 20),
+                 "compression.levels: must be in [1, 2^20], got ", o.levels);
+  }
+  std::string_view name() const override { return "qsgd"; }
+  bool unbiased() const override { return o_.unbiased; }
+  double delta(size_t n) const override {
+    const double s = o_.levels, d = static_cast<double>(std::max<size_t>(n, 1));
+    const double tau = 1.0 + std::min(d / (s * s), std::sqrt(d) / s);
+    return 1.0 / tau;  // biased: delta = 1/tau; unbiased: omega = tau - 1, delta = 1/(1+omega)
+  }
+  void compress(std::span<const float> x, Rng& rng, Bytes& out) const override {
+    const uint32_t n = U32(x.size(), "vector length");
+    const std::vector<uint32_t> segs = Segments(o_, n);
+    const uint32_t s = static_cast<uint32_t>(o_.levels);
+    const int bits = 1 + static_cast<int>(std::bit_width(s));  // sign + level in [0, s]
+    PutHeader(out, Format::kQsgd, n, n);
+    PutU32(out, s);
+    PutU8(out, static_cast<uint8_t>(bits));
+    PutU32(out, static_cast<uint32_t>(segs.size()));
+    std::vector<float> inv_unit(segs.size());
+    uint32_t offset = 0;
+    for (size_t g = 0; g < segs.size(); ++g) {
+      const uint32_t len = segs[g];
+      double sq = 0.0;
+      for (uint32_t i = 0; i < len; ++i) sq += static_cast<double>(x[offset + i]) * x[offset + i];
+      const double norm = std::sqrt(sq);
+      double unit = norm / s;  // decoded value of one level
+      if (!o_.unbiased) {
+        const double d = std::max<double>(len, 1);
+        unit /= 1.0 + std::min(d / (double(s) * s), std::sqrt(d) / s);
+      }
+      PutU32(out, len);
+      PutF32(out, static_cast<float>(unit));
+      inv_unit[g] = norm > 0 ? static_cast<float>(s / norm) : 0.0f;
+      offset += len;
+    }
+    BitWriter w(out);
+    offset = 0;
+    uint64_t r = 0;
+    int r_left = 0;
+    for (size_t g = 0; g < segs.size(); ++g) {
+      const float inv = inv_unit[g];
+      for (uint32_t i = offset; i < offset + segs[g]; ++i) {
+        if (r_left == 0) {
+          r = rng.next();
+          r_left = 4;
+        }
+        const float u = static_cast<float>(r & 0xffff) * 0x1p-16f;  // 16 random bits
+        r >>= 16;
+        --r_left;
+        const float t = std::abs(x[i]) * inv;
+        uint32_t level = static_cast<uint32_t>(t + u);  // floor(t) + Bernoulli(frac(t))
+        level = std::min(level, s);
+        w.put((static_cast<uint64_t>(level) << 1) | (std::bit_cast<uint32_t>(x[i]) >> 31), bits);
+      }
+      offset += segs[g];
+    }
+    w.finish();
+  }
+
+ private:
+  CompressorOptions o_;
+};
+
+Registry<CompressorFactory> MakeBuiltins() {
+  Registry<CompressorFactory> r("compressor");
+  r.add("identity", "no compression: f32 values (the dense baseline)",
+        [](const CompressorOptions&) {
+          return std::make_unique<Cast>("identity", ValueCodec::kF32);
+        });
+  r.add("fp16", "cast to IEEE half precision (2 bytes per value)",
+        [](const CompressorOptions&) { return std::make_unique<Cast>("fp16", ValueCodec::kF16); });
+  r.add("bf16", "cast to bfloat16 (2 bytes per value)",
+        [](const CompressorOptions&) { return std::make_unique<Cast>("bf16", ValueCodec::kBF16); });
+  r.add("topk", "exact top-k by magnitude (compression.ratio), per segment",
+        [](const CompressorOptions& o) { return std::make_unique<TopK>(o, "topk"); });
+  r.add("randomk", "k random coordinates, indices regenerated from a seed (no index bytes)",
+        [](const CompressorOptions& o) { return std::make_unique<RandomK>(o); });
+  r.add("threshold", "coordinates with |x| >= compression.threshold",
+        [](const CompressorOptions& o) { return std::make_unique<Threshold>(o); });
+  r.add("sign", "sign(x) * ||x||_1 / d per segment: 1 bit per value",
+        [](const CompressorOptions& o) { return std::make_unique<Sign>(o); });
+  r.add("qsgd", "QSGD with compression.levels levels, stochastic rounding",
+        [](const CompressorOptions& o) { return std::make_unique<Qsgd>(o); });
+  r.add("topk_quant", "top-k, kept values quantised to compression.bits bits",
+        [](const CompressorOptions& o) {
+          CompressorOptions q = o;
+          q.value_codec = ValueCodec::kQuant;
+          return std::make_unique<TopK>(q, "topk_quant");
+        });
+  return r;
+}
+
+}  // namespace
+
+const Registry<CompressorFactory>& CompressorRegistry() {
+  static const Registry<CompressorFactory> registry = MakeBuiltins();
+  return registry;
+}
+
+std::unique_ptr<Compressor> MakeCompressor(const std::string& name, const CompressorOptions& o) {
+  return CompressorRegistry().get(name, "compression.name").factory(o);
+}
+
+// ---- selection kernels ------------------------------------------------------------------
+
+void TopKIndices(std::span<const float> x, uint32_t k, uint32_t offset,
+                 std::vector<uint32_t>& out) {
+  const size_t n = x.size();
+  if (k == 0) return;
+  if (k >= n) {
+    for (uint32_t i = 0; i < n; ++i) out.push_back(offset + i);
+    return;
+  }
+  const uint32_t* bits = reinterpret_cast<const uint32_t*>(x.data());
+  // Pass 1: histogram of the top 11 magnitude bits (exponent + 3 mantissa bits), four
+  // interleaved tables to keep the increments independent.
+  constexpr int kBuckets = 2048;
+  std::vector<uint32_t> hist(4 * kBuckets, 0);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    ++hist[((bits[i] >> 20) & 0x7ff)];
+    ++hist[kBuckets + ((bits[i + 1] >> 20) & 0x7ff)];
+    ++hist[2 * kBuckets + ((bits[i + 2] >> 20) & 0x7ff)];
+    ++hist[3 * kBuckets + ((bits[i + 3] >> 20) & 0x7ff)];
+  }
+  for (; i < n; ++i) ++hist[(bits[i] >> 20) & 0x7ff];
+  uint32_t boundary = kBuckets - 1;
+  uint64_t above = 0;
+  for (;; --boundary) {
+    const uint64_t c = uint64_t{hist[boundary]} + hist[kBuckets + boundary] +
+                       hist[2 * kBuckets + boundary] + hist[3 * kBuckets + boundary];
+    if (above + c >= k) break;
+    above += c;
+  }
+  // Pass 2: everything above the boundary bucket is kept; the bucket's members compete.
+  const size_t start = out.size();
+  out.resize(start + above);
+  uint32_t* keep = out.data() + start;
+  std::vector<uint64_t>& cand = Scratch<uint64_t, 4>();  // (magnitude << 32 | ~index)
+  cand.clear();
+  size_t a = 0;
+  for (uint32_t j = 0; j < n; ++j) {
+    const uint32_t key = bits[j] & 0x7fffffff;
+    const uint32_t b = key >> 20;
+    if (b > boundary) {
+      keep[a++] = offset + j;
+    } else if (b == boundary) {
+      cand.push_back((static_cast<uint64_t>(key) << 32) | (~j & 0xffffffffu));
+    }
+  }
+  MURMUR_ASSERT(a == above);
+  const size_t need = k - above;
+  // Largest keys first; among equal magnitudes the larger ~index, i.e. the lower index.
+  std::nth_element(cand.begin(), cand.begin() + (need - 1), cand.end(), std::greater<>());
+  std::vector<uint32_t>& chosen = Scratch<uint32_t, 5>();
+  chosen.resize(need);
+  for (size_t c = 0; c < need; ++c) chosen[c] = offset + (~static_cast<uint32_t>(cand[c]));
+  std::sort(chosen.begin(), chosen.end());
+  out.resize(start + k);
+  // Merge the two sorted runs in place from the back.
+  size_t p = above, q = need, w = k;
+  uint32_t* dst = out.data() + start;
+  while (q > 0) {
+    if (p > 0 && dst[p - 1] > chosen[q - 1]) {
+      dst[--w] = dst[--p];
+    } else {
+      dst[--w] = chosen[--q];
+    }
+  }
+}
+
+void SeededIndices(uint64_t seed, uint32_t n, uint32_t k, std::vector<uint32_t>& out) {
+  MURMUR_CHECK(ProtocolError, k <= n, "random-k of ", k, " from ", n);
+  out.resize(k);
+  if (k == 0) return;
+  Rng rng(seed);
+  // Mark k (or, when k > n/2, the n-k excluded) distinct positions in a bitmap, then read it
+  // in order: O(k) draws plus an O(n/64) scan, and sorted for free.
+  const bool invert = k > n / 2;
+  const uint32_t draws = invert ? n - k : k;
+  std::vector<uint64_t>& bitmap = Scratch<uint64_t, 6>();
+  bitmap.assign((static_cast<size_t>(n) + 63) / 64, 0);
+  for (uint32_t d = 0; d < draws;) {
+    const uint32_t i = static_cast<uint32_t>(rng.uniform_int(n));
+    uint64_t& w = bitmap[i >> 6];
+    const uint64_t m = uint64_t{1} << (i & 63);
+    if (!(w & m)) {
+      w |= m;
+      ++d;
+    }
+  }
+  uint32_t j = 0;
+  for (size_t wi = 0; wi < bitmap.size(); ++wi) {
+    uint64_t w = invert ? ~bitmap[wi] : bitmap[wi];
+    if (invert && wi + 1 == bitmap.size() && (n & 63)) w &= (uint64_t{1} << (n & 63)) - 1;
+    while (w) {
+      out[j++] = static_cast<uint32_t>(wi * 64 + __builtin_ctzll(w));
+      w &= w - 1;
+    }
+  }
+  MURMUR_ASSERT(j == k);
+}
+
+// ---- decoding ---------------------------------------------------------------------------
+
+namespace {
+
+struct Header {
+  Format format;
+  uint32_t n, k;
+};
+
+Header ReadHeader(ByteReader& in) {
+  const uint8_t f = in.u8();
+  MURMUR_CHECK(ProtocolError, f >= 1 && f <= 5, "payload: unknown format ", int{f});
+  const uint8_t v = in.u8();
+  MURMUR_CHECK(ProtocolError, v == kPayloadVersion, "payload: unsupported version ", int{v});
+  Header h{static_cast<Format>(f), in.u32(), in.u32()};
+  MURMUR_CHECK(ProtocolError, h.k <= h.n, "payload: ", h.k, " values for dimension ", h.n);
+  return h;
+}
+
+// Reads `count` (len, x) segment pairs; checks the lengths sum to n.
+std::vector<std::pair<uint32_t, uint32_t>> ReadSegments(ByteReader& in, uint32_t n) {
+  const uint32_t count = in.u32();
+  MURMUR_CHECK(ProtocolError, count <= std::max<uint32_t>(n, 1) && count <= in.remaining() / 8,
+               "payload: ", count, " segments for dimension ", n);
+  std::vector<std::pair<uint32_t, uint32_t>> segs(count);
+  uint64_t sum = 0;
+  for (auto& [len, second] : segs) {
+    len = in.u32();
+    second = in.u32();
+    sum += len;
+  }
+  MURMUR_CHECK(ProtocolError, sum == n, "payload: segment lengths sum to ", sum, ", dimension is ",
+               n);
+  return segs;
+}
+
+float AsFloat(uint32_t u) { return std::bit_cast<float>(u); }
+
+// Validates the whole payload, then calls begin() once and emit(index, value) for every
+// coordinate it carries; nothing is emitted for a malformed payload.
+template <typename Begin, typename Emit>
+void Decode(std::span<const uint8_t> payload, size_t expected_n, Begin begin, Emit emit) {
+  ByteReader in(payload, "payload");
+  const Header h = ReadHeader(in);
+  MURMUR_CHECK(ProtocolError, h.n == expected_n, "payload: dimension ", h.n, ", expected ",
+               expected_n);
+  std::vector<float>& vals = Scratch<float, 7>();
+  auto done = [&] {
+    MURMUR_CHECK(ProtocolError, in.remaining() == 0, "payload: ", in.remaining(),
+                 " trailing bytes");
+    begin();
+  };
+  switch (h.format) {
+    case Format::kDense: {
+      MURMUR_CHECK(ProtocolError, h.k == h.n, "payload: dense with ", h.k, " of ", h.n, " values");
+      vals.resize(h.n);
+      DecodeValues(in, h.n, vals);
+      done();
+      for (uint32_t i = 0; i < h.n; ++i) emit(i, vals[i]);
+      return;
+    }
+    case Format::kSparse: {
+      std::vector<uint32_t>& idx = Scratch<uint32_t, 8>();
+      DecodeIndices(in, h.n, h.k, idx);
+      vals.resize(h.k);
+      DecodeValues(in, h.k, vals);
+      done();
+      for (uint32_t j = 0; j < h.k; ++j) emit(idx[j], vals[j]);
+      return;
+    }
+    case Format::kSeededSparse: {
+      const uint64_t seed = in.u64();
+      auto segs = ReadSegments(in, h.n);
+      uint64_t total = 0;
+      for (auto [len, k] : segs) {
+        MURMUR_CHECK(ProtocolError, k <= len, "payload: random-k of ", k, " from a segment of ",
+                     len);
+        total += k;
+      }
+      MURMUR_CHECK(ProtocolError, total == h.k, "payload: segments keep ", total, ", header says ",
+                   h.k);
+      vals.resize(h.k);
+      DecodeValues(in, h.k, vals);
+      done();
+      std::vector<uint32_t>& idx = Scratch<uint32_t, 8>();
+      uint32_t offset = 0, j = 0;
+      for (size_t s = 0; s < segs.size(); ++s) {
+        SeededIndices(SegmentSeed(seed, s), segs[s].first, segs[s].second, idx);
+        for (uint32_t i : idx) emit(offset + i, vals[j++]);
+        offset += segs[s].first;
+      }
+      return;
+    }
+    case Format::kSign: {
+      MURMUR_CHECK(ProtocolError, h.k == h.n, "payload: sign with ", h.k, " of ", h.n, " values");
+      auto segs = ReadSegments(in, h.n);
+      for (auto [len, scale_bits] : segs)
+        MURMUR_CHECK(ProtocolError, std::isfinite(AsFloat(scale_bits)),
+                     "payload: sign scale is not finite");
+      auto bits = in.take((static_cast<size_t>(h.n) + 7) / 8);
+      done();
+      uint32_t i = 0;
+      for (auto [len, scale_bits] : segs) {
+        const float scale = AsFloat(scale_bits);
+        for (uint32_t e = i + len; i < e; ++i)
+          emit(i, (bits[i >> 3] >> (i & 7)) & 1 ? -scale : scale);
+      }
+      return;
+    }
+    case Format::kQsgd: {
+      MURMUR_CHECK(ProtocolError, h.k == h.n, "payload: qsgd with ", h.k, " of ", h.n, " values");
+      const uint32_t s = in.u32();
+      const int bits = in.u8();
+      MURMUR_CHECK(ProtocolError,
+                   s >= 1 && s <= (1u << 20) && bits == 1 + static_cast<int>(std::bit_width(s)),
+                   "payload: qsgd with ", s, " levels and ", bits, "-bit codes");
+      auto segs = ReadSegments(in, h.n);
+      for (auto [len, unit_bits] : segs)
+        MURMUR_CHECK(ProtocolError, std::isfinite(AsFloat(unit_bits)),
+                     "payload: qsgd scale is not finite");
+      auto codes = in.take((static_cast<uint64_t>(h.n) * bits + 7) / 8);
+      {
+        BitReader check(codes.data(), codes.size(), "payload");
+        for (uint32_t i = 0; i < h.n; ++i) {
+          const uint64_t level = check.get(bits) >> 1;
+          MURMUR_CHECK(ProtocolError, level <= s, "payload: qsgd level ", level, " above ", s);
+        }
+      }
+      done();
+      BitReader r(codes.data(), codes.size(), "payload");
+      uint32_t i = 0;
+      for (auto [len, unit_bits] : segs) {
+        const float unit = AsFloat(unit_bits);
+        for (uint32_t e = i + len; i < e; ++i) {
+          const uint64_t c = r.get(bits);
+          const float v = unit * static_cast<float>(c >> 1);
+          emit(i, (c & 1) ? -v : v);
+        }
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+PayloadInfo InspectPayload(std::span<const uint8_t> payload) {
+  ByteReader in(payload, "payload");
+  const Header h = ReadHeader(in);
+  PayloadInfo info{h.format, h.n, h.k, 0, 0};
+  if (h.format == Format::kSparse) {
+    in.u8();
+    in.u8();
+    info.index_bytes = 6 + in.u32();
+  }
+  info.value_bytes = payload.size() - 10 - info.index_bytes;
+  return info;
+}
+
+void Decompress(std::span<const uint8_t> payload, std::span<float> out) {
+  Decode(
+      payload, out.size(), [&] { std::fill(out.begin(), out.end(), 0.0f); },
+      [&](uint32_t i, float v) { out[i] = v; });
+}
+
+void DecompressAdd(std::span<const uint8_t> payload, float weight, std::span<float> out) {
+  Decode(
+      payload, out.size(), [] {}, [&](uint32_t i, float v) { out[i] += weight * v; });
+}
+
+}  // namespace murmur::compress

@@ -1,0 +1,208 @@
+#include "murmur/compress/codecs.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "murmur/core/check.h"
+
+namespace murmur::compress {
+namespace {
+
+const IndexCodec kAllIndexCodecs[] = {IndexCodec::kRaw,  IndexCodec::kVarint, IndexCodec::kGamma,
+                                      IndexCodec::kRice, IndexCodec::kBitmap, IndexCodec::kAuto};
+
+std::vector<uint32_t> RandomSet(uint32_t n, uint32_t k, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<char> taken(n, 0);
+  std::vector<uint32_t> out;
+  while (out.size() < k) {
+    const uint32_t i = static_cast<uint32_t>(rng.uniform_int(n));
+    if (!taken[i]) {
+      taken[i] = 1;
+      out.push_back(i);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<uint32_t> RoundTrip(const std::vector<uint32_t>& idx, uint32_t n, IndexCodec c) {
+  Bytes b;
+  EncodeIndices(idx, n, c, b);
+  EXPECT_EQ(b.size(), EncodedIndexBytes(idx, n, c));
+  ByteReader r(b, "test");
+  std::vector<uint32_t> out;
+  DecodeIndices(r, n, static_cast<uint32_t>(idx.size()), out);
+  EXPECT_EQ(r.remaining(), 0u);
+  return out;
+}
+
+TEST(IndexCodecs, ExactRoundTripsIncludingEdgeCases) {
+  struct Case {
+    uint32_t n;
+    std::vector<uint32_t> idx;
+  };
+  std::vector<Case> cases = {{1, {}},
+                             {1, {0}},
+                             {5, {}},
+                             {5, {0, 1, 2, 3, 4}},
+                             {5, {0}},
+                             {5, {4}},
+                             {1000, {0, 999}},
+                             {UINT32_MAX, {0, 7, UINT32_MAX - 1}},
+                             {1 << 20, RandomSet(1 << 20, 1000, 1)},
+                             {10000, RandomSet(10000, 5000, 2)},
+                             {100, RandomSet(100, 99, 3)}};
+  for (const Case& c : cases)
+    for (IndexCodec codec : kAllIndexCodecs) {
+      if (codec == IndexCodec::kBitmap && c.n > (1u << 24)) continue;  // a 512 MB bitmap
+      EXPECT_EQ(RoundTrip(c.idx, c.n, codec), c.idx)
+          << IndexCodecName(codec) << " n=" << c.n << " k=" << c.idx.size();
+    }
+}
+
+TEST(IndexCodecs, AutoIsNearTheEntropyBoundAndPicksTheSmallest) {
+  const uint32_t n = 1000000;
+  for (double ratio : {1e-4, 1e-3, 1e-2, 1e-1}) {
+    const auto idx = RandomSet(n, static_cast<uint32_t>(ratio * n), 7);
+    const size_t bytes = EncodedIndexBytes(idx, n, IndexCodec::kAuto);
+    const double bound = EntropyBoundBits(n, idx.size()) / 8;
+    EXPECT_LT(bytes, 1.15 * bound) << "k/n=" << ratio;
+    for (IndexCodec c : kAllIndexCodecs) EXPECT_LE(bytes, EncodedIndexBytes(idx, n, c));
+    EXPECT_GT(EncodedIndexBytes(idx, n, IndexCodec::kRaw), 1.5 * bound);
+  }
+}
+
+TEST(IndexCodecs, EntropyBound) {
+  EXPECT_DOUBLE_EQ(EntropyBoundBits(10, 0), 0.0);
+  EXPECT_NEAR(EntropyBoundBits(10, 3), std::log2(120.0), 1e-9);
+  EXPECT_NEAR(EntropyBoundBits(64, 32), std::log2(1.8326241321156e18), 1e-6);
+}
+
+// Malformed index blocks: each must throw ProtocolError, never read out of bounds.
+TEST(IndexCodecs, DecoderRejectsMalformedBlocks) {
+  auto block = [](IndexCodec c, std::vector<uint32_t> idx, uint32_t n) {
+    Bytes b;
+    EncodeIndices(idx, n, c, b);
+    return b;
+  };
+  struct Bad {
+    const char* name;
+    Bytes bytes;
+    uint32_t n, k;
+  };
+  Bytes unsorted = block(IndexCodec::kRaw, {1, 5}, 10);
+  std::swap(unsorted[6], unsorted[10]);
+  Bytes out_of_range = block(IndexCodec::kRaw, {1, 5}, 10);
+  out_of_range[10] = 12;
+  Bytes truncated = block(IndexCodec::kRice, RandomSet(1000, 50, 1), 1000);
+  truncated.resize(truncated.size() - 3);
+  Bytes wrong_len = block(IndexCodec::kGamma, {3, 4, 9}, 10);
+  wrong_len[2] = 0xff;
+  Bytes bitmap_extra = block(IndexCodec::kBitmap, {1, 2}, 10);
+  bitmap_extra[6 + 1] |= 0x80;  // bit 15: beyond n = 10
+  Bytes varint_long(6 + 6, 0xff);
+  varint_long[0] = static_cast<uint8_t>(IndexCodec::kVarint);
+  varint_long[1] = 0;
+  varint_long[2] = 6, varint_long[3] = varint_long[4] = varint_long[5] = 0;
+  Bytes rice_param = block(IndexCodec::kRice, {1, 2}, 10);
+  rice_param[1] = 40;
+  Bytes unknown = block(IndexCodec::kRaw, {1}, 10);
+  unknown[0] = 77;
+  Bytes gamma_past_n = block(IndexCodec::kGamma, {3, 9}, 10);
+  const std::vector<Bad> table = {
+      {"unsorted", unsorted, 10, 2},
+      {"out of range", out_of_range, 10, 2},
+      {"truncated", truncated, 1000, 50},
+      {"length overflows the buffer", wrong_len, 10, 3},
+      {"bitmap bit beyond n", bitmap_extra, 10, 2},
+      {"bitmap count mismatch", block(IndexCodec::kBitmap, {1, 2}, 10), 10, 3},
+      {"varint too long", varint_long, 1000, 1},
+      {"rice parameter", rice_param, 10, 2},
+      {"unknown codec", unknown, 10, 1},
+      {"k > n", block(IndexCodec::kRaw, {1}, 10), 0, 1},
+      {"more indices than encoded", block(IndexCodec::kGamma, {3, 9}, 10), 10, 3},
+      {"dimension smaller than encoded", gamma_past_n, 5, 2},
+      {"empty", {}, 10, 1},
+  };
+  for (const Bad& b : table) {
+    ByteReader r(b.bytes, "block");
+    std::vector<uint32_t> out;
+    EXPECT_THROW(DecodeIndices(r, b.n, b.k, out), ProtocolError) << b.name;
+  }
+}
+
+TEST(ValueCodecs, RoundTripWithinCodecError) {
+  std::vector<float> v;
+  Rng rng(3);
+  for (int i = 0; i < 1000; ++i) v.push_back(static_cast<float>(rng.normal() * 3.0));
+  v.push_back(0.0f);
+  v.push_back(-0.0f);
+  struct Case {
+    ValueOptions o;
+    double max_rel;  // relative to max |v| for quant, to |v| otherwise
+  };
+  const std::vector<Case> table = {
+      {{ValueCodec::kF32}, 0.0},          {{ValueCodec::kF16}, 1.0 / 2048},
+      {{ValueCodec::kBF16}, 1.0 / 256},   {{ValueCodec::kQuant, 8}, 0.5 / 127},
+      {{ValueCodec::kQuant, 4}, 0.5 / 7}, {{ValueCodec::kQuant, 16}, 0.5 / 32767}};
+  float amax = 0;
+  for (float x : v) amax = std::max(amax, std::abs(x));
+  for (const Case& c : table) {
+    Bytes b;
+    EncodeValues(v, c.o, &rng, b);
+    EXPECT_EQ(b.size(), EncodedValueBytes(v.size(), c.o));
+    ByteReader r(b, "values");
+    std::vector<float> out(v.size());
+    DecodeValues(r, static_cast<uint32_t>(v.size()), out);
+    for (size_t i = 0; i < v.size(); ++i) {
+      const double tol =
+          c.o.codec == ValueCodec::kQuant ? c.max_rel * amax * 1.0001 : c.max_rel * std::abs(v[i]);
+      ASSERT_LE(std::abs(out[i] - v[i]), tol) << ValueCodecName(c.o.codec) << " bits " << c.o.bits;
+    }
+  }
+}
+
+TEST(ValueCodecs, StochasticQuantisationIsUnbiased) {
+  const std::vector<float> v = {0.3f, -0.71f, 1.0f, 0.05f};
+  std::vector<double> mean(v.size(), 0.0);
+  Rng rng(11);
+  const int trials = 20000;
+  for (int t = 0; t < trials; ++t) {
+    Bytes b;
+    EncodeValues(v, {ValueCodec::kQuant, 2, true}, &rng, b);
+    ByteReader r(b, "values");
+    std::vector<float> out(v.size());
+    DecodeValues(r, 4, out);
+    for (size_t i = 0; i < v.size(); ++i) mean[i] += out[i] / trials;
+  }
+  // 2 bits: levels -1, 0, 1 times max|v| = 1; per-value variance <= 1/4, so the std of the
+  // mean is <= 0.5 / sqrt(trials) = 0.0035: 5 sigma is 0.018.
+  for (size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(mean[i], v[i], 0.018) << i;
+}
+
+TEST(HalfFloat, MatchesIeeeOnSpecialValues) {
+  EXPECT_EQ(FloatToHalf(1.0f), 0x3c00);
+  EXPECT_EQ(FloatToHalf(-2.0f), 0xc000);
+  EXPECT_EQ(FloatToHalf(65504.0f), 0x7bff);
+  EXPECT_EQ(FloatToHalf(65520.0f), 0x7c00);  // rounds to infinity
+  EXPECT_EQ(FloatToHalf(std::numeric_limits<float>::infinity()), 0x7c00);
+  EXPECT_EQ(FloatToHalf(0x1p-24f), 0x0001);         // smallest subnormal
+  EXPECT_EQ(FloatToHalf(0x1p-25f), 0x0000);         // ties to even
+  EXPECT_EQ(FloatToHalf(1.0f + 0x1p-11f), 0x3c00);  // halfway: ties to even
+  EXPECT_EQ(FloatToHalf(1.0f + 0x1p-10f + 0x1p-11f), 0x3c02);
+  EXPECT_TRUE(std::isnan(HalfToFloat(FloatToHalf(std::nanf("")))));
+  for (uint32_t h = 0; h < 0x7c00; ++h)  // every finite half survives the round trip
+    ASSERT_EQ(FloatToHalf(HalfToFloat(static_cast<uint16_t>(h))), h);
+  std::vector<float> in = {1.5f, -3.25f, 0.1f, 1e-6f, 7e4f, 3.0f, 2.0f, -1.0f, 0.5f, 0.333f};
+  std::vector<uint16_t> bulk(in.size());
+  FloatsToHalf(in, bulk.data());
+  for (size_t i = 0; i < in.size(); ++i) EXPECT_EQ(bulk[i], FloatToHalf(in[i])) << in[i];
+  EXPECT_EQ(FloatToBF16(1.0f), 0x3f80);
+  EXPECT_EQ(BF16ToFloat(FloatToBF16(3.140625f)), 3.140625f);
+}
+
+}  // namespace
+}  // namespace murmur::compress

@@ -1,0 +1,307 @@
+#include "murmur/compress/compressor.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "murmur/compress/error_feedback.h"
+#include "murmur/core/check.h"
+
+namespace murmur::compress {
+namespace {
+
+std::vector<float> Gaussian(size_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>(rng.normal());
+  return v;
+}
+
+std::vector<float> RoundTrip(const Compressor& c, std::span<const float> x, Rng& rng,
+                             Bytes* out = nullptr) {
+  Bytes b;
+  c.compress(x, rng, b);
+  std::vector<float> y(x.size(), 123.0f);
+  Decompress(b, y);
+  if (out) *out = b;
+  return y;
+}
+
+double RelError(std::span<const float> x, std::span<const float> y) {
+  double e = 0, s = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    e += (x[i] - y[i]) * double(x[i] - y[i]);
+    s += x[i] * double(x[i]);
+  }
+  return e / s;
+}
+
+// Table-driven: every compressor round-trips with at most its documented error.
+struct Case {
+  std::string name;
+  CompressorOptions o;
+  double max_rel_error;  // E||Q(x) - x||^2 / ||x||^2 bound for Gaussian x
+  bool index_free;       // payload carries no index block
+};
+
+TEST(Compressors, RoundTripWithinTheirError) {
+  CompressorOptions topk;
+  topk.ratio = 0.1;
+  CompressorOptions qsgd;
+  qsgd.levels = 16;
+  CompressorOptions chunked = topk;
+  chunked.chunk = 300;
+  const std::vector<Case> table = {
+      {"identity", {}, 0.0, true},
+      {"fp16", {}, 1e-6, true},
+      {"bf16", {}, 3e-5, true},
+      {"topk", topk, 0.9 - 0.1, false},  // top 10% of a Gaussian holds ~40% of the energy
+      {"topk", chunked, 0.9 - 0.1, false},
+      // Biased random-k keeps k/n of the energy in expectation; one draw of 100 of 1000
+      // Gaussian coordinates deviates by a few percent.
+      {"randomk", topk, 0.95, true},
+      {"threshold", {}, 1e-6, false},  // threshold 1e-3 keeps nearly everything
+      {"sign", {}, 1.0 - 2.0 / M_PI + 0.02, true},
+      {"qsgd", qsgd, 1.0, true},
+      {"topk_quant", topk, 0.9 - 0.1, false},
+  };
+  const std::vector<float> x = Gaussian(1000, 5);
+  for (const Case& c : table) {
+    auto comp = MakeCompressor(c.name, c.o);
+    Rng rng(1);
+    Bytes b;
+    const auto y = RoundTrip(*comp, x, rng, &b);
+    EXPECT_LE(RelError(x, y), c.max_rel_error + 1e-9) << c.name;
+    const PayloadInfo info = InspectPayload(b);
+    EXPECT_EQ(info.n, 1000u);
+    if (c.index_free) {
+      EXPECT_EQ(info.index_bytes, 0u) << c.name;
+    }
+  }
+}
+
+TEST(Compressors, PayloadSizes) {
+  const std::vector<float> x = Gaussian(1024, 2);
+  Rng rng(1);
+  CompressorOptions o;
+  Bytes b;
+  MakeCompressor("identity", o)->compress(x, rng, b);
+  EXPECT_EQ(b.size(), 10u + 1 + 4 * 1024);
+  b.clear();
+  MakeCompressor("fp16", o)->compress(x, rng, b);
+  EXPECT_EQ(b.size(), 10u + 1 + 2 * 1024);
+  b.clear();
+  MakeCompressor("sign", o)->compress(x, rng, b);
+  EXPECT_EQ(b.size(), 10u + 4 + 8 + 1024 / 8);  // one segment: length + scale
+  b.clear();
+  o.ratio = 0.01;  // k = 11
+  MakeCompressor("randomk", o)->compress(x, rng, b);
+  EXPECT_EQ(b.size(), 10u + 8 + 4 + 8 + 1 + 4 * 11);  // seed, segments, values: no indices
+  b.clear();
+  o.levels = 7;  // 1 sign bit + 3 level bits
+  MakeCompressor("qsgd", o)->compress(x, rng, b);
+  EXPECT_EQ(b.size(), 10u + 4 + 1 + 4 + 8 + 1024 * 4 / 8);
+}
+
+TEST(TopK, PicksExactlyTheLargestMagnitudesWithDeterministicTies) {
+  const std::vector<float> x = {0.5f, -3.0f, 2.0f, -2.0f, 0.0f, 2.0f, 1.0f, -0.25f};
+  std::vector<uint32_t> idx;
+  TopKIndices(x, 1, 0, idx);
+  EXPECT_EQ(idx, (std::vector<uint32_t>{1}));
+  idx.clear();
+  TopKIndices(x, 3, 0, idx);  // |2| three times: the lower indices 2 and 3 win
+  EXPECT_EQ(idx, (std::vector<uint32_t>{1, 2, 3}));
+  idx.clear();
+  TopKIndices(x, 8, 10, idx);
+  EXPECT_EQ(idx.size(), 8u);
+  EXPECT_EQ(idx.front(), 10u);
+  // Against a brute-force reference on random data, many sizes.
+  for (size_t n : {1, 2, 17, 1000, 4099}) {
+    const auto v = Gaussian(n, n);
+    for (uint32_t k :
+         {uint32_t{0}, uint32_t{1}, static_cast<uint32_t>(n / 3), static_cast<uint32_t>(n)}) {
+      std::vector<uint32_t> ref(n);
+      std::iota(ref.begin(), ref.end(), 0);
+      std::stable_sort(ref.begin(), ref.end(),
+                       [&](uint32_t a, uint32_t b) { return std::abs(v[a]) > std::abs(v[b]); });
+      ref.resize(k);
+      std::sort(ref.begin(), ref.end());
+      std::vector<uint32_t> got;
+      TopKIndices(v, k, 0, got);
+      EXPECT_EQ(got, ref) << "n=" << n << " k=" << k;
+    }
+  }
+  // All equal magnitudes: the first k indices.
+  std::vector<float> flat(100, -1.0f);
+  idx.clear();
+  TopKIndices(flat, 10, 0, idx);
+  for (uint32_t i = 0; i < 10; ++i) EXPECT_EQ(idx[i], i);
+}
+
+TEST(RandomK, SeededIndicesAreSortedDistinctAndReproducible) {
+  for (uint32_t k : {0u, 1u, 50u, 99u, 100u}) {
+    std::vector<uint32_t> a, b;
+    SeededIndices(42, 100, k, a);
+    SeededIndices(42, 100, k, b);
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(a.size(), k);
+    for (size_t i = 1; i < a.size(); ++i) EXPECT_LT(a[i - 1], a[i]);
+    if (!a.empty()) {
+      EXPECT_LT(a.back(), 100u);
+    }
+  }
+}
+
+// E[Q(x)] == x for the unbiased compressors. With T trials the mean's error per coordinate
+// has std sigma/sqrt(T); the tolerance is 5 of those, sigma from the compressor's variance.
+TEST(Compressors, UnbiasedInExpectation) {
+  const std::vector<float> x = {0.8f, -0.3f, 0.05f, 1.2f, -0.9f, 0.4f, 0.0f, -0.15f};
+  const int trials = 40000;
+  struct U {
+    std::string name;
+    CompressorOptions o;
+    double sigma;  // per-coordinate std bound of Q(x)
+  };
+  CompressorOptions rk;
+  rk.ratio = 0.25;  // k = 2 of 8; unbiased: values scaled by 4
+  rk.unbiased = true;
+  CompressorOptions q;
+  q.levels = 2;
+  q.unbiased = true;
+  double norm = 0;
+  for (float v : x) norm += v * v;
+  norm = std::sqrt(norm);
+  const std::vector<U> table = {{"randomk", rk, 1.2 * std::sqrt(3.0)},  // |x|max * sqrt(n/k - 1)
+                                {"qsgd", q, norm / 2}};                 // one level = norm/s
+  for (const U& u : table) {
+    auto c = MakeCompressor(u.name, u.o);
+    EXPECT_TRUE(c->unbiased());
+    Rng rng(9);
+    std::vector<double> mean(x.size(), 0.0);
+    for (int t = 0; t < trials; ++t) {
+      const auto y = RoundTrip(*c, x, rng);
+      for (size_t i = 0; i < x.size(); ++i) mean[i] += y[i] / trials;
+    }
+    const double tol = 5 * u.sigma / std::sqrt(double(trials));
+    for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(mean[i], x[i], tol) << u.name << " " << i;
+  }
+}
+
+TEST(Sign, ScaleIsMeanAbsolutePerSegment) {
+  const std::vector<float> x = {1.0f, -3.0f, 2.0f, 0.5f, -0.5f};
+  CompressorOptions o;
+  o.segments = {3, 2};
+  Rng rng(1);
+  const auto y = RoundTrip(*MakeCompressor("sign", o), x, rng);
+  EXPECT_EQ(y, (std::vector<float>{2.0f, -2.0f, 2.0f, 0.5f, -0.5f}));
+}
+
+TEST(Qsgd, BiasedScalingShrinksByTau) {
+  const std::vector<float> x = {3.0f, 4.0f};  // norm 5
+  CompressorOptions o;
+  o.levels = 1;
+  auto c = MakeCompressor("qsgd", o);
+  EXPECT_FALSE(c->unbiased());
+  const double tau = 1.0 + std::min(2.0, std::sqrt(2.0));
+  EXPECT_NEAR(c->delta(2), 1.0 / tau, 1e-12);
+  Rng rng(3);
+  for (int t = 0; t < 50; ++t) {
+    const auto y = RoundTrip(*c, x, rng);
+    for (float v : y) EXPECT_TRUE(v == 0.0f || std::abs(v - 5.0 / tau) < 1e-5) << v;
+  }
+}
+
+TEST(Compressors, DecompressAddAccumulatesOnlyCarriedCoordinates) {
+  const std::vector<float> x = {0.0f, 5.0f, 0.0f, -1.0f};
+  CompressorOptions o;
+  o.ratio = 0.25;
+  Bytes b;
+  Rng rng(1);
+  MakeCompressor("topk", o)->compress(x, rng, b);
+  std::vector<float> acc = {1.0f, 1.0f, 1.0f, 1.0f};
+  DecompressAdd(b, 0.5f, acc);
+  EXPECT_EQ(acc, (std::vector<float>{1.0f, 3.5f, 1.0f, 1.0f}));
+}
+
+TEST(ErrorFeedback, ResidualKeepsWhatWasDropped) {
+  const std::vector<float> x = {1.0f, 0.1f, -0.2f, 0.05f};
+  CompressorOptions o;
+  o.ratio = 0.25;
+  auto c = MakeCompressor("topk", o);
+  ErrorFeedback ef(4);
+  Rng rng(1);
+  std::vector<float> sent(4);
+  Bytes b;
+  ef.compress(*c, x, rng, b, sent);
+  EXPECT_EQ(sent, (std::vector<float>{1.0f, 0, 0, 0}));
+  EXPECT_EQ(std::vector<float>(ef.residual().begin(), ef.residual().end()),
+            (std::vector<float>{0, 0.1f, -0.2f, 0.05f}));
+  // Over many rounds of the same x, everything is eventually sent: sum(sent) ~ rounds * x.
+  std::vector<double> total(4, 0.0);
+  for (size_t i = 0; i < 4; ++i) total[i] += sent[i];
+  for (int r = 1; r < 40; ++r) {
+    b.clear();
+    ef.compress(*c, x, rng, b, sent);
+    for (size_t i = 0; i < 4; ++i) total[i] += sent[i];
+  }
+  for (size_t i = 0; i < 4; ++i) EXPECT_NEAR(total[i] + ef.residual()[i], 40 * x[i], 1e-4);
+}
+
+TEST(Compressors, OptionErrors) {
+  CompressorOptions o;
+  o.ratio = 0.0;
+  EXPECT_THROW(MakeCompressor("topk", o), ConfigError);
+  o.ratio = 1.5;
+  EXPECT_THROW(MakeCompressor("randomk", o), ConfigError);
+  o = {};
+  o.levels = 0;
+  EXPECT_THROW(MakeCompressor("qsgd", o), ConfigError);
+  EXPECT_THROW(MakeCompressor("zip", {}), ConfigError);
+  o = {};
+  o.segments = {3, 3};
+  Rng rng(1);
+  Bytes b;
+  EXPECT_THROW(MakeCompressor("sign", o)->compress(std::vector<float>(5), rng, b), ConfigError);
+}
+
+// Every truncation and many single-byte corruptions of valid payloads are rejected or
+// decode to something of the right size; nothing crashes or writes out of bounds.
+TEST(Compressors, MalformedPayloadsAreRejectedCleanly) {
+  const std::vector<float> x = Gaussian(200, 4);
+  CompressorOptions o;
+  o.ratio = 0.05;
+  o.chunk = 64;
+  for (const auto& name : CompressorRegistry().names()) {
+    Bytes b;
+    Rng rng(2);
+    MakeCompressor(name, o)->compress(x, rng, b);
+    std::vector<float> out(200, 7.0f);
+    for (size_t len = 0; len < b.size(); ++len) {
+      const std::vector<float> before = out;
+      EXPECT_THROW(Decompress(std::span<const uint8_t>(b.data(), len), out), ProtocolError)
+          << name << " truncated to " << len;
+      EXPECT_EQ(out, before) << "a rejected payload must not touch the output";
+    }
+    Bytes longer = b;
+    longer.push_back(0);
+    EXPECT_THROW(Decompress(longer, out), ProtocolError) << name;
+    std::vector<float> wrong(199);
+    EXPECT_THROW(Decompress(b, wrong), ProtocolError) << name;
+    for (size_t pos = 0; pos < std::min<size_t>(b.size(), 64); ++pos)
+      for (uint8_t flip : {0x01, 0x80, 0xff}) {
+        Bytes c = b;
+        c[pos] ^= flip;
+        try {
+          Decompress(c, out);
+        } catch (const ProtocolError&) {
+        }
+      }
+  }
+  Bytes version = {static_cast<uint8_t>(Format::kDense), 9, 1, 0, 0, 0, 1, 0, 0, 0};
+  std::vector<float> one(1);
+  EXPECT_THROW(Decompress(version, one), ProtocolError);
+}
+
+}  // namespace
+}  // namespace murmur::compress
