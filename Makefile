@@ -5,7 +5,9 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build demo test bench clean format sanitize
+FUZZ_SECONDS ?= 600
+
+.PHONY: deps configure build demo test bench clean format sanitize fuzz
 
 deps:
 	bash scripts/install-deps.sh
@@ -28,6 +30,16 @@ bench: build
 sanitize:
 	$(MAKE) test BUILD_DIR=build-sanitize BUILD_TYPE=RelWithDebInfo \
 	  CMAKE_FLAGS="-DMURMUR_SANITIZE=ON -DMURMUR_BUILD_BENCH=OFF"
+
+# libFuzzer on every network-facing decoder for FUZZ_SECONDS (clang, ASan + UBSan).
+fuzz:
+	bash scripts/install-deps.sh --fuzz
+	CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMURMUR_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS)
+	mkdir -p build-fuzz/corpus
+	build-fuzz/fuzz/make_seeds build-fuzz/corpus
+	build-fuzz/fuzz/decode_fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  -max_len=4096 build-fuzz/corpus
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

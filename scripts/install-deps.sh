@@ -2,6 +2,7 @@
 # Installs murmur's build and run dependencies from Debian 12 packages.
 # Idempotent: packages already present are left alone and apt is not called at all
 # when nothing is missing. Runs as root, or through sudo when available.
+#   --fuzz   also clang and its libFuzzer/sanitizer runtimes (for `make fuzz`)
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,12 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist   # default dataset
 )
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps: unknown option $arg (known: --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "bench_command.h"
 #include "murmur/core/check.h"
 #include "murmur/core/log.h"
 #include "murmur/graph/spectral.h"
@@ -48,6 +49,19 @@ int main(int argc, char** argv) {
   auto* doc =
       app.add_subcommand("doc-config", "print the configuration reference (docs/config.md)");
 
+  auto* bench = app.add_subcommand("bench", "benchmarks on this machine");
+  bench->require_subcommand(1);
+  auto* bench_compress = bench->add_subcommand(
+      "compress", "every compressor, the wavelet transform and index codecs against memcpy");
+  std::vector<size_t> bench_sizes;
+  bool bench_json = false;
+  double bench_min_time = 0.2;
+  bench_compress->add_option("--n", bench_sizes,
+                             "vector lengths (repeatable; default 1e5 1e6 1e7)");
+  bench_compress->add_flag("--json", bench_json, "print JSON instead of tables");
+  bench_compress->add_option("--min-time", bench_min_time, "seconds per measurement")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*run) {
@@ -67,6 +81,12 @@ int main(int argc, char** argv) {
       std::cout << murmur::graph::DescribeTopology(*t, !no_edges);
     } else if (*doc) {
       std::cout << murmur::run::SchemaMarkdown();
+    } else if (*bench_compress) {
+      if (bench_sizes.empty()) bench_sizes = {100000, 1000000, 10000000};
+      for (size_t n : bench_sizes)
+        if (n < 10 || n > 1000000000)
+          throw murmur::ConfigError("--n: must be in [10, 1e9], got " + std::to_string(n));
+      return murmur::cli::BenchCompress(bench_sizes, bench_json, bench_min_time);
     }
   } catch (const murmur::ConfigError& e) {
     std::fprintf(stderr, "murmur: config error: %s\n", e.what());

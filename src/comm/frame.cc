@@ -80,7 +80,7 @@ Bytes EncodeDenseF32(FrameHeader header, std::span<const float> values) {
   header.payload_bytes = static_cast<uint32_t>(values.size() * 4);
   Bytes out(kHeaderBytes + values.size() * 4);
   WriteHeader(header, out);
-  std::memcpy(out.data() + kHeaderBytes, values.data(), values.size() * 4);
+  if (!values.empty()) std::memcpy(out.data() + kHeaderBytes, values.data(), values.size() * 4);
   return out;
 }
 

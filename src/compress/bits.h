@@ -81,6 +81,26 @@ class BitReader {
       MURMUR_CHECK(ProtocolError, zeros <= limit, what_, ": unary code exceeds ", limit);
     }
   }
+  // Reads a Rice code (unary quotient, then `b` remainder bits) with the quotient at most
+  // `limit`; one 64-bit window in the common case.
+  uint64_t get_rice(int b, uint64_t limit) {
+    if (pos_ + 57 <= bits_) {
+      const uint64_t w = peek64() >> (pos_ & 7);  // >= 57 valid bits
+      const uint64_t masked = w & ((uint64_t{1} << 57) - 1);
+      if (masked != 0) {
+        const int q = __builtin_ctzll(masked);
+        if (q + 1 + b <= 57) {
+          MURMUR_CHECK(ProtocolError, static_cast<uint64_t>(q) <= limit, what_, ": unary code of ",
+                       q, " exceeds ", limit);
+          pos_ += q + 1 + b;
+          const uint64_t rem = b ? (w >> (q + 1)) & ((uint64_t{1} << b) - 1) : 0;
+          return (static_cast<uint64_t>(q) << b) | rem;
+        }
+      }
+    }
+    const uint64_t q = get_unary(limit);
+    return (q << b) | (b ? get(b) : 0);
+  }
   size_t position() const { return pos_; }
   size_t bits() const { return bits_; }
 
@@ -88,8 +108,11 @@ class BitReader {
   uint64_t peek64() const {
     const size_t byte = pos_ >> 3;
     uint64_t v = 0;
-    const size_t avail = std::min<size_t>(8, (bits_ >> 3) - byte);
-    std::memcpy(&v, p_ + byte, avail);
+    if (byte + 8 <= (bits_ >> 3)) {
+      std::memcpy(&v, p_ + byte, 8);  // fixed size: one load
+    } else {
+      std::memcpy(&v, p_ + byte, (bits_ >> 3) - byte);
+    }
     return v;
   }
   const uint8_t* p_;

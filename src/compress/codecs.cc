@@ -1,5 +1,6 @@
 #include "murmur/compress/codecs.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -130,99 +131,86 @@ int BitLength(uint64_t v) { return v == 0 ? 0 : 64 - __builtin_clzll(v); }
 
 int VarintBytes(uint64_t v) { return v < 128 ? 1 : (BitLength(v) + 6) / 7; }
 
-// Rice parameter minimising the size, searched around log2(ln2 * mean gap).
-int BestRice(std::span<const uint32_t> idx, uint32_t n, size_t* bits_out) {
+// Exact payload sizes of every codec for one index set, from a single pass over the gaps.
+struct Sizes {
+  size_t raw = 0, bitmap = 0, varint = 0, gamma = 0, rice = 0;
+  int rice_b = 0;
+  size_t of(IndexCodec c) const {
+    switch (c) {
+      case IndexCodec::kRaw:
+        return raw;
+      case IndexCodec::kBitmap:
+        return bitmap;
+      case IndexCodec::kVarint:
+        return varint;
+      case IndexCodec::kGamma:
+        return gamma;
+      case IndexCodec::kRice:
+        return rice;
+      case IndexCodec::kAuto:
+        break;
+    }
+    return SIZE_MAX;
+  }
+};
+
+Sizes MeasureSizes(std::span<const uint32_t> idx, uint32_t n) {
+  Sizes z;
   const size_t k = idx.size();
-  if (k == 0) {
-    *bits_out = 0;
-    return 0;
-  }
+  z.raw = 4 * k;
+  z.bitmap = (static_cast<size_t>(n) + 7) / 8;
+  if (k == 0) return z;
+  // Rice: try the three parameters around log2(ln2 * mean gap) (the optimum for geometric gaps).
   const double mean = static_cast<double>(idx.back() + 1) / k;
-  const int guess =
-      std::max(0, static_cast<int>(std::floor(std::log2(std::max(1.0, mean * 0.6931)))));
-  int best_b = 0;
-  size_t best = SIZE_MAX;
-  for (int b = std::max(0, guess - 1); b <= std::min(31, guess + 1); ++b) {
-    size_t bits = k * static_cast<size_t>(b + 1);
-    int64_t prev = -1;
-    for (uint32_t i : idx) {
-      bits += static_cast<uint64_t>(static_cast<int64_t>(i) - prev - 1) >> b;
-      prev = i;
-    }
-    if (bits < best) {
-      best = bits;
-      best_b = b;
-    }
+  const int b0 =
+      std::clamp(static_cast<int>(std::floor(std::log2(std::max(1.0, mean * 0.6931)))) - 1, 0, 29);
+  size_t varint = 0, gamma_bits = 0, q0 = 0, q1 = 0, q2 = 0;
+  int64_t prev = -1;
+  for (uint32_t i : idx) {
+    const uint64_t g = static_cast<uint64_t>(i - prev);  // >= 1
+    prev = i;
+    const int len = BitLength(g);
+    gamma_bits += 2 * len - 1;
+    varint += VarintBytes(g - 1);
+    q0 += (g - 1) >> b0;
+    q1 += (g - 1) >> (b0 + 1);
+    q2 += (g - 1) >> (b0 + 2);
   }
-  *bits_out = best;
-  return best_b;
+  z.varint = varint;
+  z.gamma = (gamma_bits + 7) / 8;
+  const size_t r0 = q0 + k * (b0 + 1), r1 = q1 + k * (b0 + 2), r2 = q2 + k * (b0 + 3);
+  size_t best = r0;
+  z.rice_b = b0;
+  if (r1 < best) best = r1, z.rice_b = b0 + 1;
+  if (r2 < best) best = r2, z.rice_b = b0 + 2;
+  z.rice = (best + 7) / 8;
+  return z;
 }
 
-size_t PayloadBytes(std::span<const uint32_t> idx, uint32_t n, IndexCodec c, int* param) {
-  *param = 0;
-  switch (c) {
-    case IndexCodec::kRaw:
-      return 4 * idx.size();
-    case IndexCodec::kBitmap:
-      return (static_cast<size_t>(n) + 7) / 8;
-    case IndexCodec::kVarint: {
-      size_t bytes = 0;
-      int64_t prev = -1;
-      for (uint32_t i : idx) {
-        bytes += VarintBytes(static_cast<uint64_t>(i - prev - 1));
-        prev = i;
-      }
-      return bytes;
-    }
-    case IndexCodec::kGamma: {
-      size_t bits = 0;
-      int64_t prev = -1;
-      for (uint32_t i : idx) {
-        bits += 2 * BitLength(static_cast<uint64_t>(i - prev)) - 1;
-        prev = i;
-      }
-      return (bits + 7) / 8;
-    }
-    case IndexCodec::kRice: {
-      size_t bits;
-      *param = BestRice(idx, n, &bits);
-      return (bits + 7) / 8;
-    }
-    case IndexCodec::kAuto:
-      break;
-  }
-  MURMUR_ASSERT(false, "no size for codec auto");
-  return 0;
+IndexCodec Smallest(const Sizes& z) {
+  IndexCodec best = IndexCodec::kRaw;
+  for (IndexCodec c :
+       {IndexCodec::kRice, IndexCodec::kBitmap, IndexCodec::kGamma, IndexCodec::kVarint})
+    if (z.of(c) < z.of(best)) best = c;
+  return best;
 }
 
 }  // namespace
 
 IndexCodec ChooseIndexCodec(std::span<const uint32_t> idx, uint32_t n) {
-  IndexCodec best = IndexCodec::kRaw;
-  size_t best_bytes = SIZE_MAX;
-  int p;
-  for (IndexCodec c : {IndexCodec::kRice, IndexCodec::kBitmap, IndexCodec::kGamma,
-                       IndexCodec::kVarint, IndexCodec::kRaw}) {
-    if (c == IndexCodec::kBitmap && idx.size() * 32 < n) continue;  // cannot win
-    const size_t b = PayloadBytes(idx, n, c, &p);
-    if (b < best_bytes) {
-      best_bytes = b;
-      best = c;
-    }
-  }
-  return best;
+  return Smallest(MeasureSizes(idx, n));
 }
 
 size_t EncodedIndexBytes(std::span<const uint32_t> idx, uint32_t n, IndexCodec c) {
-  if (c == IndexCodec::kAuto) c = ChooseIndexCodec(idx, n);
-  int p;
-  return kIndexHeader + PayloadBytes(idx, n, c, &p);
+  const Sizes z = MeasureSizes(idx, n);
+  return kIndexHeader + z.of(c == IndexCodec::kAuto ? Smallest(z) : c);
 }
 
 void EncodeIndices(std::span<const uint32_t> idx, uint32_t n, IndexCodec c, Bytes& out) {
-  if (c == IndexCodec::kAuto) c = ChooseIndexCodec(idx, n);
-  int param = 0;
-  const size_t payload = PayloadBytes(idx, n, c, &param);
+  const Sizes z = MeasureSizes(idx, n);
+  if (c == IndexCodec::kAuto) c = Smallest(z);
+  const int param = c == IndexCodec::kRice ? z.rice_b : 0;
+  const size_t payload = z.of(c);
   MURMUR_ASSERT(payload <= UINT32_MAX);
   PutU8(out, static_cast<uint8_t>(c));
   PutU8(out, static_cast<uint8_t>(param));
@@ -232,7 +220,7 @@ void EncodeIndices(std::span<const uint32_t> idx, uint32_t n, IndexCodec c, Byte
   switch (c) {
     case IndexCodec::kRaw: {
       out.resize(start + 4 * idx.size());
-      std::memcpy(out.data() + start, idx.data(), 4 * idx.size());
+      if (!idx.empty()) std::memcpy(out.data() + start, idx.data(), 4 * idx.size());
       break;
     }
     case IndexCodec::kBitmap: {
@@ -273,8 +261,13 @@ void EncodeIndices(std::span<const uint32_t> idx, uint32_t n, IndexCodec c, Byte
       for (uint32_t i : idx) {
         const uint64_t v = static_cast<uint64_t>(i - prev - 1);
         prev = i;
-        w.put_unary(v >> param);
-        if (param > 0) w.put(v & mask, param);
+        const uint64_t q = v >> param;
+        if (q + 1 + param <= 57) {  // unary and remainder in one write
+          w.put((uint64_t{1} << q) | ((v & mask) << (q + 1)), static_cast<int>(q + 1 + param));
+        } else {
+          w.put_unary(q);
+          if (param > 0) w.put(v & mask, param);
+        }
       }
       w.finish();
       break;
@@ -293,6 +286,9 @@ void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>
   const uint32_t bytes = in.u32();
   MURMUR_CHECK(ProtocolError, k <= n, what, ": ", k, " indices for dimension ", n);
   std::span<const uint8_t> p = in.take(bytes);
+  // Every codec spends at least one bit per index: bound k before allocating for it.
+  MURMUR_CHECK(ProtocolError, k <= 8ull * bytes, what, ": ", k, " indices cannot fit in ", bytes,
+               " bytes");
   out.resize(k);
   auto check_next = [&](int64_t prev, uint64_t gap, size_t j) -> uint32_t {
     const uint64_t next = static_cast<uint64_t>(prev + 1) + gap;  // gap counted from prev + 1
@@ -304,7 +300,7 @@ void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>
     case IndexCodec::kRaw: {
       MURMUR_CHECK(ProtocolError, bytes == 4ull * k, what, ": raw index block of ", bytes,
                    " bytes for ", k, " indices");
-      std::memcpy(out.data(), p.data(), 4ull * k);
+      if (k != 0) std::memcpy(out.data(), p.data(), 4ull * k);
       for (uint32_t j = 0; j < k; ++j) {
         MURMUR_CHECK(ProtocolError, out[j] < n, what, ": index ", j, " = ", out[j],
                      " out of range [0, ", n, ")");
@@ -366,9 +362,7 @@ void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>
       BitReader r(p.data(), p.size(), what);
       int64_t prev = -1;
       for (uint32_t j = 0; j < k; ++j) {
-        const uint64_t q = r.get_unary(n);
-        const uint64_t v = (q << param) | (param ? r.get(param) : 0);
-        prev = out[j] = check_next(prev, v, j);
+        prev = out[j] = check_next(prev, r.get_rice(param, n), j);
       }
       MURMUR_CHECK(ProtocolError, (r.position() + 7) / 8 == p.size(), what,
                    ": trailing bytes in Rice block");
@@ -417,35 +411,59 @@ uint16_t FloatToBF16(float f) {
 float BF16ToFloat(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
 
 namespace {
-__attribute__((target("f16c,avx"))) void ToHalfF16c(const float* in, uint16_t* out, size_t n) {
+// Bulk conversions on raw little-endian bytes (any alignment).
+__attribute__((target("f16c,avx"))) void ToHalfF16c(const float* in, uint8_t* out, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * i), h);
   }
-  for (; i < n; ++i) out[i] = FloatToHalf(in[i]);
+  for (; i < n; ++i) {
+    const uint16_t h = FloatToHalf(in[i]);
+    std::memcpy(out + 2 * i, &h, 2);
+  }
 }
-__attribute__((target("f16c,avx"))) void FromHalfF16c(const uint16_t* in, float* out, size_t n) {
+__attribute__((target("f16c,avx"))) void FromHalfF16c(const uint8_t* in, float* out, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i,
-                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
-  for (; i < n; ++i) out[i] = HalfToFloat(in[i]);
+    _mm256_storeu_ps(
+        out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i))));
+  for (; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, in + 2 * i, 2);
+    out[i] = HalfToFloat(h);
+  }
 }
+// F16C and AVX in the CPU (CPUID.1:ECX bits 29, 28) and AVX state enabled by the OS
+// (OSXSAVE, XCR0 bits 1-2).
 bool HasF16c() {
-  static const bool has = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  static const bool has = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    if (!(c & (1u << 29)) || !(c & (1u << 28)) || !(c & (1u << 27))) return false;
+    uint32_t lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 6u) == 6u;
+  }();
   return has;
 }
 }  // namespace
 
-void FloatsToHalf(std::span<const float> in, uint16_t* out) {
+void FloatsToHalf(std::span<const float> in, uint8_t* out) {
   if (HasF16c()) return ToHalfF16c(in.data(), out, in.size());
-  for (size_t i = 0; i < in.size(); ++i) out[i] = FloatToHalf(in[i]);
+  for (size_t i = 0; i < in.size(); ++i) {
+    const uint16_t h = FloatToHalf(in[i]);
+    std::memcpy(out + 2 * i, &h, 2);
+  }
 }
 
-void HalfsToFloat(const uint16_t* in, std::span<float> out) {
+void HalfsToFloat(const uint8_t* in, std::span<float> out) {
   if (HasF16c()) return FromHalfF16c(in, out.data(), out.size());
-  for (size_t i = 0; i < out.size(); ++i) out[i] = HalfToFloat(in[i]);
+  for (size_t i = 0; i < out.size(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, in + 2 * i, 2);
+    out[i] = HalfToFloat(h);
+  }
 }
 
 // ---- values ---------------------------------------------------------------------------------
@@ -469,11 +487,11 @@ void EncodeValues(std::span<const float> v, const ValueOptions& o, Rng* rng, Byt
   switch (o.codec) {
     case ValueCodec::kF32:
       out.resize(start + 4 * v.size());
-      std::memcpy(out.data() + start, v.data(), 4 * v.size());
+      if (!v.empty()) std::memcpy(out.data() + start, v.data(), 4 * v.size());
       return;
     case ValueCodec::kF16:
       out.resize(start + 2 * v.size());
-      FloatsToHalf(v, reinterpret_cast<uint16_t*>(out.data() + start));
+      FloatsToHalf(v, out.data() + start);
       return;
     case ValueCodec::kBF16: {
       out.resize(start + 2 * v.size());
@@ -525,16 +543,12 @@ void DecodeValues(ByteReader& in, uint32_t count, std::span<float> out) {
   switch (static_cast<ValueCodec>(codec)) {
     case ValueCodec::kF32: {
       auto p = in.take(4ull * count);
-      std::memcpy(out.data(), p.data(), 4ull * count);
+      if (count != 0) std::memcpy(out.data(), p.data(), 4ull * count);
       return;
     }
     case ValueCodec::kF16: {
       auto p = in.take(2ull * count);
-      if (count) {
-        std::vector<uint16_t> tmp(count);
-        std::memcpy(tmp.data(), p.data(), 2ull * count);
-        HalfsToFloat(tmp.data(), out.first(count));
-      }
+      HalfsToFloat(p.data(), out.first(count));
       return;
     }
     case ValueCodec::kBF16: {

@@ -21,6 +21,7 @@
 #include <numeric>
 
 #include "bits.h"
+#include "kernels.h"
 #include "murmur/core/check.h"
 
 namespace murmur::compress {
@@ -227,8 +228,7 @@ class Sign final : public Compressor {
     PutU32(out, static_cast<uint32_t>(segs.size()));
     uint32_t offset = 0;
     for (uint32_t len : segs) {
-      double l1 = 0.0;
-      for (uint32_t i = 0; i < len; ++i) l1 += std::abs(x[offset + i]);
+      const double l1 = kernels::BlockedSum<false>(x.data() + offset, len);
       PutU32(out, len);
       PutF32(out, len ? static_cast<float>(l1 / len) : 0.0f);
       offset += len;
@@ -237,10 +237,8 @@ class Sign final : public Compressor {
     out.resize(start + (static_cast<size_t>(n) + 7) / 8, 0);
     uint8_t* p = out.data() + start;
     size_t i = 0;
-    for (; i + 64 <= n; i += 64) {  // 64 sign bits per word
-      uint64_t w = 0;
-      for (int j = 0; j < 64; ++j)
-        w |= static_cast<uint64_t>(std::bit_cast<uint32_t>(x[i + j]) >> 31) << j;
+    for (; i + 64 <= n; i += 64) {
+      const uint64_t w = kernels::SignWord(x.data() + i);
       std::memcpy(p + i / 8, &w, 8);
     }
     for (; i < n; ++i)
@@ -277,9 +275,7 @@ class Qsgd final : public Compressor {
     uint32_t offset = 0;
     for (size_t g = 0; g < segs.size(); ++g) {
       const uint32_t len = segs[g];
-      double sq = 0.0;
-      for (uint32_t i = 0; i < len; ++i) sq += static_cast<double>(x[offset + i]) * x[offset + i];
-      const double norm = std::sqrt(sq);
+      const double norm = std::sqrt(kernels::BlockedSum<true>(x.data() + offset, len));
       double unit = norm / s;  // decoded value of one level
       if (!o_.unbiased) {
         const double d = std::max<double>(len, 1);
@@ -290,28 +286,56 @@ class Qsgd final : public Compressor {
       inv_unit[g] = norm > 0 ? static_cast<float>(s / norm) : 0.0f;
       offset += len;
     }
-    BitWriter w(out);
+    // Quantise blocks of 256 (a multiple of the 64-code packing group): uniforms from 16-bit
+    // slices of the generator, levels floor(|x| s / norm + u) in a vectorisable loop, then
+    // fixed-width packing. Segments are quantised with their own scale but packed as one
+    // continuous code stream.
+    const size_t start = out.size();
+    const size_t bytes = (static_cast<uint64_t>(n) * bits + 7) / 8;
+    out.resize(start + bytes + 8 * 32);
+    uint8_t* dst = out.data() + start;
+    const kernels::PackFn pack = kernels::GroupPacker(bits);
+    constexpr uint32_t kBlock = 256;
+    float u[kBlock];
+    uint32_t codes[kBlock];
+    uint32_t fill = 0;  // codes waiting in `codes`
+    size_t group_bytes = 0;
+    auto flush = [&](uint32_t count) {  // packs `count` codes (a multiple of 64 except at the end)
+      for (uint32_t j = 0; j < count; j += 64) {
+        if (count - j < 64) std::fill(codes + count, codes + j + 64, 0u);
+        pack(codes + j, dst + group_bytes);
+        group_bytes += 8 * static_cast<size_t>(bits);
+      }
+    };
     offset = 0;
-    uint64_t r = 0;
-    int r_left = 0;
     for (size_t g = 0; g < segs.size(); ++g) {
       const float inv = inv_unit[g];
-      for (uint32_t i = offset; i < offset + segs[g]; ++i) {
-        if (r_left == 0) {
-          r = rng.next();
-          r_left = 4;
+      const int32_t smax = static_cast<int32_t>(s);
+      for (uint32_t b = offset; b < offset + segs[g];) {
+        const uint32_t len = std::min(kBlock - fill, offset + segs[g] - b);
+        for (uint32_t j = 0; j < len; j += 4) {
+          uint64_t r = rng.next();
+          for (int q = 0; q < 4; ++q, r >>= 16)
+            u[j + q] = static_cast<float>(r & 0xffff) * 0x1p-16f;
         }
-        const float u = static_cast<float>(r & 0xffff) * 0x1p-16f;  // 16 random bits
-        r >>= 16;
-        --r_left;
-        const float t = std::abs(x[i]) * inv;
-        uint32_t level = static_cast<uint32_t>(t + u);  // floor(t) + Bernoulli(frac(t))
-        level = std::min(level, s);
-        w.put((static_cast<uint64_t>(level) << 1) | (std::bit_cast<uint32_t>(x[i]) >> 31), bits);
+        const float* xb = x.data() + b;
+        uint32_t* cb = codes + fill;
+        for (uint32_t j = 0; j < len; ++j) {
+          const uint32_t sign = std::bit_cast<uint32_t>(xb[j]) >> 31;
+          const int32_t level = std::min(static_cast<int32_t>(std::abs(xb[j]) * inv + u[j]), smax);
+          cb[j] = (static_cast<uint32_t>(level) << 1) | sign;
+        }
+        fill += len;
+        b += len;
+        if (fill == kBlock) {
+          flush(kBlock);
+          fill = 0;
+        }
       }
       offset += segs[g];
     }
-    w.finish();
+    flush(fill);
+    out.resize(start + bytes);
   }
 
  private:
@@ -505,6 +529,9 @@ void Decode(std::span<const uint8_t> payload, size_t expected_n, Begin begin, Em
   MURMUR_CHECK(ProtocolError, h.n == expected_n, "payload: dimension ", h.n, ", expected ",
                expected_n);
   std::vector<float>& vals = Scratch<float, 7>();
+  // Every value costs at least one bit: bound counts by the bytes present before allocating.
+  MURMUR_CHECK(ProtocolError, h.k <= 8ull * in.remaining(), "payload: ", h.k,
+               " values cannot fit in ", in.remaining(), " bytes");
   auto done = [&] {
     MURMUR_CHECK(ProtocolError, in.remaining() == 0, "payload: ", in.remaining(),
                  " trailing bytes");

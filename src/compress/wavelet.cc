@@ -95,8 +95,9 @@ void ForwardLevel(const float* x, size_t n, const std::vector<float>& lo,
 }
 
 // Reconstructs out[0, out_len) from a, d of length len (out_len <= 2 len - F + 2).
-void InverseLevel(const float* a, const float* d, size_t len, const std::vector<float>& rlo,
-                  const std::vector<float>& rhi, float* out, size_t out_len) {
+void InverseLevel(const float* __restrict a, const float* __restrict d, size_t len,
+                  const std::vector<float>& rlo, const std::vector<float>& rhi,
+                  float* __restrict out, size_t out_len) {
   const int64_t f = static_cast<int64_t>(rlo.size());
   const int64_t L = static_cast<int64_t>(len);
   // x[i] gets rlo[j] * a[p] + rhi[j] * d[p] for m = i + F - 2 - j even, p = m / 2 in [0, L).
@@ -118,13 +119,16 @@ void InverseLevel(const float* a, const float* d, size_t len, const std::vector<
     // Even i = 2t: j in {0, 2}: p = t + 1 - j/2. Odd i = 2t + 1: j in {1, 3}: p = t + 1 - (j-1)/2.
     const float r0 = rlo[0], r1 = rlo[1], r2 = rlo[2], r3 = rlo[3];
     const float s0 = rhi[0], s1 = rhi[1], s2 = rhi[2], s3 = rhi[3];
-    for (; i <= std::min(last, n - 1); ++i) {
+    if (i < n && (i & 1)) {  // start on an even index: i = 1 is odd
+      edge(i);
+      ++i;
+    }
+    const int64_t stop = std::min(last, n - 1);
+    for (; i + 1 <= stop; i += 2) {  // out[2t] and out[2t + 1] together, t = i / 2
       const int64_t t = i >> 1;
-      if ((i & 1) == 0) {
-        out[i] = r0 * a[t + 1] + s0 * d[t + 1] + r2 * a[t] + s2 * d[t];
-      } else {
-        out[i] = r1 * a[t + 1] + s1 * d[t + 1] + r3 * a[t] + s3 * d[t];
-      }
+      const float a0 = a[t], a1 = a[t + 1], d0 = d[t], d1 = d[t + 1];
+      out[i] = r0 * a1 + s0 * d1 + r2 * a0 + s2 * d0;
+      out[i + 1] = r1 * a1 + s1 * d1 + r3 * a0 + s3 * d0;
     }
   } else {
     for (; i <= std::min(last, n - 1); ++i) {
@@ -179,17 +183,18 @@ void WaveletTransform::forward(std::span<const float> x, std::span<float> coeffs
     return;
   }
   thread_local std::vector<float> cur, next;
-  cur.assign(x.begin(), x.end());
   // cD_l goes to the end of coeffs first (cD_1 is last), cA_L to the front.
   size_t tail = total_;
+  const float* in = x.data();
   for (int l = 0; l < level_; ++l) {
     const size_t half = (lengths_[l] + lo_.size() - 1) / 2;
-    next.resize(half);
     tail -= half;
-    ForwardLevel(cur.data(), lengths_[l], lo_, hi_, next.data(), coeffs.data() + tail);
+    next.resize(half);
+    float* a = l + 1 == level_ ? coeffs.data() : next.data();  // the last cA goes in place
+    ForwardLevel(in, lengths_[l], lo_, hi_, a, coeffs.data() + tail);
     cur.swap(next);
+    in = cur.data();
   }
-  std::copy(cur.begin(), cur.end(), coeffs.begin());
 }
 
 void WaveletTransform::inverse(std::span<const float> coeffs, std::span<float> x) const {
@@ -207,12 +212,11 @@ void WaveletTransform::inverse(std::span<const float> coeffs, std::span<float> x
     if (cur.size() == dlen + 1) cur.pop_back();
     MURMUR_ASSERT(cur.size() == dlen, "wavelet block lengths inconsistent");
     const size_t out_len = lengths_[l];  // what this level's forward consumed
-    next.resize(out_len);
-    InverseLevel(cur.data(), coeffs.data() + pos, dlen, rlo_, rhi_, next.data(), out_len);
+    float* dst = l == 0 ? x.data() : (next.resize(out_len), next.data());  // level 1 in place
+    InverseLevel(cur.data(), coeffs.data() + pos, dlen, rlo_, rhi_, dst, out_len);
     pos += dlen;
     cur.swap(next);
   }
-  std::copy(cur.begin(), cur.begin() + n_, x.begin());
 }
 
 }  // namespace murmur::compress

@@ -61,6 +61,21 @@ train::OptimizerOptions OptimizerOptionsFrom(const Config& c) {
   return o;
 }
 
+compress::CompressorOptions CompressorOptionsFrom(const Config& c) {
+  compress::CompressorOptions o;
+  o.ratio = c.get_double("compression.ratio");
+  o.threshold = c.get_double("compression.threshold");
+  o.levels = static_cast<int>(c.get_int("compression.levels"));
+  o.bits = static_cast<int>(c.get_int("compression.bits"));
+  o.unbiased = c.get_bool("compression.unbiased");
+  o.index_codec =
+      compress::ParseIndexCodec(c.get_string("compression.index_codec"), "compression.index_codec");
+  o.value_codec =
+      compress::ParseValueCodec(c.get_string("compression.value_codec"), "compression.value_codec");
+  o.chunk = static_cast<uint32_t>(c.get_int("compression.chunk"));
+  return o;
+}
+
 int ThreadsFrom(const Config& c) {
   int threads = static_cast<int>(c.get_int("run.threads"));
   if (threads <= 0) threads = ThreadPool::hardware_threads();

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "murmur/algo/algorithm.h"
+#include "murmur/compress/compressor.h"
 #include "murmur/data/dataset.h"
 #include "murmur/data/partition.h"
 #include "murmur/graph/topology.h"
@@ -10,14 +11,15 @@
 
 namespace murmur::run {
 namespace {
+void Line(std::ostringstream& os, const std::string& name, const std::string& help) {
+  os << "  " << name;
+  for (size_t i = name.size(); i < 22; ++i) os << ' ';
+  os << help << "\n";
+}
 template <typename R>
 void Section(std::ostringstream& os, const char* title, const R& reg) {
   os << title << ":\n";
-  for (auto* e : reg.entries()) {
-    os << "  " << e->name;
-    for (size_t i = e->name.size(); i < 22; ++i) os << ' ';
-    os << e->help << "\n";
-  }
+  for (auto* e : reg.entries()) Line(os, e->name, e->help);
 }
 }  // namespace
 
@@ -28,13 +30,10 @@ std::string ListComponents() {
   Section(os, "models (model.name)", train::ModelRegistry());
   Section(os, "datasets (data.name)", data::DatasetRegistry());
   os << "partitioners (partition.name):\n";
-  for (auto& [name, help] : data::PartitionerHelp()) {
-    os << "  " << name;
-    for (size_t i = name.size(); i < 22; ++i) os << ' ';
-    os << help << "\n";
-  }
-  os << "compressors (compression.name):\n  none                  full precision (more with issue "
-        "#3)\n";
+  for (auto& [name, help] : data::PartitionerHelp()) Line(os, name, help);
+  os << "compressors (compression.name):\n";
+  Line(os, "none", "full precision, no compressor");
+  for (auto* e : compress::CompressorRegistry().entries()) Line(os, e->name, e->help);
   return os.str();
 }
 

@@ -121,7 +121,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.topology = topology.get();
   actx.transport = transport.get();
   actx.compression = c.get_string("compression.name");
-  actx.compression_ratio = c.get_double("compression.ratio");
+  actx.compressor = CompressorOptionsFrom(c);
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
 
   const int threads = ThreadsFrom(c);

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "murmur/algo/algorithm.h"
+#include "murmur/compress/compressor.h"
 #include "murmur/data/dataset.h"
 #include "murmur/data/partition.h"
 #include "murmur/graph/topology.h"
@@ -100,9 +101,26 @@ std::vector<KeySpec> Build() {
       S("algorithm.name", "dpsgd", "decentralized algorithm",
         [] { return algo::AlgorithmRegistry().names(); }),
 
-      S("compression.name", "none", "message compressor (compressors arrive with issue #3)",
-        Fixed({"none"})),
-      F("compression.ratio", 1.0, 0, 1, "fraction of coordinates kept by sparsifying compressors"),
+      S("compression.name", "none",
+        "message compressor for algorithms that compress (none = full precision)",
+        [] {
+          std::vector<std::string> v{"none"};
+          for (auto& n : compress::CompressorRegistry().names()) v.push_back(n);
+          return v;
+        }),
+      F("compression.ratio", 0.01, 1e-9, 1,
+        "topk/randomk/topk_quant: fraction of coordinates kept per segment"),
+      F("compression.threshold", 1e-3, 0, kInf, "threshold: keep coordinates with |x| >= this"),
+      I("compression.levels", 16, 1, 1 << 20, "qsgd: quantisation levels s"),
+      I("compression.bits", 8, 1, 16, "topk_quant: bits per kept value"),
+      B("compression.unbiased", false,
+        "randomk: scale by n/k; qsgd: unbiased instead of CHOCO's 1/tau scaling"),
+      S("compression.index_codec", "auto", "how sparse index sets are written (auto = smallest)",
+        Fixed({"auto", "raw", "varint", "gamma", "rice", "bitmap"})),
+      S("compression.value_codec", "f32", "how kept values of topk/randomk/threshold are written",
+        Fixed({"f32", "f16", "bf16"})),
+      I("compression.chunk", 0, 0, 4e9,
+        "compress in chunks of this many values (0 = the whole vector at once)"),
 
       S("output.dir", "", "run directory; empty = runs/<timestamp>-<algorithm> (--out overrides)"),
       I("output.eval_every", 10, 0, 1e9, "evaluate every N rounds (0 = only after the last round)"),

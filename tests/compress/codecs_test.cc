@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "murmur/core/check.h"
@@ -197,9 +198,16 @@ TEST(HalfFloat, MatchesIeeeOnSpecialValues) {
   for (uint32_t h = 0; h < 0x7c00; ++h)  // every finite half survives the round trip
     ASSERT_EQ(FloatToHalf(HalfToFloat(static_cast<uint16_t>(h))), h);
   std::vector<float> in = {1.5f, -3.25f, 0.1f, 1e-6f, 7e4f, 3.0f, 2.0f, -1.0f, 0.5f, 0.333f};
-  std::vector<uint16_t> bulk(in.size());
-  FloatsToHalf(in, bulk.data());
-  for (size_t i = 0; i < in.size(); ++i) EXPECT_EQ(bulk[i], FloatToHalf(in[i])) << in[i];
+  std::vector<uint8_t> bulk(2 * in.size() + 1);  // odd offset: unaligned
+  FloatsToHalf(in, bulk.data() + 1);
+  std::vector<float> back(in.size());
+  HalfsToFloat(bulk.data() + 1, back);
+  for (size_t i = 0; i < in.size(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, bulk.data() + 1 + 2 * i, 2);
+    EXPECT_EQ(h, FloatToHalf(in[i])) << in[i];
+    EXPECT_EQ(back[i], HalfToFloat(h));
+  }
   EXPECT_EQ(FloatToBF16(1.0f), 0x3f80);
   EXPECT_EQ(BF16ToFloat(FloatToBF16(3.140625f)), 3.140625f);
 }

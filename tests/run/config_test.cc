@@ -67,8 +67,12 @@ TEST(Config, MalformedConfigsNameTheProblem) {
        "partition.name: unknown value 'skewed'; allowed: iid, shards, dirichlet"},
       {"[model]\nname = \"gpt\"", "model.name: unknown value 'gpt'; allowed: cnn, logreg"},
       {"[data]\nname = \"imagenet\"", "data.name: unknown value 'imagenet'; allowed: cifar10"},
-      {"[compression]\nname = \"topk\"", "compression.name: unknown value 'topk'; allowed: none"},
-      {"[compression]\nratio = 2", "compression.ratio: must be in [0, 1], got 2"},
+      {"[compression]\nname = \"top_k\"",
+       "compression.name: unknown value 'top_k'; allowed: none, bf16, fp16, identity"},
+      {"[compression]\nratio = 2", "compression.ratio: must be in [1e-09, 1], got 2"},
+      {"[compression]\nindex_codec = \"zip\"",
+       "compression.index_codec: unknown value 'zip'; allowed: auto, raw"},
+      {"[compression]\nbits = 17", "compression.bits: must be in [1, 16], got 17"},
       {"[run]\nseed = -1", "run.seed: must be in [0, "},
       {"[output]\neval_every = -5", "output.eval_every: must be in [0, "},
       {"[run\nnodes = 3", "test.toml:1:"},
@@ -77,8 +81,9 @@ TEST(Config, MalformedConfigsNameTheProblem) {
   for (const auto& [toml, message] : cases) {
     const std::string err = ErrorOf(toml);
     EXPECT_NE(err.find(message), std::string::npos) << toml << "\n=> " << err;
-    if (err.find("TOML syntax") == std::string::npos)
+    if (err.find("TOML syntax") == std::string::npos) {
       EXPECT_NE(err.find("test.toml"), std::string::npos) << err;
+    }
   }
 }
 

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "murmur/comm/transport.h"
+#include "murmur/compress/compressor.h"
 #include "murmur/core/registry.h"
 #include "murmur/graph/topology.h"
 
@@ -30,7 +31,7 @@ struct AlgorithmContext {
   comm::Transport* transport = nullptr;       // outlives the algorithm
   // Compression settings (compression.*); algorithms without compression require "none".
   std::string compression = "none";
-  double compression_ratio = 1.0;
+  compress::CompressorOptions compressor;
 };
 
 class Algorithm {

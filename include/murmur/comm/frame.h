@@ -30,8 +30,9 @@ inline constexpr size_t kHeaderBytes = 32;
 
 // Payload codecs known to the framing layer. Compressor codecs (issue #3) add ids >= 16.
 enum class Codec : uint8_t {
-  kDenseF32 = 1,  // count == dimension floats
-  kControl = 2,   // opaque algorithm-defined bytes
+  kDenseF32 = 1,     // count == dimension floats
+  kControl = 2,      // opaque algorithm-defined bytes
+  kCompressed = 16,  // a compress:: payload (self-describing; see compress/compressor.h)
 };
 
 struct FrameHeader {

@@ -100,8 +100,8 @@ uint16_t FloatToHalf(float f);
 float HalfToFloat(uint16_t h);
 uint16_t FloatToBF16(float f);
 float BF16ToFloat(uint16_t b);
-// Bulk versions (use F16C where the CPU has it).
-void FloatsToHalf(std::span<const float> in, uint16_t* out);
-void HalfsToFloat(const uint16_t* in, std::span<float> out);
+// Bulk versions on little-endian bytes of any alignment (F16C where the CPU has it).
+void FloatsToHalf(std::span<const float> in, uint8_t* out);
+void HalfsToFloat(const uint8_t* in, std::span<float> out);
 
 }  // namespace murmur::compress

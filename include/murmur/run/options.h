@@ -2,6 +2,7 @@
 // runner, benchmarks and tools read the keys the same way.
 #pragma once
 
+#include "murmur/compress/compressor.h"
 #include "murmur/data/dataset.h"
 #include "murmur/data/partition.h"
 #include "murmur/graph/topology.h"
@@ -15,6 +16,7 @@ data::PartitionOptions PartitionOptionsFrom(const Config& c);
 graph::TopologyOptions TopologyOptionsFrom(const Config& c);
 train::ModelOptions ModelOptionsFrom(const Config& c);
 train::OptimizerOptions OptimizerOptionsFrom(const Config& c);
+compress::CompressorOptions CompressorOptionsFrom(const Config& c);
 // run.threads, with 0 resolved to the hardware threads and capped at run.nodes.
 int ThreadsFrom(const Config& c);
 

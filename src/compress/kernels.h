@@ -1,0 +1,95 @@
+// Vector kernels of the compressors (internal). SSE2 is part of x86-64, so it is always
+// available there; other targets use the scalar loops.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace murmur::compress::kernels {
+
+// Sum of |x| (Abs) or x^2 (Sq): float partial sums over blocks of 4096 in 16 independent
+// lanes, added into a double, so the result is accurate and the loop vectorises.
+template <bool kSquare>
+double BlockedSum(const float* x, size_t n) {
+  double total = 0.0;
+  for (size_t b = 0; b < n; b += 4096) {
+    const size_t e = b + 4096 < n ? b + 4096 : n;
+    size_t i = b;
+#if defined(__SSE2__)
+    const __m128 abs_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 16 <= e; i += 16) {
+      __m128 v0 = _mm_loadu_ps(x + i), v1 = _mm_loadu_ps(x + i + 4);
+      __m128 v2 = _mm_loadu_ps(x + i + 8), v3 = _mm_loadu_ps(x + i + 12);
+      if constexpr (kSquare) {
+        v0 = _mm_mul_ps(v0, v0), v1 = _mm_mul_ps(v1, v1), v2 = _mm_mul_ps(v2, v2),
+        v3 = _mm_mul_ps(v3, v3);
+      } else {
+        v0 = _mm_and_ps(v0, abs_mask), v1 = _mm_and_ps(v1, abs_mask);
+        v2 = _mm_and_ps(v2, abs_mask), v3 = _mm_and_ps(v3, abs_mask);
+      }
+      a0 = _mm_add_ps(a0, v0), a1 = _mm_add_ps(a1, v1), a2 = _mm_add_ps(a2, v2),
+      a3 = _mm_add_ps(a3, v3);
+    }
+    float lanes[4];
+    _mm_storeu_ps(lanes, _mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)));
+    double block = static_cast<double>(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
+#else
+    double block = 0.0;
+#endif
+    for (; i < e; ++i)
+      block += kSquare ? static_cast<double>(x[i]) * x[i] : (x[i] < 0 ? -x[i] : x[i]);
+    total += block;
+  }
+  return total;
+}
+
+// Sign bits (1 = negative) of x[0, 64) as one word.
+inline uint64_t SignWord(const float* x) {
+#if defined(__SSE2__)
+  uint64_t w = 0;
+  for (int j = 0; j < 64; j += 4)
+    w |= static_cast<uint64_t>(_mm_movemask_ps(_mm_loadu_ps(x + j))) << j;
+  return w;
+#else
+  uint64_t w = 0;
+  for (int j = 0; j < 64; ++j) {
+    uint32_t u;
+    std::memcpy(&u, x + j, 4);
+    w |= static_cast<uint64_t>(u >> 31) << j;
+  }
+  return w;
+#endif
+}
+
+// Packs 64 codes of B bits (LSB-first) into B 64-bit words; fully unrolled for constant B.
+template <int B>
+inline void PackGroup(const uint32_t* __restrict codes, uint8_t* __restrict dst) {
+  uint64_t words[B] = {};
+#pragma GCC unroll 64
+  for (int j = 0; j < 64; ++j) {
+    const int bit = j * B, w = bit / 64, sh = bit % 64;
+    words[w] |= static_cast<uint64_t>(codes[j]) << sh;
+    if (sh + B > 64) words[w + 1] |= static_cast<uint64_t>(codes[j]) >> (64 - sh);
+  }
+  std::memcpy(dst, words, 8 * B);
+}
+
+using PackFn = void (*)(const uint32_t*, uint8_t*);
+template <int... Bs>
+constexpr PackFn PackTable(int bits, std::integer_sequence<int, Bs...>) {
+  PackFn table[] = {nullptr, &PackGroup<Bs + 1>...};
+  return table[bits];
+}
+// The group packer for 1 <= bits <= 32.
+inline PackFn GroupPacker(int bits) {
+  return PackTable(bits, std::make_integer_sequence<int, 32>{});
+}
+
+}  // namespace murmur::compress::kernels
