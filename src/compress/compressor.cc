@@ -22,6 +22,10 @@
 
 #include "bits.h"
 #include "kernels.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "murmur/core/check.h"
 
 namespace murmur::compress {
@@ -384,27 +388,27 @@ std::unique_ptr<Compressor> MakeCompressor(const std::string& name, const Compre
 
 // ---- selection kernels ------------------------------------------------------------------
 
-void TopKIndices(std::span<const float> x, uint32_t k, uint32_t offset,
-                 std::vector<uint32_t>& out) {
+namespace {
+
+// Magnitude key of a float: its bits without the sign (monotone in |x|; NaNs sort highest).
+inline uint32_t Key(const uint32_t* bits, size_t i) { return bits[i] & 0x7fffffffu; }
+
+// Exact top-k by radix select: histogram of the top 11 key bits, then the boundary bucket's
+// members compete. Two full passes; used for small inputs and when the sampled threshold
+// fails.
+void TopKRadix(std::span<const float> x, uint32_t k, uint32_t offset, std::vector<uint32_t>& out) {
   const size_t n = x.size();
-  if (k == 0) return;
-  if (k >= n) {
-    for (uint32_t i = 0; i < n; ++i) out.push_back(offset + i);
-    return;
-  }
   const uint32_t* bits = reinterpret_cast<const uint32_t*>(x.data());
-  // Pass 1: histogram of the top 11 magnitude bits (exponent + 3 mantissa bits), four
-  // interleaved tables to keep the increments independent.
   constexpr int kBuckets = 2048;
-  std::vector<uint32_t> hist(4 * kBuckets, 0);
+  std::vector<uint32_t> hist(4 * kBuckets, 0);  // four tables keep the increments independent
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    ++hist[((bits[i] >> 20) & 0x7ff)];
-    ++hist[kBuckets + ((bits[i + 1] >> 20) & 0x7ff)];
-    ++hist[2 * kBuckets + ((bits[i + 2] >> 20) & 0x7ff)];
-    ++hist[3 * kBuckets + ((bits[i + 3] >> 20) & 0x7ff)];
+    ++hist[Key(bits, i) >> 20];
+    ++hist[kBuckets + (Key(bits, i + 1) >> 20)];
+    ++hist[2 * kBuckets + (Key(bits, i + 2) >> 20)];
+    ++hist[3 * kBuckets + (Key(bits, i + 3) >> 20)];
   }
-  for (; i < n; ++i) ++hist[(bits[i] >> 20) & 0x7ff];
+  for (; i < n; ++i) ++hist[Key(bits, i) >> 20];
   uint32_t boundary = kBuckets - 1;
   uint64_t above = 0;
   for (;; --boundary) {
@@ -413,41 +417,99 @@ void TopKIndices(std::span<const float> x, uint32_t k, uint32_t offset,
     if (above + c >= k) break;
     above += c;
   }
-  // Pass 2: everything above the boundary bucket is kept; the bucket's members compete.
-  const size_t start = out.size();
-  out.resize(start + above);
-  uint32_t* keep = out.data() + start;
-  std::vector<uint64_t>& cand = Scratch<uint64_t, 4>();  // (magnitude << 32 | ~index)
+  std::vector<uint64_t>& cand = Scratch<uint64_t, 4>();  // (key << 32 | ~index)
   cand.clear();
-  size_t a = 0;
   for (uint32_t j = 0; j < n; ++j) {
-    const uint32_t key = bits[j] & 0x7fffffff;
-    const uint32_t b = key >> 20;
-    if (b > boundary) {
-      keep[a++] = offset + j;
-    } else if (b == boundary) {
+    const uint32_t key = Key(bits, j);
+    if ((key >> 20) == boundary)
       cand.push_back((static_cast<uint64_t>(key) << 32) | (~j & 0xffffffffu));
-    }
   }
-  MURMUR_ASSERT(a == above);
   const size_t need = k - above;
-  // Largest keys first; among equal magnitudes the larger ~index, i.e. the lower index.
+  // Largest keys first; among equal keys the larger ~index, i.e. the lower index.
   std::nth_element(cand.begin(), cand.begin() + (need - 1), cand.end(), std::greater<>());
-  std::vector<uint32_t>& chosen = Scratch<uint32_t, 5>();
-  chosen.resize(need);
-  for (size_t c = 0; c < need; ++c) chosen[c] = offset + (~static_cast<uint32_t>(cand[c]));
-  std::sort(chosen.begin(), chosen.end());
-  out.resize(start + k);
-  // Merge the two sorted runs in place from the back.
-  size_t p = above, q = need, w = k;
-  uint32_t* dst = out.data() + start;
-  while (q > 0) {
-    if (p > 0 && dst[p - 1] > chosen[q - 1]) {
-      dst[--w] = dst[--p];
-    } else {
-      dst[--w] = chosen[--q];
+  const uint64_t last = cand[need - 1];
+  // Output in index order: everything above the bucket, and bucket members ranked <= last.
+  for (uint32_t j = 0; j < n; ++j) {
+    const uint32_t key = Key(bits, j);
+    const uint32_t b = key >> 20;
+    if (b > boundary ||
+        (b == boundary && ((static_cast<uint64_t>(key) << 32) | (~j & 0xffffffffu)) >= last))
+      out.push_back(offset + j);
+  }
+}
+
+}  // namespace
+
+// Top-k by a sampled threshold: estimate a magnitude slightly below the k-th largest from a
+// strided sample, collect every coordinate at or above it in one filtering pass (in index
+// order), then select exactly among those candidates. When the estimate was too high (fewer
+// than k candidates) the exact radix select runs instead, so the result is always exact.
+void TopKIndices(std::span<const float> x, uint32_t k, uint32_t offset,
+                 std::vector<uint32_t>& out) {
+  const size_t n = x.size();
+  if (k == 0) return;
+  if (k >= n) {
+    for (uint32_t i = 0; i < n; ++i) out.push_back(offset + i);
+    return;
+  }
+  if (n < 32768 || static_cast<double>(k) > 0.2 * static_cast<double>(n))
+    return TopKRadix(x, k, offset, out);
+  const uint32_t* bits = reinterpret_cast<const uint32_t*>(x.data());
+  // Sample rank with margin: about k*m/n sample points lie above the true threshold.
+  const size_t m = 8192;
+  std::vector<uint32_t>& sample = Scratch<uint32_t, 9>();
+  sample.resize(m);
+  const size_t stride = n / m;
+  for (size_t s = 0; s < m; ++s) sample[s] = Key(bits, s * stride);
+  const double expect = static_cast<double>(k) * m / static_cast<double>(n);
+  const size_t rank =
+      std::min<size_t>(m - 1, static_cast<size_t>(expect * 1.1 + 4 * std::sqrt(expect) + 8));
+  std::nth_element(sample.begin(), sample.begin() + rank, sample.end(), std::greater<>());
+  const uint32_t t = sample[rank];
+  // Filter pass: indices of keys >= t, in order.
+  std::vector<uint32_t>& cand = Scratch<uint32_t, 10>();
+  cand.clear();
+  size_t j = 0;
+#if defined(__SSE2__)
+  if (t > 0) {
+    const __m128i mask = _mm_set1_epi32(0x7fffffff);
+    const __m128i tm1 = _mm_set1_epi32(static_cast<int32_t>(t - 1));
+    for (; j + 4 <= n; j += 4) {
+      const __m128i key =
+          _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bits + j)), mask);
+      int hit = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(key, tm1)));
+      while (hit) {
+        cand.push_back(static_cast<uint32_t>(j + __builtin_ctz(hit)));
+        hit &= hit - 1;
+      }
     }
   }
+#endif
+  for (; j < n; ++j)
+    if (Key(bits, j) >= t) cand.push_back(static_cast<uint32_t>(j));
+  if (cand.size() < k) return TopKRadix(x, k, offset, out);
+  // The k-th largest key among the candidates, then an in-order pass with ties to the front.
+  std::vector<uint32_t>& keys = Scratch<uint32_t, 11>();
+  keys.resize(cand.size());
+  for (size_t c = 0; c < cand.size(); ++c) keys[c] = Key(bits, cand[c]);
+  std::nth_element(keys.begin(), keys.begin() + (k - 1), keys.end(), std::greater<>());
+  const uint32_t kth = keys[k - 1];
+  size_t above = 0;
+  for (uint32_t c : cand) above += Key(bits, c) > kth;
+  size_t ties = k - above;
+  const size_t start = out.size();
+  out.resize(start + k);
+  uint32_t* dst = out.data() + start;
+  for (uint32_t c : cand) {
+    const uint32_t key = Key(bits, c);
+    if (key > kth) {
+      *dst++ = offset + c;
+    } else if (key == kth && ties > 0) {
+      *dst++ = offset + c;
+      --ties;
+    }
+  }
+  MURMUR_ASSERT(dst == out.data() + start + k);
 }
 
 void SeededIndices(uint64_t seed, uint32_t n, uint32_t k, std::vector<uint32_t>& out) {

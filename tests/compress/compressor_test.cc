@@ -139,6 +139,43 @@ TEST(TopK, PicksExactlyTheLargestMagnitudesWithDeterministicTies) {
   for (uint32_t i = 0; i < 10; ++i) EXPECT_EQ(idx[i], i);
 }
 
+std::vector<uint32_t> ReferenceTopK(const std::vector<float>& v, uint32_t k) {
+  std::vector<uint32_t> ref(v.size());
+  std::iota(ref.begin(), ref.end(), 0);
+  std::stable_sort(ref.begin(), ref.end(),
+                   [&](uint32_t a, uint32_t b) { return std::abs(v[a]) > std::abs(v[b]); });
+  ref.resize(k);
+  std::sort(ref.begin(), ref.end());
+  return ref;
+}
+
+// Large inputs take the sampled-threshold path; check it, its tie handling, and the exact
+// fallback when the sample overestimates the threshold.
+TEST(TopK, SampledPathIsExact) {
+  const auto g = Gaussian(200000, 3);
+  for (uint32_t k : {1u, 200u, 2000u, 20000u}) {
+    std::vector<uint32_t> got;
+    TopKIndices(g, k, 5, got);
+    auto ref = ReferenceTopK(g, k);
+    for (auto& r : ref) r += 5;
+    EXPECT_EQ(got, ref) << "k=" << k;
+  }
+  // Many exact ties at the threshold: quantised values.
+  std::vector<float> q(100000);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<float>(static_cast<int>(g[i] * 2)) / 2;
+  std::vector<uint32_t> got;
+  TopKIndices(q, 3000, 0, got);
+  EXPECT_EQ(got, ReferenceTopK(q, 3000));
+  // Large values exactly on the sampled positions (stride n / 8192 = 12) fool the sample into
+  // a threshold above the k-th value: the fallback must still be exact.
+  std::vector<float> trap(100000, 1.0f);
+  for (size_t i = 0; i < trap.size(); i += 12) trap[i] = 100.0f;
+  for (size_t i = 1; i < trap.size(); i += 7) trap[i] = 2.0f + static_cast<float>(i % 13);
+  got.clear();
+  TopKIndices(trap, 15000, 0, got);
+  EXPECT_EQ(got, ReferenceTopK(trap, 15000));
+}
+
 TEST(RandomK, SeededIndicesAreSortedDistinctAndReproducible) {
   for (uint32_t k : {0u, 1u, 50u, 99u, 100u}) {
     std::vector<uint32_t> a, b;
