@@ -3,6 +3,10 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -403,9 +407,12 @@ float HalfToFloat(uint16_t h) {
 }
 
 uint16_t FloatToBF16(float f) {
+  // Branch-free so bulk conversion vectorises: round to nearest even, NaN stays a quiet NaN.
   const uint32_t x = std::bit_cast<uint32_t>(f);
-  if ((x & 0x7fffffff) > 0x7f800000) return static_cast<uint16_t>((x >> 16) | 0x40);  // quiet NaN
-  return static_cast<uint16_t>((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+  const uint32_t rounded = (x + 0x7fff + ((x >> 16) & 1)) >> 16;
+  const uint32_t quiet = (x >> 16) | 0x40;
+  const uint32_t is_nan = 0u - static_cast<uint32_t>((x & 0x7fffffff) > 0x7f800000);
+  return static_cast<uint16_t>(rounded ^ ((rounded ^ quiet) & is_nan));
 }
 
 float BF16ToFloat(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
@@ -448,6 +455,34 @@ bool HasF16c() {
   return has;
 }
 }  // namespace
+
+void FloatsToBF16(std::span<const float> in, uint8_t* out) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  // Per lane: the branch-free FloatToBF16, then narrow 32 -> 16 bits. SSE2 only has a signed
+  // saturating pack, so sign-extend the 16-bit results first (bit patterns are kept).
+  const __m128i one = _mm_set1_epi32(1), bias = _mm_set1_epi32(0x7fff);
+  const __m128i absmask = _mm_set1_epi32(0x7fffffff), inf = _mm_set1_epi32(0x7f800000);
+  const __m128i qbit = _mm_set1_epi32(0x40);
+  auto convert = [&](__m128i x) {
+    const __m128i lsb = _mm_and_si128(_mm_srli_epi32(x, 16), one);
+    const __m128i rounded = _mm_srli_epi32(_mm_add_epi32(_mm_add_epi32(x, bias), lsb), 16);
+    const __m128i quiet = _mm_or_si128(_mm_srli_epi32(x, 16), qbit);
+    const __m128i nan = _mm_cmpgt_epi32(_mm_and_si128(x, absmask), inf);
+    const __m128i r = _mm_or_si128(_mm_and_si128(nan, quiet), _mm_andnot_si128(nan, rounded));
+    return _mm_srai_epi32(_mm_slli_epi32(r, 16), 16);
+  };
+  for (; i + 8 <= in.size(); i += 8) {
+    const __m128i a = convert(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in.data() + i)));
+    const __m128i b = convert(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in.data() + i + 4)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * i), _mm_packs_epi32(a, b));
+  }
+#endif
+  for (; i < in.size(); ++i) {
+    const uint16_t b = FloatToBF16(in[i]);
+    std::memcpy(out + 2 * i, &b, 2);
+  }
+}
 
 void FloatsToHalf(std::span<const float> in, uint8_t* out) {
   if (HasF16c()) return ToHalfF16c(in.data(), out, in.size());
@@ -493,15 +528,10 @@ void EncodeValues(std::span<const float> v, const ValueOptions& o, Rng* rng, Byt
       out.resize(start + 2 * v.size());
       FloatsToHalf(v, out.data() + start);
       return;
-    case ValueCodec::kBF16: {
+    case ValueCodec::kBF16:
       out.resize(start + 2 * v.size());
-      uint8_t* p = out.data() + start;
-      for (size_t i = 0; i < v.size(); ++i) {
-        const uint16_t b = FloatToBF16(v[i]);
-        std::memcpy(p + 2 * i, &b, 2);
-      }
+      FloatsToBF16(v, out.data() + start);
       return;
-    }
     case ValueCodec::kQuant: {
       MURMUR_CHECK(ConfigError, o.bits >= 1 && o.bits <= 16,
                    "compression.bits: must be in [1, 16], got ", o.bits);

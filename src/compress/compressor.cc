@@ -290,8 +290,8 @@ class Qsgd final : public Compressor {
       inv_unit[g] = norm > 0 ? static_cast<float>(s / norm) : 0.0f;
       offset += len;
     }
-    // Quantise blocks of 256 (a multiple of the 64-code packing group): uniforms from 16-bit
-    // slices of the generator, levels floor(|x| s / norm + u) in a vectorisable loop, then
+    // Quantise blocks of 256 (a multiple of the 64-code packing group): 16-bit uniforms from
+    // kernels::UniformBlock, levels floor(|x| s / norm + u) in a vectorisable loop, then
     // fixed-width packing. Segments are quantised with their own scale but packed as one
     // continuous code stream.
     const size_t start = out.size();
@@ -300,7 +300,8 @@ class Qsgd final : public Compressor {
     uint8_t* dst = out.data() + start;
     const kernels::PackFn pack = kernels::GroupPacker(bits);
     constexpr uint32_t kBlock = 256;
-    float u[kBlock];
+    float u[kBlock + 16];
+    kernels::UniformBlock uniforms(rng);
     uint32_t codes[kBlock];
     uint32_t fill = 0;  // codes waiting in `codes`
     size_t group_bytes = 0;
@@ -317,11 +318,7 @@ class Qsgd final : public Compressor {
       const int32_t smax = static_cast<int32_t>(s);
       for (uint32_t b = offset; b < offset + segs[g];) {
         const uint32_t len = std::min(kBlock - fill, offset + segs[g] - b);
-        for (uint32_t j = 0; j < len; j += 4) {
-          uint64_t r = rng.next();
-          for (int q = 0; q < 4; ++q, r >>= 16)
-            u[j + q] = static_cast<float>(r & 0xffff) * 0x1p-16f;
-        }
+        uniforms.fill(u, (len + 15) & ~15u);
         const float* xb = x.data() + b;
         uint32_t* cb = codes + fill;
         for (uint32_t j = 0; j < len; ++j) {

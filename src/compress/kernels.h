@@ -68,6 +68,62 @@ inline uint64_t SignWord(const float* x) {
 #endif
 }
 
+// Uniform floats in [0, 1) with 16 random bits each, for stochastic rounding: four
+// xorshift128+ streams (Vigna 2014) seeded from the caller's Rng, stepped together with SSE2.
+// Deterministic for a given seed, like every murmur stream.
+class UniformBlock {
+ public:
+  template <typename Rng>
+  explicit UniformBlock(Rng& rng) {
+    for (auto& w : s_) w = rng.next() | 1;  // xorshift state must not be all zero
+  }
+  // Fills u[0, count) (count a multiple of 16).
+  void fill(float* u, size_t count) {
+#if defined(__SSE2__)
+    __m128i a0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + 0));
+    __m128i a1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + 2));
+    __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + 4));
+    __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + 6));
+    const __m128 scale = _mm_set1_ps(0x1p-16f);
+    const __m128i zero = _mm_setzero_si128();
+    auto step = [](__m128i& s0, __m128i& s1) {  // two lanes of xorshift128+
+      __m128i x = s0;
+      const __m128i y = s1;
+      s0 = y;
+      x = _mm_xor_si128(x, _mm_slli_epi64(x, 23));
+      s1 = _mm_xor_si128(_mm_xor_si128(x, y),
+                         _mm_xor_si128(_mm_srli_epi64(x, 17), _mm_srli_epi64(y, 26)));
+      return _mm_add_epi64(s1, y);
+    };
+    for (size_t i = 0; i < count; i += 16) {
+      const __m128i r[2] = {step(a0, a1), step(b0, b1)};  // 16 x 16 bits
+      for (int h = 0; h < 2; ++h) {
+        const __m128i lo = _mm_unpacklo_epi16(r[h], zero), hi = _mm_unpackhi_epi16(r[h], zero);
+        _mm_storeu_ps(u + i + 8 * h, _mm_mul_ps(_mm_cvtepi32_ps(lo), scale));
+        _mm_storeu_ps(u + i + 8 * h + 4, _mm_mul_ps(_mm_cvtepi32_ps(hi), scale));
+      }
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(s_ + 0), a0);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(s_ + 2), a1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(s_ + 4), b0);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(s_ + 6), b1);
+#else
+    for (size_t i = 0; i < count; i += 4) {
+      uint64_t x = s_[0];
+      const uint64_t y = s_[1];
+      s_[0] = y;
+      x ^= x << 23;
+      s_[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+      uint64_t r = s_[1] + y;
+      for (int q = 0; q < 4; ++q, r >>= 16) u[i + q] = static_cast<float>(r & 0xffff) * 0x1p-16f;
+    }
+#endif
+  }
+
+ private:
+  uint64_t s_[8];
+};
+
 // Packs 64 codes of B bits (LSB-first) into B 64-bit words; fully unrolled for constant B.
 template <int B>
 inline void PackGroup(const uint32_t* __restrict codes, uint8_t* __restrict dst) {

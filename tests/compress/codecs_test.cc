@@ -209,6 +209,20 @@ TEST(HalfFloat, MatchesIeeeOnSpecialValues) {
     EXPECT_EQ(back[i], HalfToFloat(h));
   }
   EXPECT_EQ(FloatToBF16(1.0f), 0x3f80);
+  // Bulk bf16 (SIMD) agrees with the scalar conversion, NaN and rounding ties included.
+  std::vector<float> many = in;
+  for (float f : {std::nanf(""), -std::numeric_limits<float>::infinity(), 1.00390625f, 1.01171875f,
+                  -65504.0f, 1e-40f, 3.4e38f})
+    many.push_back(f);
+  std::vector<uint8_t> bf(2 * many.size() + 1);
+  FloatsToBF16(many, bf.data() + 1);
+  for (size_t i = 0; i < many.size(); ++i) {
+    uint16_t b;
+    std::memcpy(&b, bf.data() + 1 + 2 * i, 2);
+    EXPECT_EQ(b, FloatToBF16(many[i])) << many[i];
+  }
+  EXPECT_EQ(FloatToBF16(1.00390625f), 0x3f80);  // halfway: ties to even
+  EXPECT_EQ(FloatToBF16(1.01171875f), 0x3f82);
   EXPECT_EQ(BF16ToFloat(FloatToBF16(3.140625f)), 3.140625f);
 }
 

@@ -103,5 +103,6 @@ float BF16ToFloat(uint16_t b);
 // Bulk versions on little-endian bytes of any alignment (F16C where the CPU has it).
 void FloatsToHalf(std::span<const float> in, uint8_t* out);
 void HalfsToFloat(const uint8_t* in, std::span<float> out);
+void FloatsToBF16(std::span<const float> in, uint8_t* out);
 
 }  // namespace murmur::compress
