@@ -26,6 +26,7 @@ test: build
 
 bench: build
 	bash bench/overhead.sh
+	$(BUILD_DIR)/murmur bench compress
 
 sanitize:
 	$(MAKE) test BUILD_DIR=build-sanitize BUILD_TYPE=RelWithDebInfo \

@@ -14,6 +14,7 @@
 
 #include "bits.h"
 #include "murmur/core/check.h"
+#include "murmur/core/enum_names.h"
 
 namespace murmur::compress {
 
@@ -70,54 +71,27 @@ float ByteReader::f32() {
 
 // ---- names ----------------------------------------------------------------------------------
 
+namespace {
+constexpr EnumNames<IndexCodec, 6> kIndexCodecNames = {{{IndexCodec::kAuto, "auto"},
+                                                        {IndexCodec::kRaw, "raw"},
+                                                        {IndexCodec::kVarint, "varint"},
+                                                        {IndexCodec::kGamma, "gamma"},
+                                                        {IndexCodec::kRice, "rice"},
+                                                        {IndexCodec::kBitmap, "bitmap"}}};
+constexpr EnumNames<ValueCodec, 4> kValueCodecNames = {{{ValueCodec::kF32, "f32"},
+                                                        {ValueCodec::kF16, "f16"},
+                                                        {ValueCodec::kBF16, "bf16"},
+                                                        {ValueCodec::kQuant, "quant"}}};
+}  // namespace
+
 IndexCodec ParseIndexCodec(const std::string& name, const std::string& key) {
-  for (IndexCodec c : {IndexCodec::kRaw, IndexCodec::kVarint, IndexCodec::kGamma, IndexCodec::kRice,
-                       IndexCodec::kBitmap, IndexCodec::kAuto})
-    if (IndexCodecName(c) == name) return c;
-  MURMUR_FAIL(ConfigError, key, ": unknown index codec '", name,
-              "'; allowed: auto, raw, varint, gamma, rice, bitmap");
+  return ParseEnum(kIndexCodecNames, name, key, "index codec");
 }
-
-std::string_view IndexCodecName(IndexCodec c) {
-  switch (c) {
-    case IndexCodec::kRaw:
-      return "raw";
-    case IndexCodec::kVarint:
-      return "varint";
-    case IndexCodec::kGamma:
-      return "gamma";
-    case IndexCodec::kRice:
-      return "rice";
-    case IndexCodec::kBitmap:
-      return "bitmap";
-    case IndexCodec::kAuto:
-      return "auto";
-  }
-  return "?";
-}
-
+std::string_view IndexCodecName(IndexCodec c) { return EnumName(kIndexCodecNames, c); }
 ValueCodec ParseValueCodec(const std::string& name, const std::string& key) {
-  if (name == "f32") return ValueCodec::kF32;
-  if (name == "f16") return ValueCodec::kF16;
-  if (name == "bf16") return ValueCodec::kBF16;
-  if (name == "quant") return ValueCodec::kQuant;
-  MURMUR_FAIL(ConfigError, key, ": unknown value codec '", name,
-              "'; allowed: f32, f16, bf16, quant");
+  return ParseEnum(kValueCodecNames, name, key, "value codec");
 }
-
-std::string_view ValueCodecName(ValueCodec c) {
-  switch (c) {
-    case ValueCodec::kF32:
-      return "f32";
-    case ValueCodec::kF16:
-      return "f16";
-    case ValueCodec::kBF16:
-      return "bf16";
-    case ValueCodec::kQuant:
-      return "quant";
-  }
-  return "?";
-}
+std::string_view ValueCodecName(ValueCodec c) { return EnumName(kValueCodecNames, c); }
 
 double EntropyBoundBits(uint64_t n, uint64_t k) {
   if (k == 0 || k >= n) return 0.0;

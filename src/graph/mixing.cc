@@ -3,6 +3,7 @@
 #include <deque>
 #include <set>
 
+#include "murmur/core/enum_names.h"
 #include "murmur/graph/topology.h"
 
 namespace murmur::graph {
@@ -20,28 +21,19 @@ double Graph::weight(int i, int j) const {
   return w_in[i][it - in[i].begin()];
 }
 
+namespace {
+constexpr EnumNames<WeightScheme, 4> kWeightNames = {
+    {{WeightScheme::kMetropolisHastings, "metropolis_hastings"},
+     {WeightScheme::kUniform, "uniform"},
+     {WeightScheme::kMaxDegree, "max_degree"},
+     {WeightScheme::kColumn, "column"}}};
+}  // namespace
+
 WeightScheme ParseWeightScheme(const std::string& name, const std::string& key) {
-  if (name == "metropolis_hastings") return WeightScheme::kMetropolisHastings;
-  if (name == "uniform") return WeightScheme::kUniform;
-  if (name == "max_degree") return WeightScheme::kMaxDegree;
-  if (name == "column") return WeightScheme::kColumn;
-  MURMUR_FAIL(ConfigError, key, ": unknown weight scheme '", name,
-              "'; allowed: metropolis_hastings, uniform, max_degree, column");
+  return ParseEnum(kWeightNames, name, key, "weight scheme");
 }
 
-std::string_view WeightSchemeName(WeightScheme scheme) {
-  switch (scheme) {
-    case WeightScheme::kMetropolisHastings:
-      return "metropolis_hastings";
-    case WeightScheme::kUniform:
-      return "uniform";
-    case WeightScheme::kMaxDegree:
-      return "max_degree";
-    case WeightScheme::kColumn:
-      return "column";
-  }
-  return "?";
-}
+std::string_view WeightSchemeName(WeightScheme scheme) { return EnumName(kWeightNames, scheme); }
 
 Graph GraphFromEdges(int n, bool directed, const std::vector<std::pair<int, int>>& edges) {
   MURMUR_CHECK(ConfigError, n >= 1, "a graph needs at least one node, got ", n);
