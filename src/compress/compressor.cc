@@ -230,23 +230,38 @@ class Sign final : public Compressor {
     const std::vector<uint32_t> segs = Segments(o_, n);
     PutHeader(out, Format::kSign, n, n);
     PutU32(out, static_cast<uint32_t>(segs.size()));
-    uint32_t offset = 0;
+    const size_t scales_at = out.size();
     for (uint32_t len : segs) {
-      const double l1 = kernels::BlockedSum<false>(x.data() + offset, len);
       PutU32(out, len);
-      PutF32(out, len ? static_cast<float>(l1 / len) : 0.0f);
-      offset += len;
+      PutF32(out, 0.0f);  // scale, filled in below
     }
     const size_t start = out.size();
     out.resize(start + (static_cast<size_t>(n) + 7) / 8, 0);
     uint8_t* p = out.data() + start;
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-      const uint64_t w = kernels::SignWord(x.data() + i);
-      std::memcpy(p + i / 8, &w, 8);
+    // One pass in chunks of 4096 (a multiple of 64): pack the chunk's sign bits, then add its
+    // |x| to the segment sums while the chunk is still in L1.
+    std::vector<double> l1(segs.size(), 0.0);
+    size_t g = 0, seg_end = segs.empty() ? 0 : segs[0];
+    for (size_t c = 0; c < n; c += 4096) {
+      const size_t e = std::min<size_t>(n, c + 4096);
+      size_t i = c;
+      for (; i + 64 <= e; i += 64) {
+        const uint64_t w = kernels::SignWord(x.data() + i);
+        std::memcpy(p + i / 8, &w, 8);
+      }
+      for (; i < e; ++i)
+        p[i / 8] |= static_cast<uint8_t>((std::bit_cast<uint32_t>(x[i]) >> 31) << (i & 7));
+      for (size_t pos = c; pos < e;) {
+        while (pos >= seg_end) seg_end += segs[++g];
+        const size_t stop = std::min(e, seg_end);
+        l1[g] += kernels::BlockedSum<false>(x.data() + pos, stop - pos);
+        pos = stop;
+      }
     }
-    for (; i < n; ++i)
-      p[i / 8] |= static_cast<uint8_t>((std::bit_cast<uint32_t>(x[i]) >> 31) << (i & 7));
+    for (size_t s = 0; s < segs.size(); ++s) {
+      const float scale = segs[s] ? static_cast<float>(l1[s] / segs[s]) : 0.0f;
+      std::memcpy(out.data() + scales_at + 8 * s + 4, &scale, 4);
+    }
   }
 
  private:
@@ -452,8 +467,9 @@ void TopKIndices(std::span<const float> x, uint32_t k, uint32_t offset,
   if (n < 32768 || static_cast<double>(k) > 0.2 * static_cast<double>(n))
     return TopKRadix(x, k, offset, out);
   const uint32_t* bits = reinterpret_cast<const uint32_t*>(x.data());
-  // Sample rank with margin: about k*m/n sample points lie above the true threshold.
-  const size_t m = 8192;
+  // Sample rank with margin: about k*m/n sample points lie above the true threshold. The
+  // sample is kept small next to n so selecting in it stays cheap.
+  const size_t m = std::clamp<size_t>(n / 64, 512, 8192);
   std::vector<uint32_t>& sample = Scratch<uint32_t, 9>();
   sample.resize(m);
   const size_t stride = n / m;
