@@ -1,5 +1,6 @@
 #include "murmur/compress/bench.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -28,16 +29,16 @@ std::vector<uint32_t> RandomSubset(size_t n, size_t k) {
 
 double TimeIt(const std::function<void()>& fn, double min_seconds) {
   using Clock = std::chrono::steady_clock;
-  fn();
-  size_t iters = 0;
-  const auto start = Clock::now();
-  double elapsed = 0;
+  fn();  // warm-up: first-touch page faults, scratch buffers
+  double best = 1e300, total = 0;
   do {
+    const auto t0 = Clock::now();
     fn();
-    ++iters;
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  } while (elapsed < min_seconds);
-  return elapsed / static_cast<double>(iters);
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::min(best, dt);
+    total += dt;
+  } while (total < min_seconds);
+  return best;
 }
 
 std::vector<BenchOp> CompressBenchOps(size_t n) {

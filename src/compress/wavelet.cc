@@ -1,4 +1,6 @@
 // Discrete wavelet transform, PyWavelets' conventions (mode 'symmetric'):
+// (the inverse computes its interior on the polyphase components; measured faster than the
+// same for the forward, whose stride-2 loop is already fast)
 //   forward:  a[o] = sum_j lo[j] * ext(x, 2o + 1 - j),  o < floor((N + F - 1) / 2)
 //             ext reflects half-sample symmetrically: x[-1] = x[0], x[N] = x[N-1], ...
 //   inverse:  x[i] = sum_j rlo[j] * up(a)[i + F - 2 - j] + rhi[j] * up(d)[i + F - 2 - j]
@@ -9,6 +11,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 
 #include "murmur/core/check.h"
 
@@ -94,13 +97,13 @@ void ForwardLevel(const float* x, size_t n, const std::vector<float>& lo,
   for (; o < len; ++o) edge(o);
 }
 
+constexpr int64_t kChunk = 1024;
 // Reconstructs out[0, out_len) from a, d of length len (out_len <= 2 len - F + 2).
 void InverseLevel(const float* __restrict a, const float* __restrict d, size_t len,
                   const std::vector<float>& rlo, const std::vector<float>& rhi,
                   float* __restrict out, size_t out_len) {
-  const int64_t f = static_cast<int64_t>(rlo.size());
-  const int64_t L = static_cast<int64_t>(len);
-  // x[i] gets rlo[j] * a[p] + rhi[j] * d[p] for m = i + F - 2 - j even, p = m / 2 in [0, L).
+  const int64_t f = static_cast<int64_t>(rlo.size()), h = f / 2 - 1;
+  const int64_t L = static_cast<int64_t>(len), n = static_cast<int64_t>(out_len);
   auto edge = [&](int64_t i) {
     float s = 0.0f;
     for (int64_t j = (i + f) & 1; j < f; j += 2) {  // parity of j equals parity of i + F
@@ -110,38 +113,43 @@ void InverseLevel(const float* __restrict a, const float* __restrict d, size_t l
     }
     out[i] = s;
   };
-  const int64_t n = static_cast<int64_t>(out_len);
-  // Interior: every contributing p = (i + F - 2 - j) / 2 within [0, L).
-  const int64_t first = 1, last = 2 * L - f;  // i + F - 2 - (F-1) >= 0 and i + F - 2 < 2L
-  int64_t i = 0;
-  for (; i < std::min(first, n); ++i) edge(i);
-  if (f == 4) {
-    // Even i = 2t: j in {0, 2}: p = t + 1 - j/2. Odd i = 2t + 1: j in {1, 3}: p = t + 1 - (j-1)/2.
-    const float r0 = rlo[0], r1 = rlo[1], r2 = rlo[2], r3 = rlo[3];
-    const float s0 = rhi[0], s1 = rhi[1], s2 = rhi[2], s3 = rhi[3];
-    if (i < n && (i & 1)) {  // start on an even index: i = 1 is odd
-      edge(i);
-      ++i;
-    }
-    const int64_t stop = std::min(last, n - 1);
-    for (; i + 1 <= stop; i += 2) {  // out[2t] and out[2t + 1] together, t = i / 2
-      const int64_t t = i >> 1;
-      const float a0 = a[t], a1 = a[t + 1], d0 = d[t], d1 = d[t + 1];
-      out[i] = r0 * a1 + s0 * d1 + r2 * a0 + s2 * d0;
-      out[i + 1] = r1 * a1 + s1 * d1 + r3 * a0 + s3 * d0;
-    }
-  } else {
-    for (; i <= std::min(last, n - 1); ++i) {
-      float s = 0.0f;
-      for (int64_t j = (i + f) & 1; j < f; j += 2) {
-        const int64_t p = (i + f - 2 - j) / 2;
-        s += rlo[j] * a[p] + rhi[j] * d[p];
+  // Interior pairs (2t, 2t+1): every p = t + h - q, q in [0, h], inside [0, L).
+  const int64_t t_end = std::max<int64_t>(0, std::min(L - h, n / 2));  // exclusive
+  alignas(64) float ev[kChunk], od[kChunk];
+  for (int64_t t0 = 0; t0 < t_end; t0 += kChunk) {
+    const int64_t cnt = std::min(kChunk, t_end - t0);
+    for (int64_t j = 0; j < cnt; ++j) ev[j] = od[j] = 0.0f;
+    for (int64_t q = 0; q <= h; ++q) {
+      const float re = rlo[2 * q], ro = rlo[2 * q + 1], se = rhi[2 * q], so = rhi[2 * q + 1];
+      const float* __restrict aq = a + t0 + h - q;
+      const float* __restrict dq = d + t0 + h - q;
+      for (int64_t j = 0; j < cnt; ++j) {
+        ev[j] += re * aq[j] + se * dq[j];
+        od[j] += ro * aq[j] + so * dq[j];
       }
-      out[i] = s;
+    }
+    float* o = out + 2 * t0;
+    for (int64_t j = 0; j < cnt; ++j) {
+      o[2 * j] = ev[j];
+      o[2 * j + 1] = od[j];
     }
   }
-  for (; i < n; ++i) edge(i);
+  for (int64_t i = 2 * t_end; i < n; ++i) edge(i);
 }
+
+// Per-thread float buffers that grow but never zero-fill (every element is written before
+// it is read).
+struct Buffer {
+  std::unique_ptr<float[]> data;
+  size_t capacity = 0;
+  float* get(size_t n) {
+    if (n > capacity) {
+      data.reset(new float[n]);
+      capacity = n;
+    }
+    return data.get();
+  }
+};
 
 }  // namespace
 
@@ -182,18 +190,17 @@ void WaveletTransform::forward(std::span<const float> x, std::span<float> coeffs
     std::copy(x.begin(), x.end(), coeffs.begin());
     return;
   }
-  thread_local std::vector<float> cur, next;
+  thread_local Buffer cur, next;
   // cD_l goes to the end of coeffs first (cD_1 is last), cA_L to the front.
   size_t tail = total_;
   const float* in = x.data();
   for (int l = 0; l < level_; ++l) {
     const size_t half = (lengths_[l] + lo_.size() - 1) / 2;
     tail -= half;
-    next.resize(half);
-    float* a = l + 1 == level_ ? coeffs.data() : next.data();  // the last cA goes in place
+    float* a = l + 1 == level_ ? coeffs.data() : next.get(half);  // the last cA goes in place
     ForwardLevel(in, lengths_[l], lo_, hi_, a, coeffs.data() + tail);
-    cur.swap(next);
-    in = cur.data();
+    std::swap(cur, next);
+    in = cur.data.get();
   }
 }
 
@@ -204,18 +211,18 @@ void WaveletTransform::inverse(std::span<const float> coeffs, std::span<float> x
     std::copy(coeffs.begin(), coeffs.end(), x.begin());
     return;
   }
-  thread_local std::vector<float> cur, next;
-  cur.assign(coeffs.begin(), coeffs.begin() + blocks_[0]);
+  thread_local Buffer cur, next;
+  // The approximation entering each level is cA_L itself at first, then the previous output.
+  const float* approx = coeffs.data();
   size_t pos = blocks_[0];
   for (int l = level_ - 1; l >= 0; --l) {
     const size_t dlen = blocks_[level_ - l];
-    if (cur.size() == dlen + 1) cur.pop_back();
-    MURMUR_ASSERT(cur.size() == dlen, "wavelet block lengths inconsistent");
-    const size_t out_len = lengths_[l];  // what this level's forward consumed
-    float* dst = l == 0 ? x.data() : (next.resize(out_len), next.data());  // level 1 in place
-    InverseLevel(cur.data(), coeffs.data() + pos, dlen, rlo_, rhi_, dst, out_len);
+    const size_t out_len = lengths_[l];                  // what this level's forward consumed
+    float* dst = l == 0 ? x.data() : next.get(out_len);  // level 1 writes the result in place
+    InverseLevel(approx, coeffs.data() + pos, dlen, rlo_, rhi_, dst, out_len);
     pos += dlen;
-    cur.swap(next);
+    std::swap(cur, next);
+    approx = cur.data.get();
   }
 }
 

@@ -32,11 +32,12 @@ struct IndexCodecResult {
   double entropy_bound_bytes = 0;
 };
 
-// Times every operator for at least min_seconds each (after one warm-up run).
+// Times every operator and a memcpy of its input, each for at least min_seconds.
 std::vector<OpResult> RunCompressBench(size_t n, double min_seconds);
 // Encoded index sizes for random k-subsets, k/n in {1e-4, 1e-3, 1e-2, 1e-1}, every codec.
 std::vector<IndexCodecResult> IndexSizes(size_t n);
-// Seconds per call of `fn`, repeated for at least min_seconds after a warm-up call.
+// Seconds of the fastest call of `fn` among calls repeated for at least min_seconds (after a
+// warm-up call): the least noisy estimate on a shared machine.
 double TimeIt(const std::function<void()>& fn, double min_seconds);
 
 }  // namespace murmur::compress
