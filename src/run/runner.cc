@@ -97,7 +97,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const uint64_t seed = static_cast<uint64_t>(c.get_int("run.seed"));
   const std::string algo_name = c.get_string("algorithm.name");
 
-  // Validate what is cheap (topology, algorithm) before loading anything.
+  // Build the topology first: its errors surface before the dataset is loaded.
   const data::DataOptions dopt = DataOptionsFrom(c);
   const graph::TopologyOptions topt = TopologyOptionsFrom(c);
   const auto topology = graph::MakeTopology(topt);

@@ -71,7 +71,6 @@ class TorchNodeModel final : public NodeModel {
     }
     to_device();
     if (opt_.momentum > 0.0) momentum_.assign(trainable_, 0.0f);
-    grad_host_.resize(device_.is_cpu() ? 0 : trainable_);
   }
 
   std::span<float> params() override { return host_; }
@@ -211,7 +210,7 @@ class TorchNodeModel final : public NodeModel {
   InputShape shape_;
   torch::Device device_;
   std::shared_ptr<Net> net_;
-  std::vector<float> host_, momentum_, xbuf_, grad_host_;
+  std::vector<float> host_, momentum_, xbuf_;
   std::vector<int64_t> ybuf_;
   torch::Tensor flat_, grad_, mom_dev_;
   std::vector<torch::Tensor> params_, grad_views_;
