@@ -61,7 +61,9 @@ void ForwardLevel(const float* x, size_t n, const std::vector<float>& lo,
   const int64_t f = static_cast<int64_t>(lo.size());
   const int64_t len = (static_cast<int64_t>(n) + f - 1) / 2;
   // Outputs whose taps 2o+1-j, j in [0, F), all fall inside [0, n).
-  const int64_t first = (f - 1) / 2, last = (static_cast<int64_t>(n) - 2) / 2;  // inclusive
+  // (last uses floor division: for n = 1 there is no interior output, last = -1.)
+  const int64_t first = (f - 1) / 2;
+  const int64_t last = n >= 2 ? (static_cast<int64_t>(n) - 2) / 2 : -1;  // inclusive
   auto edge = [&](int64_t o) {
     float sa = 0.0f, sd = 0.0f;
     for (int64_t j = 0; j < f; ++j) {

@@ -64,6 +64,15 @@ TEST(Wavelet, PerfectReconstructionAllWaveletsAndLengths) {
       }
 }
 
+TEST(Wavelet, SingleValueUsesOnlyTheExtension) {
+  // n = 1: every tap is the reflected x[0]; pywt.wavedec([3], 'haar', level=1) = [[3 sqrt2], [0]].
+  WaveletTransform t("haar", 1, 1);
+  std::vector<float> x = {3.0f}, c(2, -1.0f);
+  t.forward(x, c);
+  EXPECT_NEAR(c[0], 3.0f * std::sqrt(2.0f), 1e-6);
+  EXPECT_NEAR(c[1], 0.0f, 1e-6);
+}
+
 TEST(Wavelet, BlockLengthsFollowPyWavelets) {
   WaveletTransform t("sym2", 10, 2);  // 10 -> 6 -> 4: [cA2=4, cD2=4, cD1=6]
   EXPECT_EQ(t.block_lengths(), (std::vector<size_t>{4, 4, 6}));
