@@ -9,9 +9,15 @@
 
 namespace murmur::compress {
 
+// Appends bits to a byte vector. Sized writers (`reserve_bits`) write whole 64-bit words into
+// space made once up front, so the hot loop never grows the vector.
 class BitWriter {
  public:
-  explicit BitWriter(std::vector<uint8_t>& out) : out_(out) {}
+  // `expected_bits`: the exact or a larger number of bits that will be written (0 if unknown).
+  explicit BitWriter(std::vector<uint8_t>& out, size_t expected_bits = 0)
+      : out_(out), start_(out.size()) {
+    out_.resize(start_ + (expected_bits + 7) / 8 + 8);
+  }
   // Writes the low `count` bits of v (count <= 57, v < 2^count).
   void put(uint64_t v, int count) {
     acc_ |= v << fill_;
@@ -32,21 +38,24 @@ class BitWriter {
     }
     put(uint64_t{1} << count, static_cast<int>(count) + 1);
   }
-  // Pads to a byte boundary and appends the pending bytes.
+  // Pads to a byte boundary and trims the vector to the bytes written.
   void finish() {
-    const int bytes = (fill_ + 7) / 8;
-    for (int i = 0; i < bytes; ++i) out_.push_back(static_cast<uint8_t>(acc_ >> (8 * i)));
+    if (out_.size() < start_ + written_ + 8) out_.resize(start_ + written_ + 8);
+    std::memcpy(out_.data() + start_ + written_, &acc_, 8);
+    written_ += (fill_ + 7) / 8;
+    out_.resize(start_ + written_);
     acc_ = 0;
     fill_ = 0;
   }
 
  private:
   void flush_word() {
-    const size_t pos = out_.size();
-    out_.resize(pos + 8);
-    std::memcpy(out_.data() + pos, &acc_, 8);
+    if (out_.size() < start_ + written_ + 8) out_.resize(2 * (start_ + written_ + 8));
+    std::memcpy(out_.data() + start_ + written_, &acc_, 8);
+    written_ += 8;
   }
   std::vector<uint8_t>& out_;
+  size_t start_, written_ = 0;
   uint64_t acc_ = 0;
   int fill_ = 0;
 };

@@ -220,7 +220,7 @@ void EncodeIndices(std::span<const uint32_t> idx, uint32_t n, IndexCodec c, Byte
       break;
     }
     case IndexCodec::kGamma: {
-      BitWriter w(out);
+      BitWriter w(out, 8 * payload);
       int64_t prev = -1;
       for (uint32_t i : idx) {
         const uint64_t g = static_cast<uint64_t>(i - prev);
@@ -233,7 +233,7 @@ void EncodeIndices(std::span<const uint32_t> idx, uint32_t n, IndexCodec c, Byte
       break;
     }
     case IndexCodec::kRice: {
-      BitWriter w(out);
+      BitWriter w(out, 8 * payload);
       int64_t prev = -1;
       const uint64_t mask = (uint64_t{1} << param) - 1;
       for (uint32_t i : idx) {
@@ -516,7 +516,7 @@ void EncodeValues(std::span<const float> v, const ValueOptions& o, Rng* rng, Byt
       PutF32(out, amax);
       // Levels -L..L mapped to codes 0..2L with L = 2^(bits-1) - 1 (1 bit: codes 0/1 = -a/+a).
       const int bits = o.bits;
-      BitWriter w(out);
+      BitWriter w(out, v.size() * static_cast<size_t>(bits));
       if (bits == 1) {
         for (float x : v) {
           bool up = x >= 0.0f;
