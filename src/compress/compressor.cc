@@ -1,9 +1,9 @@
 // The compressors of the field.
 //  - identity / fp16 / bf16: dense casts (fp16/bf16 round to nearest even).
-//  - topk: the k largest magnitudes, exact (Alistarh et al. 2018; Stich et al. 2018). Found
-//    by a radix select on the magnitude bits: one histogram pass over the top 11 bits, one
-//    pass collecting everything above the boundary bucket and the candidates in it, then an
-//    exact selection among the candidates with ties going to the lower index.
+//  - topk: the k largest magnitudes, exact, ties to the lower index (Alistarh et al. 2018;
+//    Stich et al. 2018). Found by a threshold estimated on a strided sample, one filtering
+//    pass and an exact selection among the candidates; a radix select on the magnitude bits
+//    takes over for small inputs and when the sample overestimates (see TopKIndices).
 //  - randomk: k uniformly random coordinates; the payload carries a 64-bit seed instead of
 //    indices and the receiver regenerates them (SeededIndices). Optionally scaled by n/k so
 //    it is unbiased.
@@ -63,6 +63,17 @@ uint32_t KeepCount(double ratio, uint32_t len) {
   return static_cast<uint32_t>(std::clamp(k, 1.0, static_cast<double>(len)));
 }
 
+// QSGD's variance factor as CHOCO-SGD uses it: tau = 1 + min(d / s^2, sqrt(d) / s).
+double QsgdTau(double s, double d) { return 1.0 + std::min(d / (s * s), std::sqrt(d) / s); }
+
+// How the kept values of a sparsifier are written.
+ValueOptions ValuesFrom(const CompressorOptions& o) {
+  ValueOptions v;
+  v.codec = o.value_codec;
+  v.bits = o.bits;
+  return v;
+}
+
 void CheckRatio(double ratio) {
   MURMUR_CHECK(ConfigError, ratio > 0.0 && ratio <= 1.0,
                "compression.ratio: must be in (0, 1], got ", ratio);
@@ -105,10 +116,7 @@ class Cast final : public Compressor {
 
 class Sparse : public Compressor {
  public:
-  explicit Sparse(const CompressorOptions& o) : o_(o) {
-    values_.codec = o.value_codec;
-    values_.bits = o.bits;
-  }
+  explicit Sparse(const CompressorOptions& o) : o_(o), values_(ValuesFrom(o)) {}
   void compress(std::span<const float> x, Rng& rng, Bytes& out) const override {
     const uint32_t n = U32(x.size(), "vector length");
     std::vector<uint32_t>& idx = Scratch<uint32_t, 0>();
@@ -177,10 +185,8 @@ uint64_t SegmentSeed(uint64_t seed, size_t segment) {
 
 class RandomK final : public Compressor {
  public:
-  explicit RandomK(const CompressorOptions& o) : o_(o) {
+  explicit RandomK(const CompressorOptions& o) : o_(o), values_(ValuesFrom(o)) {
     CheckRatio(o.ratio);
-    values_.codec = o.value_codec;
-    values_.bits = o.bits;
   }
   std::string_view name() const override { return "randomk"; }
   bool unbiased() const override { return o_.unbiased; }
@@ -277,8 +283,7 @@ class Qsgd final : public Compressor {
   std::string_view name() const override { return "qsgd"; }
   bool unbiased() const override { return o_.unbiased; }
   double delta(size_t n) const override {
-    const double s = o_.levels, d = static_cast<double>(std::max<size_t>(n, 1));
-    const double tau = 1.0 + std::min(d / (s * s), std::sqrt(d) / s);
+    const double tau = QsgdTau(o_.levels, static_cast<double>(std::max<size_t>(n, 1)));
     return 1.0 / tau;  // biased: delta = 1/tau; unbiased: omega = tau - 1, delta = 1/(1+omega)
   }
   void compress(std::span<const float> x, Rng& rng, Bytes& out) const override {
@@ -296,10 +301,7 @@ class Qsgd final : public Compressor {
       const uint32_t len = segs[g];
       const double norm = std::sqrt(kernels::BlockedSum<true>(x.data() + offset, len));
       double unit = norm / s;  // decoded value of one level
-      if (!o_.unbiased) {
-        const double d = std::max<double>(len, 1);
-        unit /= 1.0 + std::min(d / (double(s) * s), std::sqrt(d) / s);
-      }
+      if (!o_.unbiased) unit /= QsgdTau(s, std::max<double>(len, 1));
       PutU32(out, len);
       PutF32(out, static_cast<float>(unit));
       inv_unit[g] = norm > 0 ? static_cast<float>(s / norm) : 0.0f;

@@ -1,12 +1,12 @@
 // Discrete wavelet transform, PyWavelets' conventions (mode 'symmetric'):
-// (the inverse computes its interior on the polyphase components; measured faster than the
-// same for the forward, whose stride-2 loop is already fast)
 //   forward:  a[o] = sum_j lo[j] * ext(x, 2o + 1 - j),  o < floor((N + F - 1) / 2)
 //             ext reflects half-sample symmetrically: x[-1] = x[0], x[N] = x[N-1], ...
 //   inverse:  x[i] = sum_j rlo[j] * up(a)[i + F - 2 - j] + rhi[j] * up(d)[i + F - 2 - j]
 //             with up() inserting zeros after every value; output length 2L - F + 2.
-// Multilevel: waverec drops the last approximation value when it is one longer than the
-// next detail block, and the final signal is cut to the original length.
+// Multilevel: each inverse level is cut to the length its forward level consumed, so the
+// approximation entering the next level always matches its detail block (pywt's waverec
+// trims the same value away). The inverse computes its interior on the polyphase
+// components (measured faster); the forward's stride-2 loop is already fast.
 #include "murmur/compress/wavelet.h"
 
 #include <algorithm>
@@ -156,15 +156,22 @@ struct Buffer {
 }  // namespace
 
 const std::vector<std::string>& WaveletNames() {
-  static const std::vector<std::string> names = {"haar", "db1", "db2", "sym2", "db4", "sym4"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& [name, _] : Banks()) v.push_back(name);
+    return v;
+  }();
   return names;
 }
 
 WaveletTransform::WaveletTransform(const std::string& wavelet, size_t n, int level)
     : n_(n), level_(level) {
   auto it = Banks().find(wavelet);
-  MURMUR_CHECK(ConfigError, it != Banks().end(), "wavelet '", wavelet,
-               "' unknown; allowed: haar, db1, db2, sym2, db4, sym4");
+  if (it == Banks().end()) {
+    std::string allowed;
+    for (const auto& name : WaveletNames()) allowed += (allowed.empty() ? "" : ", ") + name;
+    MURMUR_FAIL(ConfigError, "wavelet '", wavelet, "' unknown; allowed: ", allowed);
+  }
   MURMUR_CHECK(ConfigError, level >= 0 && level <= 30, "wavelet level must be in [0, 30], got ",
                level);
   MURMUR_CHECK(ConfigError, n >= 1, "wavelet transform of an empty vector");
