@@ -66,6 +66,22 @@ const Registry<AlgorithmFactory>& AlgorithmRegistry() {
     r.add("allreduce",
           "all-reduce SGD: exact average every round, bytes of a bandwidth-optimal all-reduce",
           MakeAllReduce);
+    r.add("choco",
+          "CHOCO-SGD (Koloskova et al. 2019/2020): gossip of compressed differences to public "
+          "copies, consensus step algorithm.gamma; doubly stochastic W",
+          MakeChoco);
+    r.add("sgp",
+          "SGP / push-sum (Assran et al. 2019): full-precision push-sum on directed, time-varying "
+          "graphs; column-stochastic W",
+          MakeSgp);
+    r.add("sparse_push",
+          "Sparse-Push (Aketi et al. 2021): push-sum with compressed, error-compensated "
+          "differences on directed, time-varying graphs",
+          MakeSparsePush);
+    r.add("scsp",
+          "Skew-Compensated Sparse-Push: sparse_push plus exact global averaging every "
+          "algorithm.average_every rounds and/or after the last round",
+          MakeScsp);
     r.add("local", "no communication: every node trains alone (baseline, overhead benchmark)",
           MakeLocal);
     return r;

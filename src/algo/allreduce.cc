@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "internal.h"
 #include "murmur/algo/algorithm.h"
 #include "murmur/algo/kernels.h"
 
@@ -19,7 +20,8 @@ namespace {
 
 class AllReduce final : public Algorithm {
  public:
-  explicit AllReduce(const AlgorithmContext& ctx) : ctx_(ctx), avg_(ctx.nodes) {
+  AllReduce(const AlgorithmContext& ctx, int phase_base)
+      : ctx_(ctx), phase_base_(phase_base), avg_(ctx.nodes) {
     MURMUR_CHECK(ConfigError, ctx.compression == "none",
                  "compression.name: allreduce sends full precision; set compression.name = "
                  "\"none\" (got '",
@@ -32,7 +34,7 @@ class AllReduce final : public Algorithm {
     const int n = ctx_.nodes;
     comm::FrameHeader h;
     h.round = round;
-    h.phase = static_cast<uint8_t>(phase);
+    h.phase = static_cast<uint8_t>(phase_base_ + phase);
     h.sender = node;
     if (phase == 0) {
       for (int c = 0; c < n; ++c) {
@@ -63,7 +65,7 @@ class AllReduce final : public Algorithm {
           sources.push_back({w, mine.data(), nullptr});
           continue;
         }
-        frames[j] = take(node, j, round, 0);
+        frames[j] = take(node, j, round, phase_base_);
         sources.push_back({w, nullptr, payload(frames[j], j, mine.size()).data()});
       }
       avg_[node].resize(mine.size());
@@ -72,7 +74,7 @@ class AllReduce final : public Algorithm {
       for (int c = 0; c < n; ++c) {
         if (c == node) continue;
         std::span<float> dst = chunk(x, c);
-        comm::Bytes frame = take(node, c, round, 1);
+        comm::Bytes frame = take(node, c, round, phase_base_ + 1);
         WeightedSource src{1.0f, nullptr, payload(frame, c, dst.size()).data()};
         std::memcpy(dst.data(), src.bytes, dst.size() * 4);
       }
@@ -100,6 +102,7 @@ class AllReduce final : public Algorithm {
   }
 
   AlgorithmContext ctx_;
+  int phase_base_ = 0;  // frame phase of the reduce-scatter; the all-gather uses the next
   std::vector<std::vector<float>> avg_;
 };
 
@@ -115,7 +118,12 @@ class Local final : public Algorithm {
 }  // namespace
 
 std::unique_ptr<Algorithm> MakeAllReduce(const AlgorithmContext& ctx) {
-  return std::make_unique<AllReduce>(ctx);
+  return std::make_unique<AllReduce>(ctx, 0);
+}
+std::unique_ptr<Algorithm> detail::MakeExactAverage(const AlgorithmContext& ctx, int phase_base) {
+  AlgorithmContext c = ctx;
+  c.compression = "none";
+  return std::make_unique<AllReduce>(c, phase_base);
 }
 std::unique_ptr<Algorithm> MakeLocal(const AlgorithmContext& ctx) {
   return std::make_unique<Local>(ctx);

@@ -12,6 +12,7 @@
 #include "murmur/run/config.h"
 #include "murmur/run/registry.h"
 #include "murmur/run/runner.h"
+#include "tune_gamma_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"murmur: communication-efficient decentralized deep learning"};
@@ -44,7 +45,44 @@ int main(int argc, char** argv) {
                    "mixing weights: auto, metropolis_hastings, uniform, max_degree, column")
       ->capture_default_str();
   topo->add_option("--seed", topt.seed, "seed of random graphs")->capture_default_str();
+  topo->add_option("--peers", topt.peers, "out-peers per round of `k_peer_exponential`")
+      ->capture_default_str();
+  topo->add_option("--file", topt.file, "edge list of `file` (one 'u v' per line)");
+  topo->add_flag("--directed", topt.directed, "`file`: 'u v' is the one-way edge u -> v");
   topo->add_flag("--no-edges", no_edges, "omit the edge list");
+
+  auto* tune = app.add_subcommand(
+      "tune-gamma",
+      "pick the consensus step gamma of choco / sparse_push: compressed gossip on Gaussian "
+      "vectors over a log grid of gamma, smallest final consensus error wins");
+  murmur::graph::TopologyOptions tune_topo;
+  std::string tune_weights = "auto", tune_compressor = "topk";
+  murmur::compress::CompressorOptions tune_copt;
+  murmur::algo::TuneGammaOptions tune_opt;
+  uint64_t tune_seed = 1;
+  std::vector<double> tune_grid;
+  tune->add_option("--topology", tune_topo.name, "topology name (murmur list)")->required();
+  tune->add_option("--nodes,-n", tune_topo.nodes, "number of nodes")->capture_default_str();
+  tune->add_option("--compressor", tune_compressor, "compressor (murmur list; none = identity)")
+      ->capture_default_str();
+  tune->add_option("--ratio", tune_copt.ratio, "topk/randomk/topk_quant: fraction kept")
+      ->capture_default_str();
+  tune->add_option("--levels", tune_copt.levels, "qsgd: levels")->capture_default_str();
+  tune->add_option("--bits", tune_copt.bits, "topk_quant: bits per value")->capture_default_str();
+  tune->add_option("--algorithm", tune_opt.algorithm, "choco, sparse_push or scsp")
+      ->capture_default_str();
+  tune->add_option("--dim", tune_opt.dim, "length of the test vectors")->capture_default_str();
+  tune->add_option("--rounds", tune_opt.rounds, "gossip rounds per gamma")->capture_default_str();
+  tune->add_option("--gamma", tune_grid, "gammas to try (repeatable; default 2^0 .. 2^-10)");
+  tune->add_option("--seed", tune_seed, "seed of the vectors and stochastic compressors")
+      ->capture_default_str();
+  tune->add_option("--weights", tune_weights, "mixing weights (as topology.weights)")
+      ->capture_default_str();
+  tune->add_option("--degree", tune_topo.degree, "degree of `regular`")->capture_default_str();
+  tune->add_option("--peers", tune_topo.peers, "out-peers per round of `k_peer_exponential`")
+      ->capture_default_str();
+  tune->add_option("--file", tune_topo.file, "edge list of `file`");
+  tune->add_flag("--directed", tune_topo.directed, "`file`: one-way edges");
 
   auto* doc =
       app.add_subcommand("doc-config", "print the configuration reference (docs/config.md)");
@@ -79,6 +117,12 @@ int main(int argc, char** argv) {
       topt.weights = weights == "auto" ? "" : weights;
       auto t = murmur::graph::MakeTopology(topt);
       std::cout << murmur::graph::DescribeTopology(*t, !no_edges);
+    } else if (*tune) {
+      tune_topo.weights = tune_weights == "auto" ? "" : tune_weights;
+      tune_topo.seed = tune_seed;
+      tune_opt.grid = tune_grid;
+      return murmur::cli::TuneGammaCommand(tune_topo, tune_compressor, tune_copt, tune_opt,
+                                           tune_seed);
     } else if (*doc) {
       std::cout << murmur::run::SchemaMarkdown();
     } else if (*bench_compress) {

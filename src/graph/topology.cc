@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <numeric>
+#include <set>
+#include <sstream>
 
 #include "murmur/core/rng.h"
 
@@ -90,6 +93,36 @@ std::unique_ptr<Topology> OnePeerExponential(const TopologyOptions& o) {
   return std::make_unique<Topology>("one_peer_exponential", std::move(period));
 }
 
+std::unique_ptr<Topology> DirectedExponential(const TopologyOptions& o) {
+  Edges e;
+  for (int i = 0; i < o.nodes; ++i)
+    for (int hop = 1; hop < o.nodes; hop *= 2) e.emplace_back(i, (i + hop) % o.nodes);
+  return Static("directed_exponential", o.nodes, true, e);
+}
+
+// Round t: i -> i + 2^((t k + j) mod L) for j < k, L = ceil(log2 n): every node cycles
+// through its L exponential peers, k of them per round (Assran et al. 2019 use k = 1).
+std::unique_ptr<Topology> KPeerExponential(const TopologyOptions& o) {
+  const int n = o.nodes, levels = std::max(1, Log2Ceil(n));
+  MURMUR_CHECK(ConfigError, o.peers >= 1 && o.peers <= levels, "topology.peers: must be in [1, ",
+               levels, "] for ", n, " nodes (ceil(log2 n) peers in all), got ", o.peers);
+  std::vector<Graph> period;
+  for (int t = 0; t < levels; ++t) {
+    Edges e;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < o.peers; ++j)
+        e.emplace_back(i, (i + (1 << ((t * o.peers + j) % levels))) % n);
+    period.push_back(GraphFromEdges(n, true, e));
+  }
+  return std::make_unique<Topology>("k_peer_exponential", std::move(period));
+}
+
+std::unique_ptr<Topology> File(const TopologyOptions& o) {
+  MURMUR_CHECK(ConfigError, !o.file.empty(),
+               "topology.file: topology 'file' needs the path of an edge list");
+  return Static("file", o.nodes, o.directed, ReadEdgeList(o.file, o.nodes, o.directed));
+}
+
 std::unique_ptr<Topology> Regular(const TopologyOptions& o) {
   const int n = o.nodes, d = o.degree;
   MURMUR_CHECK(ConfigError, d >= 1 && d < n, "topology.degree: must be in [1, ", n - 1, "] for ", n,
@@ -168,12 +201,56 @@ Registry<TopologyFactory> MakeBuiltins() {
   r.add("erdos_renyi", "connected G(n, p) random graph (topology.edge_prob)", ErdosRenyi);
   r.add("exponential", "static exponential graph: i <-> i + 2^k (undirected)", Exponential);
   r.add("directed_ring", "directed ring: i -> i+1", DirectedRing);
+  r.add("directed_exponential", "static directed exponential graph: i -> i + 2^k for all k",
+        DirectedExponential);
+  r.add("k_peer_exponential",
+        "time-varying directed: each round i -> topology.peers of its exponential peers, in turn",
+        KPeerExponential);
+  r.add("file", "edge list read from topology.file (topology.directed: one-way edges)", File);
   r.add("one_peer_exponential",
         "time-varying directed: in round t, i -> i + 2^(t mod ceil(log2 n))", OnePeerExponential);
   return r;
 }
 
 }  // namespace
+
+std::vector<std::pair<int, int>> ReadEdgeList(const std::string& path, int nodes, bool directed) {
+  std::ifstream in(path);
+  MURMUR_CHECK(IoError, in.good(), "topology.file: cannot open '", path, "'");
+  Edges edges;
+  std::set<std::pair<int, int>> seen;
+  std::string line;
+  for (int lineno = 1; std::getline(in, line); ++lineno) {
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::istringstream ss(line);
+    std::string a, b, extra;
+    if (!(ss >> a)) continue;  // blank or comment
+    const std::string where = path + ":" + std::to_string(lineno);
+    MURMUR_CHECK(ConfigError, (ss >> b) && !(ss >> extra), where,
+                 ": expected two node ids \"u v\", got '", line, "'");
+    auto id = [&](const std::string& t) {
+      MURMUR_CHECK(
+          ConfigError,
+          !t.empty() && t.size() <= 9 && t.find_first_not_of("0123456789") == std::string::npos,
+          where, ": '", t, "' is not a node id (a non-negative integer)");
+      const int v = std::stoi(t);
+      MURMUR_CHECK(ConfigError, v < nodes, where, ": node id ", v, " is outside [0, ", nodes,
+                   ") (run.nodes = ", nodes, ")");
+      return v;
+    };
+    const int u = id(a), v = id(b);
+    MURMUR_CHECK(ConfigError, u != v, where, ": self loop ", u, " ", v,
+                 " (mixing weights give every node its own weight already)");
+    const auto key =
+        directed ? std::make_pair(u, v) : std::make_pair(std::min(u, v), std::max(u, v));
+    MURMUR_CHECK(ConfigError, seen.insert(key).second, where, ": duplicate edge ", u, " ", v,
+                 directed ? "" : " (edges are undirected: 'u v' and 'v u' are the same edge)");
+    edges.emplace_back(u, v);
+  }
+  MURMUR_CHECK(IoError, !in.bad(), "topology.file: error reading '", path, "'");
+  MURMUR_CHECK(ConfigError, !edges.empty(), "topology.file: '", path, "' has no edges");
+  return edges;
+}
 
 const Registry<TopologyFactory>& TopologyRegistry() {
   static const Registry<TopologyFactory> registry = MakeBuiltins();

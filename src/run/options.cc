@@ -38,6 +38,9 @@ graph::TopologyOptions TopologyOptionsFrom(const Config& c) {
   o.nodes = static_cast<int>(c.get_int("run.nodes"));
   o.degree = static_cast<int>(c.get_int("topology.degree"));
   o.edge_prob = c.get_double("topology.edge_prob");
+  o.peers = static_cast<int>(c.get_int("topology.peers"));
+  o.file = c.get_string("topology.file");
+  o.directed = c.get_bool("topology.directed");
   const std::string& w = c.get_string("topology.weights");
   o.weights = w == "auto" ? "" : w;
   o.seed = static_cast<uint64_t>(c.get_int("run.seed"));

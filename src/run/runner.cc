@@ -122,6 +122,12 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.transport = transport.get();
   actx.compression = c.get_string("compression.name");
   actx.compressor = CompressorOptionsFrom(c);
+  actx.rounds = rounds;
+  actx.gamma = c.get_double("algorithm.gamma");
+  actx.average_every = c.get_int("algorithm.average_every");
+  actx.final_average = c.get_bool("algorithm.final_average");
+  actx.initial_model = x0;
+  actx.copies_from_initial = c.get_string("algorithm.copy_start") == "initial_model";
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
 
   const int threads = ThreadsFrom(c);
@@ -268,6 +274,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   s["rounds"] = rounds;
   s["seed"] = seed;
   s["params"] = dim;
+  for (const auto& [key, value] : algorithm->resolved_parameters()) s[key] = value;
   s["final_acc_mean"] = acc_mean;
   s["final_acc_min"] = acc_min;
   s["final_acc_max"] = acc_max;

@@ -97,9 +97,25 @@ std::vector<KeySpec> Build() {
         Fixed({"auto", "metropolis_hastings", "uniform", "max_degree", "column"})),
       I("topology.degree", 4, 1, 1e6, "regular: degree of every node"),
       F("topology.edge_prob", 0.0, 0, 1, "erdos_renyi: edge probability (0 = 2 ln(n)/n)"),
+      I("topology.peers", 2, 1, 64,
+        "k_peer_exponential: out-peers per round (at most ceil(log2 nodes))"),
+      S("topology.file", "",
+        "file: edge list, one 'u v' per line (0-based ids, '#' comments); duplicates and self "
+        "loops are errors"),
+      B("topology.directed", false, "file: 'u v' is the one-way edge u -> v (else both ways)"),
 
       S("algorithm.name", "dpsgd", "decentralized algorithm",
         [] { return algo::AlgorithmRegistry().names(); }),
+      F("algorithm.gamma", 0.0, 0, 1,
+        "choco/sparse_push/scsp: consensus step size; 0 = tune it automatically at start "
+        "(compressed gossip on Gaussian vectors, as `murmur tune-gamma`)"),
+      I("algorithm.average_every", 0, 0, 1e9,
+        "scsp: exact global average (one all-reduce) every N rounds; 0 = never"),
+      B("algorithm.final_average", true, "scsp: exact global average after the last round"),
+      S("algorithm.copy_start", "initial_model",
+        "choco/sparse_push/scsp: where the public copies start: initial_model (the common "
+        "initial model; the same algorithm on x - x0) or zero (as in the papers)",
+        Fixed({"initial_model", "zero"})),
 
       S("compression.name", "none",
         "message compressor for algorithms that compress (none = full precision)",

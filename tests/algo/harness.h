@@ -1,6 +1,7 @@
 // Test harness: N nodes as threads over the in-process transport, no torch.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -17,11 +18,13 @@ struct Sim {
   std::vector<std::vector<float>> x;
 
   Sim(const std::string& algo, const std::string& topo, int n, int64_t d,
-      const std::string& weights = "", uint64_t seed = 1) {
-    graph::TopologyOptions t;
-    t.name = topo;
-    t.nodes = n;
-    t.weights = weights;
+      const std::string& weights = "", uint64_t seed = 1)
+      : Sim(algo, TopologyFor(topo, n, weights), d, seed, [](AlgorithmContext&) {}) {}
+
+  // Full control: `configure` may set compression, gamma and the other context options.
+  Sim(const std::string& algo, const graph::TopologyOptions& t, int64_t d, uint64_t seed,
+      const std::function<void(AlgorithmContext&)>& configure) {
+    const int n = t.nodes;
     topology = graph::MakeTopology(t);
     transport = comm::MakeInProcessTransport(n);
     AlgorithmContext ctx;
@@ -30,11 +33,21 @@ struct Sim {
     ctx.seed = seed;
     ctx.topology = topology.get();
     ctx.transport = transport.get();
+    configure(ctx);
     algorithm = MakeAlgorithm(algo, ctx);
     Rng rng(seed);
     x.assign(n, std::vector<float>(d));
     for (auto& v : x)
       for (float& e : v) e = static_cast<float>(rng.normal());
+  }
+
+  static graph::TopologyOptions TopologyFor(const std::string& topo, int n,
+                                            const std::string& weights) {
+    graph::TopologyOptions t;
+    t.name = topo;
+    t.nodes = n;
+    t.weights = weights;
+    return t;
   }
 
   // One communication round (all phases); `perturb` mimics local training.

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <fstream>
 #include <ostream>
 
 #include "murmur/graph/spectral.h"
@@ -55,7 +57,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Expect{"torus", 16, 64, 4, 4, 4}, Expect{"complete", 6, 30, 5, 5, 1},
                       Expect{"star", 5, 8, 1, 4, 2}, Expect{"regular", 16, 64, 4, 4, -2},
                       Expect{"exponential", 8, 8 * 5, 5, 5, 2},
-                      Expect{"directed_ring", 5, 5, 1, 1, 4}),
+                      Expect{"directed_ring", 5, 5, 1, 1, 4},
+                      Expect{"directed_exponential", 16, 16 * 4, 4, 4, 4}),
     [](const auto& info) { return info.param.name + std::to_string(info.param.n); });
 
 TEST(Topology, RegularGraphIsRegularConnectedAndSeeded) {
@@ -91,6 +94,111 @@ TEST(Topology, OnePeerExponentialCyclesThroughPowersOfTwo) {
   }
   // Over one period the product of the mixing matrices is exact averaging for n = 2^k.
   EXPECT_NEAR(SecondEigenvalueModulus(*t), 0.0, 1e-9);
+}
+
+TEST(Topology, KPeerExponentialSendsToKPeersInTurn) {
+  for (int k : {1, 2, 3, 4}) {
+    TopologyOptions o;
+    o.name = "k_peer_exponential";
+    o.nodes = 16;
+    o.peers = k;
+    auto t = MakeTopology(o);
+    ASSERT_EQ(t->period(), 4);
+    EXPECT_TRUE(t->time_varying() && t->directed());
+    std::vector<int> uses(4, 0);  // how often each hop 2^h is used over the period
+    for (int r = 0; r < 4; ++r) {
+      const Graph& g = t->at(r);
+      EXPECT_LT(ColumnStochasticError(g), 1e-12);
+      for (int i = 0; i < 16; ++i) {
+        ASSERT_EQ(static_cast<int>(g.out[i].size()), k) << "k=" << k << " round " << r;
+        ASSERT_EQ(static_cast<int>(g.in[i].size()), k);
+        for (int to : g.out[i]) {
+          const int hop = (to - i + 16) % 16;
+          ASSERT_EQ(hop & (hop - 1), 0) << hop;  // a power of two
+          if (i == 0) ++uses[std::countr_zero(static_cast<unsigned>(hop))];
+        }
+      }
+    }
+    for (int h = 0; h < 4; ++h) EXPECT_EQ(uses[h], k) << "k=" << k;  // every peer in turn
+  }
+  TopologyOptions o;
+  o.name = "k_peer_exponential";
+  o.nodes = 16;
+  o.peers = 5;
+  EXPECT_THROW(MakeTopology(o), ConfigError);
+}
+
+class EdgeListFile : public ::testing::Test {
+ protected:
+  std::string write(const std::string& text) {
+    const std::string path = ::testing::TempDir() + "/edges_" +
+                             ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                             std::to_string(count_++) + ".txt";
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::unique_ptr<Topology> make(const std::string& path, int n, bool directed) {
+    TopologyOptions o;
+    o.name = "file";
+    o.nodes = n;
+    o.file = path;
+    o.directed = directed;
+    return MakeTopology(o);
+  }
+  // The ConfigError/IoError text of building the topology.
+  std::string error(const std::string& text, int n, bool directed) {
+    try {
+      make(write(text), n, directed);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+  int count_ = 0;
+};
+
+TEST_F(EdgeListFile, ReadsUndirectedAndDirectedGraphs) {
+  const std::string path = write("# a 4-cycle\n0 1\n1 2   # trailing comment\n\n2 3\n3 0\n");
+  auto u = make(path, 4, false);
+  EXPECT_FALSE(u->directed());
+  EXPECT_EQ(u->at(0).directed_edges(), 8);
+  EXPECT_LT(RowStochasticError(u->at(0)), 1e-12);  // metropolis_hastings by default
+  auto d = make(path, 4, true);
+  EXPECT_TRUE(d->directed());
+  EXPECT_EQ(d->at(0).directed_edges(), 4);
+  EXPECT_EQ(d->at(0).out[3], std::vector<int>{0});
+  EXPECT_LT(ColumnStochasticError(d->at(0)), 1e-12);  // column weights by default
+}
+
+TEST_F(EdgeListFile, BadFilesAreErrorsNamingTheLine) {
+  struct Case {
+    std::string text;
+    bool directed;
+    std::string expect;
+  };
+  const Case cases[] = {
+      {"0 1\n1 4\n", false, ":2: node id 4 is outside [0, 4)"},
+      {"0 1\n1 1\n", false, ":2: self loop 1 1"},
+      {"0 1\n1 2\n1 0\n", false, ":3: duplicate edge 1 0"},
+      {"0 1\n0 1\n", true, ":2: duplicate edge 0 1"},
+      {"0 1 2\n", false, ":1: expected two node ids"},
+      {"0\n", false, ":1: expected two node ids"},
+      {"0 -1\n", false, ":1: '-1' is not a node id"},
+      {"0 x\n", false, ":1: 'x' is not a node id"},
+      {"0 99999999999\n", false, "is not a node id"},
+      {"# nothing\n", false, "has no edges"},
+      {"0 1\n2 3\n", false, "is not (strongly) connected"},
+      {"0 1\n1 2\n2 3\n", true, "is not (strongly) connected"},
+  };
+  for (const Case& c : cases) {
+    const std::string e = error(c.text, 4, c.directed);
+    EXPECT_NE(e.find(c.expect), std::string::npos) << "file:\n" << c.text << "error: " << e;
+  }
+  EXPECT_THROW(make(::testing::TempDir() + "/does_not_exist.edges", 4, false), IoError);
+  TopologyOptions o;
+  o.name = "file";
+  o.nodes = 4;
+  EXPECT_THROW(MakeTopology(o), ConfigError);  // no topology.file
 }
 
 TEST(Spectral, RingMatchesClosedForm) {

@@ -58,7 +58,8 @@ TEST(Config, MalformedConfigsNameTheProblem) {
       {"[train]\nlr_decay_rounds = [1, \"x\"]",
        "train.lr_decay_rounds: expected a list of integers"},
       {"[algorithm]\nname = \"chocolate\"",
-       "algorithm.name: unknown value 'chocolate'; allowed: allreduce, dpsgd, local"},
+       "algorithm.name: unknown value 'chocolate'; allowed: allreduce, choco, dpsgd, local, scsp, "
+       "sgp, sparse_push"},
       {"[topology]\nname = \"hypercube\"",
        "topology.name: unknown value 'hypercube'; allowed: complete"},
       {"[topology]\nweights = \"best\"",

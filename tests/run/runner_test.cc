@@ -126,6 +126,48 @@ TEST_F(RunnerTest, DpsgdOnCompleteUniformEqualsAllReduce) {
   EXPECT_EQ(md[1][5], "5");
 }
 
+// Every gossip algorithm of issue #4 trains end to end, gives the same numbers with 1 and 2
+// threads, records its gamma, and the compressed ones send far fewer bytes.
+TEST_F(RunnerTest, CompressedAndPushSumAlgorithmsEndToEnd) {
+  struct Case {
+    std::vector<std::string> sets;
+  };
+  const Case cases[] = {
+      {{"algorithm.name=choco", "compression.name=topk", "compression.ratio=0.05"}},
+      {{"algorithm.name=sgp", "topology.name=one_peer_exponential"}},
+      {{"algorithm.name=sparse_push", "topology.name=one_peer_exponential", "compression.name=topk",
+        "compression.ratio=0.05", "algorithm.gamma=0.25"}},
+      {{"algorithm.name=scsp", "topology.name=k_peer_exponential", "compression.name=topk",
+        "compression.ratio=0.05", "algorithm.average_every=3"}},
+  };
+  Config dense = Small();
+  const double dense_bytes = nlohmann::json::parse(
+      Slurp(fs::path(Run(dense, "dpsgd").out_dir) / "summary.json"))["bytes_sent_per_node"];
+  int k = 0;
+  for (const Case& c : cases) {
+    Config cfg = Small();
+    for (const auto& s : c.sets) cfg.set(s);
+    cfg.set("run.threads=1");
+    RunResult a = Run(cfg, "a" + std::to_string(k));
+    cfg.set("run.threads=2");
+    RunResult b = Run(cfg, "b" + std::to_string(k++));
+    const std::string what = c.sets[0];
+    EXPECT_EQ(Slurp(fs::path(a.out_dir) / "metrics.csv"),
+              Slurp(fs::path(b.out_dir) / "metrics.csv"))
+        << what;
+    const auto s = nlohmann::json::parse(Slurp(fs::path(a.out_dir) / "summary.json"));
+    EXPECT_GT(s["final_acc_mean"].get<double>(), 0.3) << what;  // 10 classes: chance is 0.1
+    if (what != "algorithm.name=sgp") {
+      EXPECT_GT(s["gamma"].get<double>(), 0.0) << what;
+      EXPECT_LE(s["gamma"].get<double>(), 1.0) << what;
+    }
+    if (what == "algorithm.name=choco" || what == "algorithm.name=sparse_push")
+      EXPECT_LT(s["bytes_sent_per_node"].get<double>(), dense_bytes / 3) << what;
+    if (what == "algorithm.name=scsp")  // the final exact average leaves one model
+      EXPECT_EQ(s["final_consensus_distance"].get<double>(), 0.0);
+  }
+}
+
 TEST_F(RunnerTest, LearningRateWarmupAndStepDecay) {
   Config c = Small();
   c.set("run.rounds=6");

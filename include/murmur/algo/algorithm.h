@@ -15,6 +15,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "murmur/comm/transport.h"
 #include "murmur/compress/compressor.h"
@@ -32,6 +34,20 @@ struct AlgorithmContext {
   // Compression settings (compression.*); algorithms without compression require "none".
   std::string compression = "none";
   compress::CompressorOptions compressor;
+  // Total rounds of the run (algorithms that act after the last round need it).
+  int64_t rounds = 0;
+  // Consensus step size of choco / sparse_push / scsp, in (0, 1]. 0 = tune it at
+  // construction by compressed gossip on Gaussian vectors (see tune_gamma.h).
+  double gamma = 0.0;
+  // scsp: exact global average of the models every N rounds (0 = never) and after the last
+  // round. Each average costs one all-reduce: 2 (n-1)/n * 4d payload bytes per node.
+  int64_t average_every = 0;
+  bool final_average = true;
+  // The vector every node starts from, when they all start from the same one (the runner's
+  // common initial model); empty otherwise. choco / sparse_push / scsp start their public
+  // copies from it when copies_from_initial is set (else from 0, as in the papers).
+  std::span<const float> initial_model;
+  bool copies_from_initial = true;
 };
 
 class Algorithm {
@@ -42,6 +58,11 @@ class Algorithm {
   virtual int phases() const { return 1; }
   virtual void send(int phase, uint32_t round, int node, std::span<float> x) = 0;
   virtual void receive(int phase, uint32_t round, int node, std::span<float> x) = 0;
+  // Push-sum weight w_i of a node (x = w z); 1 for algorithms without push-sum. Call it
+  // between rounds, not concurrently with receive(node).
+  virtual double push_sum_weight(int node) const { return 1.0; }
+  // Parameters the algorithm chose itself (e.g. an auto-tuned gamma), for the run summary.
+  virtual std::vector<std::pair<std::string, double>> resolved_parameters() const { return {}; }
 };
 
 using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>(const AlgorithmContext&)>;
@@ -52,5 +73,9 @@ std::unique_ptr<Algorithm> MakeAlgorithm(const std::string& name, const Algorith
 std::unique_ptr<Algorithm> MakeDpsgd(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeAllReduce(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeLocal(const AlgorithmContext& ctx);
+std::unique_ptr<Algorithm> MakeChoco(const AlgorithmContext& ctx);
+std::unique_ptr<Algorithm> MakeSgp(const AlgorithmContext& ctx);
+std::unique_ptr<Algorithm> MakeSparsePush(const AlgorithmContext& ctx);
+std::unique_ptr<Algorithm> MakeScsp(const AlgorithmContext& ctx);
 
 }  // namespace murmur::algo

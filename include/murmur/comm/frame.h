@@ -30,9 +30,11 @@ inline constexpr size_t kHeaderBytes = 32;
 
 // Payload codecs known to the framing layer. Compressor codecs (issue #3) add ids >= 16.
 enum class Codec : uint8_t {
-  kDenseF32 = 1,     // count == dimension floats
-  kControl = 2,      // opaque algorithm-defined bytes
-  kCompressed = 16,  // a compress:: payload (self-describing; see compress/compressor.h)
+  kDenseF32 = 1,            // count == dimension floats
+  kControl = 2,             // opaque algorithm-defined bytes
+  kPushSumF32 = 3,          // f32 push-sum weight, then count == dimension floats
+  kCompressed = 16,         // a compress:: payload (self-describing; see compress/compressor.h)
+  kPushSumCompressed = 17,  // f32 push-sum weight, then a compress:: payload
 };
 
 struct FrameHeader {

@@ -64,7 +64,20 @@ struct TopologyOptions {
   std::string weights;
   // Seed for random graphs.
   uint64_t seed = 1;
+  // k_peer_exponential: out-peers per round (1 = one_peer_exponential, ceil(log2 n) =
+  // directed_exponential every round).
+  int peers = 2;
+  // file: path of an edge list, one edge "u v" per line (0-based node ids < nodes; '#'
+  // starts a comment). Duplicate edges and self loops are errors.
+  std::string file;
+  // file: whether "u v" means u -> v only (true) or both directions (false).
+  bool directed = false;
 };
+
+// Reads an edge list (the format of TopologyOptions::file). Throws IoError when the file
+// cannot be read and ConfigError naming file:line on a malformed line, an id outside
+// [0, nodes), a self loop or a duplicate edge.
+std::vector<std::pair<int, int>> ReadEdgeList(const std::string& path, int nodes, bool directed);
 
 class Topology {
  public:

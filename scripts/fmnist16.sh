@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The Fashion-MNIST experiments of EXPERIMENTS.md ("CHOCO-SGD, SGP, Sparse-Push, SCSP"):
+# 16 nodes, LeNet-5, 500 rounds x 2 local steps, seed 1, iid and Dirichlet(0.1) label skew.
+# Every row is one `murmur run` of a config in configs/fmnist16/; rows already finished
+# (summary.json present) are skipped, so the script can be resumed. At the end it writes
+# $OUT/summary.csv (scripts/summarize_runs.py).
+#
+# Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), sweep, scsp
+# Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MURMUR=${MURMUR:-build/murmur}
+OUT=${OUT:-runs/fmnist16}
+C=configs/fmnist16
+
+row() {
+  local name=$1
+  shift
+  if [[ -f $OUT/$name/summary.json ]]; then
+    echo "== $name: done already"
+    return
+  fi
+  echo "== $name: $MURMUR run $*"
+  "$MURMUR" run "$@" --out "$OUT/$name" --overwrite --quiet
+}
+
+main() {
+  for part in iid dir0.1; do
+    local p=()
+    [[ $part == iid ]] && p=(--set partition.name=iid)
+    row "dpsgd_ring-$part" $C/dpsgd_ring.toml "${p[@]}"
+    row "choco_top1_ring-$part" $C/choco_topk_ring.toml "${p[@]}"
+    row "sgp_onepeer-$part" $C/sgp_onepeer.toml "${p[@]}"
+    row "sp_top1_onepeer-$part" $C/sparse_push_onepeer.toml "${p[@]}"
+  done
+}
+
+# Sparse-Push at higher compression: smaller k, then 8-bit values on top.
+sweep() {
+  for part in iid dir0.1; do
+    local p=()
+    [[ $part == iid ]] && p=(--set partition.name=iid)
+    for r in 0.005 0.002 0.001; do
+      row "sp_top${r}_onepeer-$part" $C/sparse_push_onepeer.toml "${p[@]}" \
+        --set compression.ratio=$r
+    done
+    row "sp_top0.002q8_onepeer-$part" $C/sparse_push_onepeer.toml "${p[@]}" \
+      --set compression.name=topk_quant --set compression.ratio=0.002 --set compression.bits=8
+  done
+}
+
+# Skew compensation by exact averaging: final only, every 100 and every 25 rounds.
+scsp() {
+  for part in dir0.1 iid; do
+    local p=()
+    [[ $part == iid ]] && p=(--set partition.name=iid)
+    row "scsp_final_onepeer-$part" $C/scsp_onepeer.toml "${p[@]}" --set algorithm.average_every=0
+    row "scsp_every100_onepeer-$part" $C/scsp_onepeer.toml "${p[@]}"
+    row "scsp_every25_onepeer-$part" $C/scsp_onepeer.toml "${p[@]}" \
+      --set algorithm.average_every=25
+  done
+}
+
+groups=("$@")
+[[ ${#groups[@]} -eq 0 ]] && groups=(main)
+for g in "${groups[@]}"; do
+  case $g in
+    main | sweep | scsp) "$g" ;;
+    *) echo "unknown group '$g' (main, sweep, scsp)" >&2; exit 2 ;;
+  esac
+done
+python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
+echo "wrote $OUT/summary.csv"

@@ -1,0 +1,355 @@
+// Compressed gossip with public copies: CHOCO-SGD, Sparse-Push and Skew-Compensated
+// Sparse-Push.
+//
+// CHOCO-SGD: Koloskova, Stich, Jaggi, "Decentralized Stochastic Optimization and Gossip
+// Algorithms with Compressed Communication", ICML 2019; Koloskova, Lin, Stich, Jaggi,
+// "Decentralized Deep Learning with Arbitrary Communication Compression", ICLR 2020.
+// Sparse-Push / SCSP: Aketi, Singh, Rabaey, "Sparse-Push: Communication- & Energy-Efficient
+// Decentralized Distributed Learning over Directed & Time-Varying Graphs with non-IID
+// Datasets", 2021 (full text not available to us; every choice below is ours and is
+// documented in docs/algorithms.md).
+//
+// One update covers all three. With receiver-side mixing weights W(t) of round t and a
+// public copy x^_{i->k} of x_i per edge (its value as node k knows it):
+//   send:    q_{i->k} = Q(x_i - x^_{i->k});  x^_{i->k} += q_{i->k}          (k in out_i(t))
+//   receive: x^_{j->i} += q_{j->i}                                           (j in in_i(t))
+//            x_i += gamma ( sum_{j in in_i(t)} W_ij x^_{j->i} - sum_{k in out_i(t)} W_ki x^_{i->k}
+//            )
+// The first sum is what node i pulls in, the second what it gives away. Summed over all
+// nodes the two are the same sum over the edges of round t, so sum_i x_i is preserved
+// exactly (up to float rounding) whatever Q, gamma and graph. With Q = identity the copies
+// equal the senders' vectors and gamma = 1 gives x_i <- sum_j W_ij x_j (self included):
+// D-PSGD for doubly stochastic W, push-sum (SGP) for column-stochastic W.
+//
+// Why the state stays consistent when the graph changes from round to round: the copy
+// x^_{j->i} exists twice, at the sender j and at the receiver i, and both change it only
+// when j sends to i, by the same decoded q. Rounds in which the edge is absent leave both
+// untouched, so they agree forever, whichever neighbours a node has in between. Keeping a
+// single copy per node (as on a static graph) would not work: a node that is not an
+// out-peer in some round misses that round's q, and its copy drifts from the sender's.
+//
+// Static graphs (the topology's period is 1) need no per-edge state: every out-peer gets
+// the same q, so one copy x^_i serves all out-edges, and the receiver keeps only the sum
+// s_i = sum_j W_ij x^_{j->i}. That is CHOCO-SGD exactly: x^_i and s_i, 2 vectors besides
+// x_i. Time-varying graphs keep one copy per edge of the period's union graph (the
+// one-peer exponential graph on n nodes: log2 n out-copies and log2 n in-copies).
+//
+// Where the copies start: the papers start them at 0. When every node starts from the same
+// model x0 (the runner's case) we start every copy at x0 instead (copies_from_initial):
+// since mixing only sees differences of copies, that is the same algorithm run on x - x0,
+// and it saves the first ~1/ratio rounds that zero copies spend transmitting x0 itself.
+// Both ends of every edge know x0, so the copies agree as before. The static sum then
+// starts at s_i = (sum_j W_ij) x0.
+//
+// Push-sum (sparse_push, scsp): node i also keeps a numerator x_i and weight w_i (starts
+// 1) and trains on z_i = x_i / w_i; local-step changes of z_i are applied to x_i unscaled,
+// as in SGP. The weight is sent uncompressed with every message (4 bytes) and mixed by the
+// same rule: w_i += gamma (sum_j W_ij w_j - sum_k W_ki w_i), so sum_i w_i is preserved
+// too and x and w see the same effective mixing matrix.
+//
+// SCSP adds skew compensation by exact global averaging (the options of AlgorithmContext:
+// every average_every rounds and/or after the last round): after the gossip phase, an
+// all-reduce (two more phases, bandwidth-optimal, 2 (n-1)/n * 4d payload bytes per node)
+// sets every z_i to the exact mean. Then every node resets x_i to the mean, w_i to 1 and
+// all its copies to the mean; all nodes hold the same mean bit for bit, so both ends of
+// every edge reset to the same value and the copies stay consistent.
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <vector>
+
+#include "internal.h"
+#include "messages.h"
+#include "murmur/algo/algorithm.h"
+#include "murmur/algo/kernels.h"
+#include "murmur/algo/tune_gamma.h"
+#include "murmur/core/log.h"
+
+namespace murmur::algo {
+namespace {
+
+enum class Kind { kChoco, kSparsePush, kScsp };
+
+const char* KindName(Kind k) {
+  switch (k) {
+    case Kind::kChoco:
+      return "choco";
+    case Kind::kSparsePush:
+      return "sparse_push";
+    case Kind::kScsp:
+      return "scsp";
+  }
+  return "?";
+}
+
+// Index of `peer` in the sorted `peers`.
+size_t Slot(const std::vector<int>& peers, int peer) {
+  auto it = std::lower_bound(peers.begin(), peers.end(), peer);
+  MURMUR_ASSERT(it != peers.end() && *it == peer);
+  return static_cast<size_t>(it - peers.begin());
+}
+
+class CompressedGossip final : public Algorithm {
+ public:
+  CompressedGossip(const AlgorithmContext& ctx, Kind kind)
+      : ctx_(ctx),
+        kind_(kind),
+        push_sum_(kind != Kind::kChoco),
+        per_edge_(ctx.topology->time_varying()),
+        nodes_(ctx.nodes) {
+    const char* name = KindName(kind);
+    if (ctx.copies_from_initial && !ctx.initial_model.empty()) {
+      MURMUR_CHECK(ConfigError, static_cast<int64_t>(ctx.initial_model.size()) == ctx.dim, name,
+                   ": initial model of ", ctx.initial_model.size(), " values for dimension ",
+                   ctx.dim);
+      origin_.assign(ctx.initial_model.begin(), ctx.initial_model.end());
+    }
+    compressor_ = compress::MakeCompressor(ctx.compression == "none" ? "identity" : ctx.compression,
+                                           ctx.compressor);
+    for (int r = 0; r < ctx.topology->period(); ++r) {
+      const graph::Graph& g = ctx.topology->at(r);
+      const double col = graph::ColumnStochasticError(g);
+      if (push_sum_) {
+        MURMUR_CHECK(ConfigError, col < 1e-9, "topology.weights: ", name,
+                     " needs column-stochastic mixing weights, but on '", ctx.topology->name(),
+                     "' columns are off by ", col, "; use column (the default on directed graphs)");
+      } else {
+        const double row = graph::RowStochasticError(g);
+        MURMUR_CHECK(ConfigError, row < 1e-9 && col < 1e-9, "topology.weights: choco needs ",
+                     "doubly stochastic mixing weights, but on '", ctx.topology->name(),
+                     "' rows are off by ", row, " and columns by ", col,
+                     "; use metropolis_hastings on an undirected graph, or sparse_push for "
+                     "directed ones");
+      }
+    }
+    if (kind == Kind::kScsp) {
+      MURMUR_CHECK(ConfigError, ctx.average_every > 0 || ctx.final_average,
+                   "algorithm.average_every / algorithm.final_average: scsp with no averaging "
+                   "is sparse_push; set one of them");
+      MURMUR_CHECK(ConfigError, !ctx.final_average || ctx.rounds > 0,
+                   "scsp: final averaging needs the number of rounds (run.rounds)");
+      averager_ = detail::MakeExactAverage(ctx, 1);
+    }
+    gamma_ = ctx.gamma;
+    MURMUR_CHECK(ConfigError, std::isfinite(gamma_) && gamma_ >= 0.0 && gamma_ <= 1.0,
+                 "algorithm.gamma: must be in [0, 1] (0 = tune automatically), got ", gamma_);
+    if (gamma_ == 0.0) {
+      TuneGammaOptions t;
+      t.algorithm = kind == Kind::kChoco ? "choco" : "sparse_push";
+      t.dim = std::min<int64_t>(ctx.dim, 4096);
+      const auto table = TuneGamma(ctx, t);
+      gamma_ = BestGamma(table);
+      LogInfo(name, ": gamma tuned to ", gamma_, " (compressed gossip on ", t.dim,
+              "-dimensional Gaussian vectors, ", t.rounds,
+              " rounds; set algorithm.gamma to fix it)");
+    }
+    // Union of out- and in-peers over the period: the edges that carry copies.
+    for (int i = 0; i < ctx.nodes; ++i) {
+      State& s = nodes_[i];
+      s.rng = Rng(ctx.seed, static_cast<uint64_t>(i), Stream::kCompression);
+      for (int r = 0; r < ctx.topology->period(); ++r) {
+        const graph::Graph& g = ctx.topology->at(r);
+        s.out_peers.insert(s.out_peers.end(), g.out[i].begin(), g.out[i].end());
+        s.in_peers.insert(s.in_peers.end(), g.in[i].begin(), g.in[i].end());
+      }
+      for (auto* v : {&s.out_peers, &s.in_peers}) {
+        std::sort(v->begin(), v->end());
+        v->erase(std::unique(v->begin(), v->end()), v->end());
+      }
+    }
+  }
+
+  std::string_view name() const override { return KindName(kind_); }
+  int phases() const override { return averager_ ? 3 : 1; }
+  double push_sum_weight(int node) const override { return nodes_[node].w; }
+  std::vector<std::pair<std::string, double>> resolved_parameters() const override {
+    return {{"gamma", gamma_}};
+  }
+
+  void send(int phase, uint32_t round, int node, std::span<float> xs) override {
+    if (phase > 0) {
+      if (averaging(round)) averager_->send(phase - 1, round, node, xs);
+      return;
+    }
+    State& s = state(node, xs.size());
+    std::span<float> v = xs;
+    if (push_sum_) {
+      if (s.x.empty()) {
+        s.x.assign(xs.begin(), xs.end());
+      } else {
+        const float keep = 1.0f - 1.0f / s.w;
+        for (size_t k = 0; k < xs.size(); ++k) s.x[k] = xs[k] + s.x[k] * keep;
+      }
+      v = s.x;
+    }
+    const graph::Graph& g = ctx_.topology->at(round);
+    comm::FrameHeader h;
+    h.round = round;
+    h.sender = node;
+    const std::optional<float> weight = push_sum_ ? std::optional<float>(s.w) : std::nullopt;
+    const uint32_t dim = static_cast<uint32_t>(xs.size());
+    if (!per_edge_) {
+      if (g.out[node].empty()) return;
+      encode(s, v, s.out_copy[0]);
+      for (int to : g.out[node]) {
+        h.receiver = to;
+        ctx_.transport->send(detail::EncodeCompressedFrame(h, dim, s.payload, weight));
+      }
+      return;
+    }
+    for (int to : g.out[node]) {
+      encode(s, v, s.out_copy[Slot(s.out_peers, to)]);
+      h.receiver = to;
+      ctx_.transport->send(detail::EncodeCompressedFrame(h, dim, s.payload, weight));
+    }
+  }
+
+  void receive(int phase, uint32_t round, int node, std::span<float> xs) override {
+    if (phase > 0) {
+      if (!averaging(round)) return;
+      averager_->receive(phase - 1, round, node, xs);
+      if (phase == 2) reset_to_mean(node, xs);
+      return;
+    }
+    State& s = state(node, xs.size());
+    const graph::Graph& g = ctx_.topology->at(round);
+    const uint32_t dim = static_cast<uint32_t>(xs.size());
+    const comm::Codec codec =
+        push_sum_ ? comm::Codec::kPushSumCompressed : comm::Codec::kCompressed;
+    std::span<float> v = push_sum_ ? std::span<float>(s.x) : xs;
+    const float gamma = static_cast<float>(gamma_);
+    // Weight node `node` has in its out-peers' mixing: sum_k W_k,node.
+    double given = 0.0;
+    for (int to : g.out[node]) given += g.weight(to, node);
+    double w_in = 0.0;  // sum_j W_ij w_j
+    if (!per_edge_) {
+      for (size_t k = 0; k < g.in[node].size(); ++k) {
+        const int from = g.in[node][k];
+        detail::Message m =
+            detail::TakeMessage(*ctx_.transport, name(), node, from, round, 0, codec, dim);
+        compress::DecompressAdd(m.body, static_cast<float>(g.w_in[node][k]), s.sum);
+        w_in += g.w_in[node][k] * m.weight;
+      }
+      const float* sum = s.sum.data();
+      const float* copy = s.out_copy[0].data();
+      const float out = static_cast<float>(given);
+      float* x = v.data();
+      for (size_t k = 0; k < v.size(); ++k) x[k] += gamma * (sum[k] - out * copy[k]);
+    } else {
+      std::vector<WeightedSource> sources;
+      for (size_t k = 0; k < g.in[node].size(); ++k) {
+        const int from = g.in[node][k];
+        detail::Message m =
+            detail::TakeMessage(*ctx_.transport, name(), node, from, round, 0, codec, dim);
+        std::vector<float>& copy = s.in_copy[Slot(s.in_peers, from)];
+        compress::DecompressAdd(m.body, 1.0f, copy);
+        sources.push_back({static_cast<float>(g.w_in[node][k]), copy.data(), nullptr});
+        w_in += g.w_in[node][k] * m.weight;
+      }
+      for (int to : g.out[node])
+        sources.push_back({-static_cast<float>(g.weight(to, node)),
+                           s.out_copy[Slot(s.out_peers, to)].data(), nullptr});
+      if (!sources.empty()) {
+        s.tmp.resize(v.size());
+        WeightedSum(s.tmp, sources);
+        for (size_t k = 0; k < v.size(); ++k) v[k] += gamma * s.tmp[k];
+      }
+    }
+    if (push_sum_) {
+      s.w = static_cast<float>(s.w + gamma_ * (w_in - given * s.w));
+      MURMUR_CHECK(ProtocolError, std::isfinite(s.w) && s.w > 0.0f, name(), ": node ", node,
+                   "'s push-sum weight became ", s.w, " in round ", round);
+      const float inv = 1.0f / s.w;
+      for (size_t k = 0; k < xs.size(); ++k) xs[k] = s.x[k] * inv;
+    }
+  }
+
+ private:
+  struct State {
+    std::vector<float> x;                      // push-sum numerator (push-sum kinds only)
+    float w = 1.0f;                            // push-sum weight
+    std::vector<int> out_peers, in_peers;      // union over the period, sorted
+    std::vector<std::vector<float>> out_copy;  // per out-peer; static graphs: one, shared
+    std::vector<std::vector<float>> in_copy;   // per in-peer (time-varying graphs only)
+    std::vector<float> sum;                    // static graphs: sum_j W_ij x^_{j->i}
+    std::vector<float> diff, tmp;
+    compress::Bytes payload;
+    Rng rng{1};
+  };
+
+  // Node state, allocated on first use: every copy starts at the common initial model, or
+  // at 0 (as in the papers) when there is none.
+  State& state(int node, size_t d) {
+    State& s = nodes_[node];
+    if (s.diff.size() != d) {
+      MURMUR_CHECK(ConfigError, origin_.empty() || origin_.size() == d, name(), ": vector of ", d,
+                   " values, but the initial model has ", origin_.size());
+      s.diff.assign(d, 0.0f);
+      s.out_copy.resize(per_edge_ ? s.out_peers.size() : 1);
+      if (per_edge_) s.in_copy.resize(s.in_peers.size());
+      set_copies(s, node, origin_.empty() ? std::vector<float>(d, 0.0f) : origin_);
+    }
+    return s;
+  }
+
+  // Sets every copy node i holds (both ends of all its edges) to v, and the static sum to
+  // sum_j W_ij v. Consistent only when every node calls it with the same v.
+  void set_copies(State& s, int node, std::span<const float> v) {
+    for (auto& c : s.out_copy) c.assign(v.begin(), v.end());
+    for (auto& c : s.in_copy) c.assign(v.begin(), v.end());
+    if (!per_edge_) {
+      double in = 0.0;
+      for (double w : ctx_.topology->at(0).w_in[node]) in += w;
+      s.sum.resize(v.size());
+      for (size_t k = 0; k < v.size(); ++k) s.sum[k] = static_cast<float>(in) * v[k];
+    }
+  }
+
+  // payload = Q(v - copy); copy += decoded payload.
+  void encode(State& s, std::span<const float> v, std::vector<float>& copy) {
+    for (size_t k = 0; k < v.size(); ++k) s.diff[k] = v[k] - copy[k];
+    s.payload.clear();
+    compressor_->compress(s.diff, s.rng, s.payload);
+    compress::DecompressAdd(s.payload, 1.0f, copy);
+  }
+
+  bool averaging(uint32_t round) const {
+    if (!averager_) return false;
+    const int64_t r = static_cast<int64_t>(round) + 1;
+    return (ctx_.average_every > 0 && r % ctx_.average_every == 0) ||
+           (ctx_.final_average && r == ctx_.rounds);
+  }
+
+  // After an exact average: xs holds the mean (identical on every node).
+  void reset_to_mean(int node, std::span<float> xs) {
+    State& s = state(node, xs.size());
+    if (push_sum_) {
+      s.x.assign(xs.begin(), xs.end());
+      s.w = 1.0f;
+    }
+    set_copies(s, node, xs);
+  }
+
+  AlgorithmContext ctx_;
+  Kind kind_;
+  bool push_sum_, per_edge_;
+  double gamma_ = 1.0;
+  std::unique_ptr<compress::Compressor> compressor_;
+  std::unique_ptr<Algorithm> averager_;
+  std::vector<float> origin_;  // where the copies start (empty = 0)
+  std::vector<State> nodes_;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> MakeChoco(const AlgorithmContext& ctx) {
+  return std::make_unique<CompressedGossip>(ctx, Kind::kChoco);
+}
+std::unique_ptr<Algorithm> MakeSparsePush(const AlgorithmContext& ctx) {
+  return std::make_unique<CompressedGossip>(ctx, Kind::kSparsePush);
+}
+std::unique_ptr<Algorithm> MakeScsp(const AlgorithmContext& ctx) {
+  return std::make_unique<CompressedGossip>(ctx, Kind::kScsp);
+}
+
+}  // namespace murmur::algo

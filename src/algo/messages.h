@@ -1,0 +1,44 @@
+// Frames the gossip algorithms exchange, and the receive-side checks they share.
+//
+// Every message is one frame (comm/frame.h). Push-sum messages put the sender's f32
+// push-sum weight in front of the vector payload (codecs kPushSumF32 and
+// kPushSumCompressed); compressed payloads are compress:: payloads, self-describing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "murmur/comm/frame.h"
+#include "murmur/comm/transport.h"
+
+namespace murmur::algo::detail {
+
+// A frame whose payload is a compress:: payload for a vector of length `dim`, preceded by
+// the push-sum weight when `weight` is set.
+comm::Bytes EncodeCompressedFrame(comm::FrameHeader h, uint32_t dim,
+                                  std::span<const uint8_t> payload, std::optional<float> weight);
+// A dense f32 frame preceded by the push-sum weight.
+comm::Bytes EncodePushSumF32Frame(comm::FrameHeader h, float weight, std::span<const float> x);
+
+// A received, validated message. `body` points into `frame`, so a Message is move-only.
+struct Message {
+  comm::Bytes frame;
+  float weight = 1.0f;            // push-sum weight (1 when the codec carries none)
+  std::span<const uint8_t> body;  // the vector payload
+  Message() = default;
+  Message(Message&&) = default;
+  Message& operator=(Message&&) = default;
+  Message(const Message&) = delete;
+  Message& operator=(const Message&) = delete;
+};
+
+// Takes the message `from` sent `node` in (round, phase) and checks that its header names
+// that sender, round and phase, that its codec is `codec` and that it describes a vector of
+// `dim` values. Throws ProtocolError naming `algo` when the message is missing or malformed:
+// these algorithms keep state in step with their neighbours and need every message.
+Message TakeMessage(comm::Transport& transport, std::string_view algo, int node, int from,
+                    uint32_t round, uint8_t phase, comm::Codec codec, uint32_t dim);
+
+}  // namespace murmur::algo::detail

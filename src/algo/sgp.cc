@@ -1,0 +1,104 @@
+// SGP, Stochastic Gradient Push: Assran, Loizou, Ballas, Rabbat, "Stochastic Gradient Push
+// for Distributed Deep Learning", ICML 2019 (push-sum: Kempe, Dobra, Gehrke 2003).
+//
+// Node i keeps a numerator x_i and a push-sum weight w_i (starts 1) and trains on
+// z_i = x_i / w_i, the vector the runner hands in. Local steps change z_i; the change is
+// applied to the numerator unscaled, as in SGP (x_i += z_i' - z_i, written
+// x_i = z_i' + x_i (1 - 1/w_i) so that w_i == 1 gives x_i == z_i' exactly). Then node i
+// sends (x_i, w_i) to its out-peers of this round and sets
+//   x_i <- sum_j W_ij x_j,  w_i <- sum_j W_ij w_j   (self included, sender-id order),
+// with column-stochastic W (the topology's `column` weights: W_ij = 1/(1 + outdeg_j)), so
+// sum_i x_i and sum_i w_i are preserved exactly and z_i = x_i / w_i tends to the average on
+// any sequence of strongly connected directed graphs, static or time-varying.
+#include <algorithm>
+#include <vector>
+
+#include "messages.h"
+#include "murmur/algo/algorithm.h"
+#include "murmur/algo/kernels.h"
+
+namespace murmur::algo {
+namespace {
+
+class Sgp final : public Algorithm {
+ public:
+  explicit Sgp(const AlgorithmContext& ctx) : ctx_(ctx), nodes_(ctx.nodes) {
+    MURMUR_CHECK(ConfigError, ctx.compression == "none", "compression.name: sgp sends full ",
+                 "precision; set compression.name = \"none\" or use sparse_push (got '",
+                 ctx.compression, "')");
+    for (int r = 0; r < ctx.topology->period(); ++r) {
+      const double col = graph::ColumnStochasticError(ctx.topology->at(r));
+      MURMUR_CHECK(ConfigError, col < 1e-9,
+                   "topology.weights: sgp needs column-stochastic mixing weights, but on '",
+                   ctx.topology->name(), "' columns are off by ", col,
+                   "; use column (the default on directed graphs)");
+    }
+  }
+  std::string_view name() const override { return "sgp"; }
+  double push_sum_weight(int node) const override { return nodes_[node].w; }
+
+  void send(int, uint32_t round, int node, std::span<float> z) override {
+    State& s = nodes_[node];
+    if (s.x.empty()) {
+      s.x.assign(z.begin(), z.end());
+    } else {
+      const float keep = 1.0f - 1.0f / s.w;
+      for (size_t k = 0; k < z.size(); ++k) s.x[k] = z[k] + s.x[k] * keep;
+    }
+    const graph::Graph& g = ctx_.topology->at(round);
+    comm::FrameHeader h;
+    h.round = round;
+    h.sender = node;
+    for (int to : g.out[node]) {
+      h.receiver = to;
+      ctx_.transport->send(detail::EncodePushSumF32Frame(h, s.w, s.x));
+    }
+  }
+
+  void receive(int, uint32_t round, int node, std::span<float> z) override {
+    State& s = nodes_[node];
+    const graph::Graph& g = ctx_.topology->at(round);
+    const uint32_t dim = static_cast<uint32_t>(z.size());
+    std::vector<detail::Message> msgs;
+    std::vector<WeightedSource> sources;
+    msgs.reserve(g.in[node].size());
+    double w = 0.0;
+    bool self_added = false;
+    auto add_self = [&] {
+      sources.push_back({static_cast<float>(g.w_self[node]), s.x.data(), nullptr});
+      w += g.w_self[node] * s.w;
+      self_added = true;
+    };
+    for (size_t k = 0; k < g.in[node].size(); ++k) {
+      const int from = g.in[node][k];
+      if (!self_added && from > node) add_self();
+      msgs.push_back(detail::TakeMessage(*ctx_.transport, "sgp", node, from, round, 0,
+                                         comm::Codec::kPushSumF32, dim));
+      sources.push_back({static_cast<float>(g.w_in[node][k]), nullptr, msgs.back().body.data()});
+      w += g.w_in[node][k] * msgs.back().weight;
+    }
+    if (!self_added) add_self();
+    s.tmp.resize(z.size());
+    WeightedSum(s.tmp, sources);
+    std::swap(s.x, s.tmp);
+    s.w = static_cast<float>(w);
+    const float inv = 1.0f / s.w;
+    for (size_t k = 0; k < z.size(); ++k) z[k] = s.x[k] * inv;
+  }
+
+ private:
+  struct State {
+    std::vector<float> x, tmp;  // numerator; scratch
+    float w = 1.0f;
+  };
+  AlgorithmContext ctx_;
+  std::vector<State> nodes_;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> MakeSgp(const AlgorithmContext& ctx) {
+  return std::make_unique<Sgp>(ctx);
+}
+
+}  // namespace murmur::algo

@@ -1,0 +1,78 @@
+#include "murmur/algo/tune_gamma.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "murmur/algo/kernels.h"
+#include "murmur/core/check.h"
+#include "murmur/core/rng.h"
+
+namespace murmur::algo {
+
+namespace {
+double ConsensusError(const std::vector<std::vector<float>>& x, std::vector<float>& mean) {
+  std::vector<std::span<const float>> views(x.begin(), x.end());
+  return ConsensusDistance(views, mean);
+}
+}  // namespace
+
+std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaOptions& o) {
+  MURMUR_CHECK(ConfigError,
+               o.algorithm == "choco" || o.algorithm == "sparse_push" || o.algorithm == "scsp",
+               "tune-gamma: algorithm must be choco, sparse_push or scsp, got '", o.algorithm, "'");
+  MURMUR_CHECK(ConfigError, o.dim >= 1, "tune-gamma: dimension must be >= 1, got ", o.dim);
+  MURMUR_CHECK(ConfigError, o.rounds >= 1, "tune-gamma: rounds must be >= 1, got ", o.rounds);
+  std::vector<double> grid = o.grid;
+  if (grid.empty())
+    for (int k = 0; k <= 10; ++k) grid.push_back(std::ldexp(1.0, -k));
+  for (double g : grid)
+    MURMUR_CHECK(ConfigError, g > 0.0 && g <= 1.0,
+                 "tune-gamma: every gamma must be in (0, 1], got ", g);
+  const int n = ctx.nodes;
+  std::vector<std::vector<float>> x0(n, std::vector<float>(o.dim));
+  for (int i = 0; i < n; ++i) {
+    Rng rng(ctx.seed, static_cast<uint64_t>(i), Stream::kAlgorithm);
+    for (float& v : x0[i]) v = static_cast<float>(rng.normal());
+  }
+  std::vector<float> mean(o.dim);
+  const double e0 = ConsensusError(x0, mean);
+  std::vector<GammaResult> out;
+  for (double gamma : grid) {
+    AlgorithmContext c = ctx;
+    c.dim = o.dim;
+    c.gamma = gamma;
+    c.compressor.segments.clear();
+    c.initial_model = {};  // the test vectors differ per node: copies start at 0
+    auto transport = comm::MakeInProcessTransport(n);
+    c.transport = transport.get();
+    auto algo = MakeAlgorithm(o.algorithm == "choco" ? "choco" : "sparse_push", c);
+    auto x = x0;
+    double err = 0.0;
+    try {
+      for (int r = 0; r < o.rounds; ++r) {
+        const uint32_t r32 = static_cast<uint32_t>(r);
+        for (int p = 0; p < algo->phases(); ++p) {
+          for (int i = 0; i < n; ++i) algo->send(p, r32, i, x[i]);
+          for (int i = 0; i < n; ++i) algo->receive(p, r32, i, x[i]);
+        }
+      }
+      err = ConsensusError(x, mean) / std::max(e0, 1e-300);
+    } catch (const ProtocolError&) {
+      err = std::numeric_limits<double>::infinity();  // push-sum weight left (0, inf)
+    }
+    if (!std::isfinite(err)) err = std::numeric_limits<double>::infinity();
+    out.push_back({gamma, err});
+  }
+  return out;
+}
+
+double BestGamma(const std::vector<GammaResult>& results) {
+  MURMUR_ASSERT(!results.empty());
+  const GammaResult* best = &results.front();
+  for (const auto& r : results)
+    if (r.error < best->error || (r.error == best->error && r.gamma > best->gamma)) best = &r;
+  return best->gamma;
+}
+
+}  // namespace murmur::algo
