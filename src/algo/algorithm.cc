@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "internal.h"
 #include "murmur/algo/kernels.h"
 
 namespace murmur::algo {
@@ -57,6 +58,31 @@ double ConsensusDistance(std::span<const std::span<const float>> xs, std::span<f
     total += s;
   }
   return total / n;
+}
+
+void detail::RequireMixing(const AlgorithmContext& ctx, std::string_view algo, Mixing need,
+                           std::string_view hint) {
+  for (int r = 0; r < ctx.topology->period(); ++r) {
+    const graph::Graph& g = ctx.topology->at(r);
+    const double col = graph::ColumnStochasticError(g);
+    if (need == Mixing::kColumnStochastic) {
+      MURMUR_CHECK(ConfigError, col < 1e-9, "topology.weights: ", algo,
+                   " needs column-stochastic mixing weights, but on '", ctx.topology->name(),
+                   "' columns are off by ", col, "; ", hint);
+    } else {
+      const double row = graph::RowStochasticError(g);
+      MURMUR_CHECK(ConfigError, row < 1e-9 && col < 1e-9, "topology.weights: ", algo,
+                   " needs doubly stochastic mixing weights, but on '", ctx.topology->name(),
+                   "' rows are off by ", row, " and columns by ", col, "; ", hint);
+    }
+  }
+}
+
+void detail::RequireNoCompression(const AlgorithmContext& ctx, std::string_view algo,
+                                  std::string_view hint) {
+  MURMUR_CHECK(ConfigError, ctx.compression == "none", "compression.name: ", algo,
+               " sends full precision; set compression.name = \"none\"", hint, " (got '",
+               ctx.compression, "')");
 }
 
 const Registry<AlgorithmFactory>& AlgorithmRegistry() {

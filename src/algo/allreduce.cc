@@ -22,10 +22,7 @@ class AllReduce final : public Algorithm {
  public:
   AllReduce(const AlgorithmContext& ctx, int phase_base)
       : ctx_(ctx), phase_base_(phase_base), avg_(ctx.nodes) {
-    MURMUR_CHECK(ConfigError, ctx.compression == "none",
-                 "compression.name: allreduce sends full precision; set compression.name = "
-                 "\"none\" (got '",
-                 ctx.compression, "')");
+    detail::RequireNoCompression(ctx, "allreduce", "");
   }
   std::string_view name() const override { return "allreduce"; }
   int phases() const override { return 2; }

@@ -106,21 +106,13 @@ class CompressedGossip final : public Algorithm {
     }
     compressor_ = compress::MakeCompressor(ctx.compression == "none" ? "identity" : ctx.compression,
                                            ctx.compressor);
-    for (int r = 0; r < ctx.topology->period(); ++r) {
-      const graph::Graph& g = ctx.topology->at(r);
-      const double col = graph::ColumnStochasticError(g);
-      if (push_sum_) {
-        MURMUR_CHECK(ConfigError, col < 1e-9, "topology.weights: ", name,
-                     " needs column-stochastic mixing weights, but on '", ctx.topology->name(),
-                     "' columns are off by ", col, "; use column (the default on directed graphs)");
-      } else {
-        const double row = graph::RowStochasticError(g);
-        MURMUR_CHECK(ConfigError, row < 1e-9 && col < 1e-9, "topology.weights: choco needs ",
-                     "doubly stochastic mixing weights, but on '", ctx.topology->name(),
-                     "' rows are off by ", row, " and columns by ", col,
-                     "; use metropolis_hastings on an undirected graph, or sparse_push for "
-                     "directed ones");
-      }
+    if (push_sum_) {
+      detail::RequireMixing(ctx, name, detail::Mixing::kColumnStochastic,
+                            "use column (the default on directed graphs)");
+    } else {
+      detail::RequireMixing(ctx, name, detail::Mixing::kDoublyStochastic,
+                            "use metropolis_hastings on an undirected graph, or sparse_push for "
+                            "directed ones");
     }
     if (kind == Kind::kScsp) {
       MURMUR_CHECK(ConfigError, ctx.average_every > 0 || ctx.final_average,

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <vector>
 
+#include "internal.h"
 #include "murmur/algo/algorithm.h"
 #include "murmur/algo/kernels.h"
 
@@ -20,16 +21,9 @@ namespace {
 class Dpsgd final : public Algorithm {
  public:
   explicit Dpsgd(const AlgorithmContext& ctx) : ctx_(ctx), scratch_(ctx.nodes) {
-    MURMUR_CHECK(ConfigError, ctx.compression == "none", "compression.name: dpsgd sends full ",
-                 "precision; set compression.name = \"none\" (got '", ctx.compression, "')");
-    for (int r = 0; r < ctx.topology->period(); ++r) {
-      const graph::Graph& g = ctx.topology->at(r);
-      const double row = graph::RowStochasticError(g), col = graph::ColumnStochasticError(g);
-      MURMUR_CHECK(ConfigError, row < 1e-9 && col < 1e-9,
-                   "topology.weights: dpsgd needs doubly stochastic mixing weights, but on '",
-                   ctx.topology->name(), "' rows are off by ", row, " and columns by ", col,
-                   "; use metropolis_hastings (or a regular graph with uniform)");
-    }
+    detail::RequireNoCompression(ctx, "dpsgd", " or use choco");
+    detail::RequireMixing(ctx, "dpsgd", detail::Mixing::kDoublyStochastic,
+                          "use metropolis_hastings (or a regular graph with uniform)");
   }
   std::string_view name() const override { return "dpsgd"; }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "murmur/algo/algorithm.h"
 
@@ -11,5 +12,18 @@ namespace murmur::algo::detail {
 // all-gather; see allreduce.cc) whose frames carry phases phase_base and phase_base + 1.
 // Algorithms embed it for periodic exact averaging; it ignores ctx.compression.
 std::unique_ptr<Algorithm> MakeExactAverage(const AlgorithmContext& ctx, int phase_base);
+
+// What an algorithm needs of the mixing weights of every graph of the topology's period.
+enum class Mixing {
+  kDoublyStochastic,  // gossip averaging (dpsgd, choco): preserves the average
+  kColumnStochastic,  // push-sum (sgp, sparse_push, scsp): preserves the sum
+};
+// Throws ConfigError naming topology.weights and `algo` when a graph's weights fall short;
+// `hint` is appended to the message.
+void RequireMixing(const AlgorithmContext& ctx, std::string_view algo, Mixing need,
+                   std::string_view hint);
+// Throws ConfigError naming compression.name when ctx.compression is not "none".
+void RequireNoCompression(const AlgorithmContext& ctx, std::string_view algo,
+                          std::string_view hint);
 
 }  // namespace murmur::algo::detail

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "internal.h"
 #include "messages.h"
 #include "murmur/algo/algorithm.h"
 #include "murmur/algo/kernels.h"
@@ -23,16 +24,9 @@ namespace {
 class Sgp final : public Algorithm {
  public:
   explicit Sgp(const AlgorithmContext& ctx) : ctx_(ctx), nodes_(ctx.nodes) {
-    MURMUR_CHECK(ConfigError, ctx.compression == "none", "compression.name: sgp sends full ",
-                 "precision; set compression.name = \"none\" or use sparse_push (got '",
-                 ctx.compression, "')");
-    for (int r = 0; r < ctx.topology->period(); ++r) {
-      const double col = graph::ColumnStochasticError(ctx.topology->at(r));
-      MURMUR_CHECK(ConfigError, col < 1e-9,
-                   "topology.weights: sgp needs column-stochastic mixing weights, but on '",
-                   ctx.topology->name(), "' columns are off by ", col,
-                   "; use column (the default on directed graphs)");
-    }
+    detail::RequireNoCompression(ctx, "sgp", " or use sparse_push");
+    detail::RequireMixing(ctx, "sgp", detail::Mixing::kColumnStochastic,
+                          "use column (the default on directed graphs)");
   }
   std::string_view name() const override { return "sgp"; }
   double push_sum_weight(int node) const override { return nodes_[node].w; }
