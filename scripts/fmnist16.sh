@@ -5,7 +5,7 @@
 # (summary.json present) are skipped, so the script can be resumed. At the end it writes
 # $OUT/summary.csv (scripts/summarize_runs.py).
 #
-# Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), sweep, scsp
+# Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, sweep, scsp
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,15 +35,19 @@ main() {
   done
 }
 
-# Sparse-Push at higher compression (iid; dir0.1 at one point): smaller k, then 8-bit values.
+# CHOCO-SGD keeping 2% of the coordinates with fp16 values: about the bytes of top-1% with
+# f32 values.
+choco() {
+  row "choco_top2f16_ring-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set compression.ratio=0.02 --set compression.value_codec=f16
+}
+
+# Sparse-Push at other compression ratios (iid): top-5%, 2%, 0.5% and 0.2%.
 sweep() {
-  local p=(--set partition.name=iid)
-  for r in 0.005 0.002 0.001; do
-    row "sp_top${r}_onepeer-iid" $C/sparse_push_onepeer.toml "${p[@]}" --set compression.ratio=$r
+  for r in 0.05 0.02 0.005 0.002; do
+    row "sp_top${r}_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+      --set compression.ratio=$r
   done
-  row "sp_top0.002q8_onepeer-iid" $C/sparse_push_onepeer.toml "${p[@]}" \
-    --set compression.name=topk_quant --set compression.ratio=0.002 --set compression.bits=8
-  row "sp_top0.002_onepeer-dir0.1" $C/sparse_push_onepeer.toml --set compression.ratio=0.002
 }
 
 # Skew compensation by exact averaging on dir0.1: after the last round only, every 500 and
@@ -58,9 +62,10 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | sweep | scsp) "$g" ;;
-    *) echo "unknown group '$g' (main, sweep, scsp)" >&2; exit 2 ;;
+    main | choco | sweep | scsp) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, sweep, scsp)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
-echo "wrote $OUT/summary.csv"
+python3 scripts/summarize_runs.py --markdown "$OUT" > "$OUT/summary.md"
+echo "wrote $OUT/summary.csv and $OUT/summary.md"
