@@ -69,10 +69,16 @@ std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaO
 
 double BestGamma(const std::vector<GammaResult>& results) {
   MURMUR_ASSERT(!results.empty());
-  const GammaResult* best = &results.front();
+  double min_error = results.front().error;
+  for (const auto& r : results) min_error = std::min(min_error, r.error);
+  double best = 0.0;
   for (const auto& r : results)
-    if (r.error < best->error || (r.error == best->error && r.gamma > best->gamma)) best = &r;
-  return best->gamma;
+    if (r.error <= kGammaErrorSlack * min_error && (best == 0.0 || r.gamma < best)) best = r.gamma;
+  if (best == 0.0) {  // every gamma diverged: the smallest is the safest
+    best = results.front().gamma;
+    for (const auto& r : results) best = std::min(best, r.gamma);
+  }
+  return best;
 }
 
 }  // namespace murmur::algo

@@ -130,6 +130,14 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.copies_from_initial = c.get_string("algorithm.copy_start") == "initial_model";
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
 
+  bool has_gamma = false;
+  std::string gamma_text;
+  for (const auto& [key, value] : algorithm->resolved_parameters()) {
+    if (key != "gamma") continue;
+    has_gamma = true;
+    gamma_text = std::to_string(value);
+  }
+
   const int threads = ThreadsFrom(c);
   ThreadPool pool(threads, train::ConfigureWorkerThread);
   train::ConfigureWorkerThread();
@@ -214,7 +222,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     auto t1 = Clock::now();
     for (int i = 0; i < n; ++i)
       MURMUR_CHECK(Error, std::isfinite(losses[i]), "training diverged: node ", i, " has loss ",
-                   losses[i], " in round ", round, "; lower train.lr");
+                   losses[i], " in round ", round, "; lower train.lr",
+                   has_gamma ? " or algorithm.gamma (currently " + gamma_text + ")" : "");
     for (int phase = 0; phase < algorithm->phases(); ++phase) {
       pool.parallel_for(n, [&](size_t i) { algorithm->send(phase, r32, i, models[i]->params()); });
       pool.parallel_for(n,
