@@ -166,12 +166,7 @@ class CompressedGossip final : public Algorithm {
     State& s = state(node, xs.size());
     std::span<float> v = xs;
     if (push_sum_) {
-      if (s.x.empty()) {
-        s.x.assign(xs.begin(), xs.end());
-      } else {
-        const float keep = 1.0f - 1.0f / s.w;
-        for (size_t k = 0; k < xs.size(); ++k) s.x[k] = xs[k] + s.x[k] * keep;
-      }
+      detail::AbsorbLocalSteps(s.x, s.w, xs);
       v = s.x;
     }
     const graph::Graph& g = ctx_.topology->at(round);
@@ -251,8 +246,7 @@ class CompressedGossip final : public Algorithm {
       s.w = static_cast<float>(s.w + gamma_ * (w_in - given * s.w));
       MURMUR_CHECK(ProtocolError, std::isfinite(s.w) && s.w > 0.0f, name(), ": node ", node,
                    "'s push-sum weight became ", s.w, " in round ", round);
-      const float inv = 1.0f / s.w;
-      for (size_t k = 0; k < xs.size(); ++k) xs[k] = s.x[k] * inv;
+      detail::Debias(s.x, s.w, xs);
     }
   }
 

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "murmur/algo/algorithm.h"
 
@@ -22,6 +24,23 @@ enum class Mixing {
 // `hint` is appended to the message.
 void RequireMixing(const AlgorithmContext& ctx, std::string_view algo, Mixing need,
                    std::string_view hint);
+// Push-sum: the runner trains on z = x / w. Adds the change the local steps made to z to the
+// numerator x unscaled, as SGP does (x += z' - x / w, written so that w == 1 gives x == z'
+// exactly); on the first call x is empty and becomes z' (w starts at 1).
+inline void AbsorbLocalSteps(std::vector<float>& x, float w, std::span<const float> z) {
+  if (x.empty()) {
+    x.assign(z.begin(), z.end());
+    return;
+  }
+  const float keep = 1.0f - 1.0f / w;
+  for (size_t k = 0; k < z.size(); ++k) x[k] = z[k] + x[k] * keep;
+}
+// z = x / w.
+inline void Debias(std::span<const float> x, float w, std::span<float> z) {
+  const float inv = 1.0f / w;
+  for (size_t k = 0; k < z.size(); ++k) z[k] = x[k] * inv;
+}
+
 // Throws ConfigError naming compression.name when ctx.compression is not "none".
 void RequireNoCompression(const AlgorithmContext& ctx, std::string_view algo,
                           std::string_view hint);

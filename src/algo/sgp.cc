@@ -3,8 +3,7 @@
 //
 // Node i keeps a numerator x_i and a push-sum weight w_i (starts 1) and trains on
 // z_i = x_i / w_i, the vector the runner hands in. Local steps change z_i; the change is
-// applied to the numerator unscaled, as in SGP (x_i += z_i' - z_i, written
-// x_i = z_i' + x_i (1 - 1/w_i) so that w_i == 1 gives x_i == z_i' exactly). Then node i
+// applied to the numerator unscaled, as in SGP (detail::AbsorbLocalSteps). Then node i
 // sends (x_i, w_i) to its out-peers of this round and sets
 //   x_i <- sum_j W_ij x_j,  w_i <- sum_j W_ij w_j   (self included, sender-id order),
 // with column-stochastic W (the topology's `column` weights: W_ij = 1/(1 + outdeg_j)), so
@@ -33,12 +32,7 @@ class Sgp final : public Algorithm {
 
   void send(int, uint32_t round, int node, std::span<float> z) override {
     State& s = nodes_[node];
-    if (s.x.empty()) {
-      s.x.assign(z.begin(), z.end());
-    } else {
-      const float keep = 1.0f - 1.0f / s.w;
-      for (size_t k = 0; k < z.size(); ++k) s.x[k] = z[k] + s.x[k] * keep;
-    }
+    detail::AbsorbLocalSteps(s.x, s.w, z);
     const graph::Graph& g = ctx_.topology->at(round);
     comm::FrameHeader h;
     h.round = round;
@@ -76,8 +70,7 @@ class Sgp final : public Algorithm {
     WeightedSum(s.tmp, sources);
     std::swap(s.x, s.tmp);
     s.w = static_cast<float>(w);
-    const float inv = 1.0f / s.w;
-    for (size_t k = 0; k < z.size(); ++k) z[k] = s.x[k] * inv;
+    detail::Debias(s.x, s.w, z);
   }
 
  private:
