@@ -104,6 +104,7 @@ class CompressedGossip final : public Algorithm {
                    ctx.dim);
       origin_.assign(ctx.initial_model.begin(), ctx.initial_model.end());
     }
+    ctx_.initial_model = {};  // the caller's vector need not outlive us: origin_ holds it
     compressor_ = compress::MakeCompressor(ctx.compression == "none" ? "identity" : ctx.compression,
                                            ctx.compressor);
     if (push_sum_) {
