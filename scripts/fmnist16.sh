@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The Fashion-MNIST experiments of EXPERIMENTS.md ("CHOCO-SGD, SGP, Sparse-Push, SCSP"):
+# The Fashion-MNIST experiments of EXPERIMENTS.md (issues #4 and #5):
 # 16 nodes, LeNet-5, 2000 rounds x 1 local step, seed 1, iid and Dirichlet(0.1) label skew.
 # Every row is one `murmur run` of a config in configs/fmnist16/; rows already finished
 # (summary.json present) are skipped, so the script can be resumed. At the end it writes
 # $OUT/summary.csv (scripts/summarize_runs.py).
 #
-# Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, sweep, scsp
+# Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, sweep, scsp, relay
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,12 +59,22 @@ scsp() {
   row "scsp_every100_onepeer-dir0.1" $C/scsp_onepeer.toml --set algorithm.average_every=100
 }
 
+# RelaySum/Model on double binary trees vs D-PSGD on a ring vs all-reduce, Dirichlet alpha 1,
+# 0.1 and 0.01 (the shape of the RelaySGD paper's table; issue #5).
+relay() {
+  for a in 1 0.1 0.01; do
+    row "allreduce-dir$a" $C/allreduce.toml --set partition.alpha=$a
+    row "relaysum_dbt-dir$a" $C/relaysum_dbt.toml --set partition.alpha=$a
+    row "dpsgd_ring-dir$a" $C/dpsgd_ring.toml --set partition.alpha=$a
+  done
+}
+
 groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | sweep | scsp) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, sweep, scsp)" >&2; exit 2 ;;
+    main | choco | sweep | scsp | relay) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, sweep, scsp, relay)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"

@@ -108,6 +108,11 @@ const Registry<AlgorithmFactory>& AlgorithmRegistry() {
           "Skew-Compensated Sparse-Push: sparse_push plus exact global averaging every "
           "algorithm.average_every rounds and/or after the last round",
           MakeScsp);
+    r.add("relaysum",
+          "RelaySum / RelaySGD (Vogels et al. 2021): relays sums of models (or updates) along a "
+          "spanning tree so every node gets the exact average, delayed by tree distance; "
+          "relaysum.* options",
+          MakeRelaySum);
     r.add("local", "no communication: every node trains alone (baseline, overhead benchmark)",
           MakeLocal);
     return r;

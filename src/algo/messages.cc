@@ -25,24 +25,43 @@ comm::Bytes EncodeCompressedFrame(comm::FrameHeader h, uint32_t dim,
   return out;
 }
 
-comm::Bytes EncodePushSumF32Frame(comm::FrameHeader h, float weight, std::span<const float> x) {
+namespace {
+// A dense f32 frame whose floats follow a 4-byte prefix.
+comm::Bytes EncodePrefixedF32Frame(comm::FrameHeader h, comm::Codec codec, const void* prefix,
+                                   std::span<const float> x) {
   MURMUR_ASSERT(x.size() < UINT32_MAX / 4, "vector too large for one frame");
-  h.codec = static_cast<uint8_t>(comm::Codec::kPushSumF32);
+  h.codec = static_cast<uint8_t>(codec);
   h.count = h.dimension = static_cast<uint32_t>(x.size());
   h.payload_bytes = static_cast<uint32_t>(4 + 4 * x.size());
   comm::Bytes out(comm::kHeaderBytes + h.payload_bytes);
   comm::WriteHeader(h, out);
-  std::memcpy(out.data() + comm::kHeaderBytes, &weight, 4);
+  std::memcpy(out.data() + comm::kHeaderBytes, prefix, 4);
   if (!x.empty()) std::memcpy(out.data() + comm::kHeaderBytes + 4, x.data(), 4 * x.size());
   return out;
+}
+}  // namespace
+
+comm::Bytes EncodePushSumF32Frame(comm::FrameHeader h, float weight, std::span<const float> x) {
+  return EncodePrefixedF32Frame(h, comm::Codec::kPushSumF32, &weight, x);
+}
+
+comm::Bytes EncodeRelayF32Frame(comm::FrameHeader h, uint32_t count, std::span<const float> x) {
+  return EncodePrefixedF32Frame(h, comm::Codec::kRelayF32, &count, x);
 }
 
 Message TakeMessage(comm::Transport& transport, std::string_view algo, int node, int from,
                     uint32_t round, uint8_t phase, comm::Codec codec, uint32_t dim) {
+  auto m = TryTakeMessage(transport, algo, node, from, round, phase, codec, dim);
+  MURMUR_CHECK(ProtocolError, m.has_value(), algo, ": node ", node, " got no message from node ",
+               from, " in round ", round, " (its state must stay in step with its neighbours)");
+  return std::move(*m);
+}
+
+std::optional<Message> TryTakeMessage(comm::Transport& transport, std::string_view algo, int node,
+                                      int from, uint32_t round, uint8_t phase, comm::Codec codec,
+                                      uint32_t dim) {
   auto frame = transport.receive(node, from, round, phase);
-  MURMUR_CHECK(ProtocolError, frame.has_value(), algo, ": node ", node,
-               " got no message from node ", from, " in round ", round,
-               " (its state must stay in step with its neighbours)");
+  if (!frame) return std::nullopt;
   Message m;
   m.frame = std::move(*frame);
   const comm::FrameView f = comm::DecodeFrame(m.frame);
@@ -69,12 +88,18 @@ Message TakeMessage(comm::Transport& transport, std::string_view algo, int node,
                  " (must be finite and > 0)");
     body = body.subspan(4);
   }
-  if (codec == comm::Codec::kPushSumF32) {
+  if (codec == comm::Codec::kRelayF32) {
+    MURMUR_CHECK(ProtocolError, body.size() >= 4, algo, ": message from node ", from,
+                 " is too short for its relay count");
+    std::memcpy(&m.relay_count, body.data(), 4);
+    body = body.subspan(4);
+  }
+  if (codec == comm::Codec::kPushSumF32 || codec == comm::Codec::kRelayF32) {
     MURMUR_CHECK(ProtocolError, f.header.count == dim && body.size() == 4ull * dim, algo,
                  ": message from node ", from, " has ", body.size(), " bytes for ", dim, " floats");
   }
   m.body = body;
-  return m;
+  return std::optional<Message>(std::move(m));
 }
 
 }  // namespace murmur::algo::detail

@@ -21,11 +21,14 @@ comm::Bytes EncodeCompressedFrame(comm::FrameHeader h, uint32_t dim,
                                   std::span<const uint8_t> payload, std::optional<float> weight);
 // A dense f32 frame preceded by the push-sum weight.
 comm::Bytes EncodePushSumF32Frame(comm::FrameHeader h, float weight, std::span<const float> x);
+// A dense f32 frame preceded by a RelaySum count.
+comm::Bytes EncodeRelayF32Frame(comm::FrameHeader h, uint32_t count, std::span<const float> x);
 
 // A received, validated message. `body` points into `frame`, so a Message is move-only.
 struct Message {
   comm::Bytes frame;
   float weight = 1.0f;            // push-sum weight (1 when the codec carries none)
+  uint32_t relay_count = 0;       // RelaySum count (kRelayF32 only)
   std::span<const uint8_t> body;  // the vector payload
   Message() = default;
   Message(Message&&) = default;
@@ -40,5 +43,10 @@ struct Message {
 // these algorithms keep state in step with their neighbours and need every message.
 Message TakeMessage(comm::Transport& transport, std::string_view algo, int node, int from,
                     uint32_t round, uint8_t phase, comm::Codec codec, uint32_t dim);
+// The same checks, but a message the transport knows is lost gives nullopt (for algorithms
+// with a rule for missing messages); a malformed one still throws.
+std::optional<Message> TryTakeMessage(comm::Transport& transport, std::string_view algo, int node,
+                                      int from, uint32_t round, uint8_t phase, comm::Codec codec,
+                                      uint32_t dim);
 
 }  // namespace murmur::algo::detail

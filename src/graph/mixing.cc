@@ -101,8 +101,7 @@ void AssignWeights(Graph& g, WeightScheme scheme) {
   }
 }
 
-namespace {
-std::vector<int> Bfs(const Graph& g, int src) {
+std::vector<int> HopDistances(const Graph& g, int src) {
   std::vector<int> dist(g.n, -1);
   std::deque<int> q{src};
   dist[src] = 0;
@@ -118,7 +117,6 @@ std::vector<int> Bfs(const Graph& g, int src) {
   }
   return dist;
 }
-}  // namespace
 
 bool IsStronglyConnected(const Graph& g) {
   if (g.n <= 1) return true;
@@ -147,7 +145,7 @@ bool IsStronglyConnected(const Graph& g) {
 int Diameter(const Graph& g) {
   int diam = 0;
   for (int s = 0; s < g.n; ++s) {
-    for (int d : Bfs(g, s)) {
+    for (int d : HopDistances(g, s)) {
       if (d < 0) return -1;
       diam = std::max(diam, d);
     }

@@ -18,6 +18,12 @@ Topology::Topology(std::string name, std::vector<Graph> period)
   MURMUR_ASSERT(!period_.empty());
 }
 
+Topology::Topology(std::string name, std::vector<Graph> period, std::vector<Graph> trees)
+    : Topology(std::move(name), std::move(period)) {
+  trees_ = std::move(trees);
+  for (const Graph& t : trees_) MURMUR_ASSERT(t.n == nodes() && IsTree(t));
+}
+
 namespace {
 
 using Edges = std::vector<std::pair<int, int>>;
@@ -123,6 +129,28 @@ std::unique_ptr<Topology> File(const TopologyOptions& o) {
   return Static("file", o.nodes, o.directed, ReadEdgeList(o.file, o.nodes, o.directed));
 }
 
+std::unique_ptr<Topology> Trees(const std::string& name, std::vector<Graph> trees) {
+  std::vector<std::pair<int, int>> e;
+  for (const Graph& t : trees)
+    for (int i = 0; i < t.n; ++i)
+      for (int j : t.out[i])
+        if (i < j) e.emplace_back(i, j);
+  std::vector<Graph> period{GraphFromEdges(trees.front().n, false, e)};
+  return std::make_unique<Topology>(name, std::move(period), std::move(trees));
+}
+
+std::unique_ptr<Topology> Chain(const TopologyOptions& o) {
+  return Trees("chain", {ChainTree(o.nodes)});
+}
+
+std::unique_ptr<Topology> BinaryTreeTopology(const TopologyOptions& o) {
+  return Trees("binary_tree", {BinaryTree(o.nodes, false)});
+}
+
+std::unique_ptr<Topology> DoubleBinaryTree(const TopologyOptions& o) {
+  return Trees("double_binary_tree", {BinaryTree(o.nodes, false), BinaryTree(o.nodes, true)});
+}
+
 std::unique_ptr<Topology> Regular(const TopologyOptions& o) {
   const int n = o.nodes, d = o.degree;
   MURMUR_CHECK(ConfigError, d >= 1 && d < n, "topology.degree: must be in [1, ", n - 1, "] for ", n,
@@ -194,6 +222,13 @@ std::unique_ptr<Topology> ErdosRenyi(const TopologyOptions& o) {
 Registry<TopologyFactory> MakeBuiltins() {
   Registry<TopologyFactory> r("topology");
   r.add("ring", "undirected ring: i <-> i+1", Ring);
+  r.add("chain", "path 0 - 1 - ... - n-1 (a spanning tree)", Chain);
+  r.add("binary_tree", "heap-ordered binary tree: i <-> 2i+1, 2i+2 (a spanning tree)",
+        BinaryTreeTopology);
+  r.add("double_binary_tree",
+        "union of the binary tree and its mirror (i plays n-1-i); relaysum sends half the "
+        "parameters along each tree",
+        DoubleBinaryTree);
   r.add("torus", "2-D torus, rows x cols with rows the largest divisor <= sqrt(n)", Torus);
   r.add("complete", "every pair of nodes connected", Complete);
   r.add("star", "node 0 connected to every other node", Star);
@@ -281,7 +316,7 @@ std::unique_ptr<Topology> MakeTopology(const TopologyOptions& options) {
   MURMUR_CHECK(ConfigError, IsStronglyConnected(GraphFromEdges(options.nodes, true, all)),
                "topology.name: '", options.name, "' on ", options.nodes,
                " nodes is not (strongly) connected");
-  return std::make_unique<Topology>(topo->name(), std::move(period));
+  return std::make_unique<Topology>(topo->name(), std::move(period), topo->trees());
 }
 
 }  // namespace murmur::graph

@@ -128,6 +128,11 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.final_average = c.get_bool("algorithm.final_average");
   actx.initial_model = x0;
   actx.copies_from_initial = c.get_string("algorithm.copy_start") == "initial_model";
+  actx.relay.variant = c.get_string("relaysum.variant");
+  actx.relay.beta = c.get_double("relaysum.beta");
+  actx.relay.normalize = c.get_string("relaysum.normalize");
+  actx.relay.spanning_tree = c.get_string("relaysum.spanning_tree");
+  actx.relay.root = static_cast<int>(c.get_int("relaysum.root"));
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
 
   bool has_gamma = false;

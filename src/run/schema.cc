@@ -117,6 +117,21 @@ std::vector<KeySpec> Build() {
         "initial model; the same algorithm on x - x0) or zero (as in the papers)",
         Fixed({"initial_model", "zero"})),
 
+      S("relaysum.variant", "model",
+        "relaysum: model (relay models, fill missing with the initial model), grad (relay "
+        "updates, missing = 0) or mix (relay beta x + update, keep (1 - beta) x)",
+        Fixed({"model", "grad", "mix"})),
+      F("relaysum.beta", 0.5, 1e-9, 1, "relaysum mix: consensus strength beta (1 = model)"),
+      S("relaysum.normalize", "nodes",
+        "relaysum: divide the relayed sum by the number of nodes (nodes, filling contributions "
+        "not yet arrived) or by the number of contributions received (counts)",
+        Fixed({"nodes", "counts"})),
+      S("relaysum.spanning_tree", "topology",
+        "relaysum: relay over the topology itself (must be a tree; chain, binary_tree and "
+        "double_binary_tree are) or over the BFS spanning tree of any connected topology (bfs)",
+        Fixed({"topology", "bfs"})),
+      I("relaysum.root", 0, 0, 1e6, "relaysum with spanning_tree = bfs: root node of the tree"),
+
       S("compression.name", "none",
         "message compressor for algorithms that compress (none = full precision)",
         [] {

@@ -156,7 +156,7 @@ TEST(Registry, UnknownAlgorithmListsAllowed) {
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("algorithm.name: unknown algorithm 'choco2'; allowed: "
-                                         "allreduce, choco, dpsgd, local, scsp, sgp, sparse_push"),
+                                         "allreduce, choco, dpsgd, local, relaysum, scsp, sgp, sparse_push"),
               std::string::npos)
         << e.what();
   }

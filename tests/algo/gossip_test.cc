@@ -296,8 +296,12 @@ TEST(TuneGamma, PicksTheSmallestErrorAndIsDeterministic) {
   for (const auto& r : a) min_error = std::min(min_error, r.error);
   EXPECT_LT(min_error, 1.0);
   for (const auto& r : a) {
-    if (r.gamma == best) EXPECT_LE(r.error, kGammaErrorSlack * min_error);
-    if (r.gamma < best) EXPECT_GT(r.error, kGammaErrorSlack * min_error) << r.gamma;
+    if (r.gamma == best) {
+      EXPECT_LE(r.error, kGammaErrorSlack * min_error);
+    }
+    if (r.gamma < best) {
+      EXPECT_GT(r.error, kGammaErrorSlack * min_error) << r.gamma;
+    }
   }
   // Aggressive compression cannot take the full step.
   EXPECT_LT(best, 1.0);

@@ -58,10 +58,10 @@ TEST(Config, MalformedConfigsNameTheProblem) {
       {"[train]\nlr_decay_rounds = [1, \"x\"]",
        "train.lr_decay_rounds: expected a list of integers"},
       {"[algorithm]\nname = \"chocolate\"",
-       "algorithm.name: unknown value 'chocolate'; allowed: allreduce, choco, dpsgd, local, scsp, "
-       "sgp, sparse_push"},
+       "algorithm.name: unknown value 'chocolate'; allowed: allreduce, choco, dpsgd, local, "
+       "relaysum, scsp, sgp, sparse_push"},
       {"[topology]\nname = \"hypercube\"",
-       "topology.name: unknown value 'hypercube'; allowed: complete"},
+       "topology.name: unknown value 'hypercube'; allowed: binary_tree, chain, complete"},
       {"[topology]\nweights = \"best\"",
        "topology.weights: unknown value 'best'; allowed: auto, metropolis_hastings"},
       {"[partition]\nname = \"skewed\"",

@@ -25,6 +25,22 @@
 
 namespace murmur::algo {
 
+// relaysum (Vogels et al. 2021): what is relayed, how it is normalised, and over which tree.
+struct RelayOptions {
+  // model: relay models, fill missing contributions with the initial model (RelaySGD);
+  // grad: relay local updates, missing ones count as 0 (RelaySum/Grad);
+  // mix: relay beta * x + update and keep (1 - beta) of the own model (RelaySum/Mix).
+  std::string variant = "model";
+  double beta = 0.5;  // mix: consensus strength in (0, 1]; 1 is the model variant
+  // Divide by the number of nodes n (the papers' choice) or by the count of contributions
+  // received so far ("counts").
+  std::string normalize = "nodes";
+  // topology: relay over the topology itself (a tree topology, or any graph that is a tree);
+  // bfs: over the breadth-first spanning tree of the topology from `root`.
+  std::string spanning_tree = "topology";
+  int root = 0;
+};
+
 struct AlgorithmContext {
   int nodes = 0;
   int64_t dim = 0;  // length of every x_i
@@ -48,6 +64,7 @@ struct AlgorithmContext {
   // copies from it when copies_from_initial is set (else from 0, as in the papers).
   std::span<const float> initial_model;
   bool copies_from_initial = true;
+  RelayOptions relay;
 };
 
 class Algorithm {
@@ -77,5 +94,6 @@ std::unique_ptr<Algorithm> MakeChoco(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeSgp(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeSparsePush(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeScsp(const AlgorithmContext& ctx);
+std::unique_ptr<Algorithm> MakeRelaySum(const AlgorithmContext& ctx);
 
 }  // namespace murmur::algo

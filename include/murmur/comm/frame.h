@@ -33,6 +33,7 @@ enum class Codec : uint8_t {
   kDenseF32 = 1,            // count == dimension floats
   kControl = 2,             // opaque algorithm-defined bytes
   kPushSumF32 = 3,          // f32 push-sum weight, then count == dimension floats
+  kRelayF32 = 4,            // u32 relay count (RelaySum), then count == dimension floats
   kCompressed = 16,         // a compress:: payload (self-describing; see compress/compressor.h)
   kPushSumCompressed = 17,  // f32 push-sum weight, then a compress:: payload
 };

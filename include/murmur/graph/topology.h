@@ -47,6 +47,8 @@ Graph GraphFromEdges(int n, bool directed, const std::vector<std::pair<int, int>
 void AssignWeights(Graph& g, WeightScheme scheme);
 
 bool IsStronglyConnected(const Graph& g);
+// Hops from `src` to every node along out-edges (-1 where unreachable).
+std::vector<int> HopDistances(const Graph& g, int src);
 // Longest shortest path over out-edges; -1 when not strongly connected.
 int Diameter(const Graph& g);
 // Largest |row sum - 1| and |column sum - 1| of the mixing matrix.
@@ -79,9 +81,27 @@ struct TopologyOptions {
 // [0, nodes), a self loop or a duplicate edge.
 std::vector<std::pair<int, int>> ReadEdgeList(const std::string& path, int nodes, bool directed);
 
+// Spanning trees, for relay algorithms (RelaySum). A tree is an undirected Graph.
+// Whether g is undirected, connected and has exactly n - 1 edges.
+bool IsTree(const Graph& g);
+// The path 0 - 1 - ... - n-1.
+Graph ChainTree(int n);
+// The heap-ordered binary tree: node i's children are 2i+1 and 2i+2. Mirrored, node i plays
+// the role of n-1-i, so leaves of one tree are mostly inner nodes of the other (the double
+// binary trees of Sanders et al., used by RelaySGD).
+Graph BinaryTree(int n, bool mirrored);
+// Breadth-first spanning tree of g's undirected view from `root` (neighbours visited in id
+// order; a node hangs off the first node that reaches it). Throws ConfigError when g is not
+// connected.
+Graph BfsSpanningTree(const Graph& g, int root);
+
 class Topology {
  public:
   Topology(std::string name, std::vector<Graph> period);
+  // A topology made of spanning trees (chain, binary_tree, double_binary_tree) also carries
+  // them: relay algorithms send along each tree, the graph is their union.
+  Topology(std::string name, std::vector<Graph> period, std::vector<Graph> trees);
+  const std::vector<Graph>& trees() const { return trees_; }
   const std::string& name() const { return name_; }
   int nodes() const { return period_.front().n; }
   bool directed() const { return period_.front().directed; }
@@ -93,6 +113,7 @@ class Topology {
  private:
   std::string name_;
   std::vector<Graph> period_;
+  std::vector<Graph> trees_;
 };
 
 using TopologyFactory = std::function<std::unique_ptr<Topology>(const TopologyOptions&)>;
