@@ -5,7 +5,8 @@
 # (summary.json present) are skipped, so the script can be resumed. At the end it writes
 # $OUT/summary.csv (scripts/summarize_runs.py).
 #
-# Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, sweep, scsp, relay
+# Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, sweep, scsp, relay,
+#                                          vote
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,12 +70,23 @@ relay() {
   done
 }
 
+# Majority-vote sparse SGD (server mode, iid) against all-reduce at K/d from 10% to 0.02%,
+# voting every round and every 10 rounds (issue #5).
+vote() {
+  row "allreduce-iid" $C/allreduce.toml --set partition.name=iid
+  for k in 0.1 0.01 0.001 0.0002; do
+    row "vote_k${k}-iid" $C/majority_vote.toml --set partition.name=iid --set vote.mask_ratio=$k
+  done
+  row "vote_k0.001_reuse10-iid" $C/majority_vote.toml --set partition.name=iid \
+    --set vote.mask_ratio=0.001 --set vote.mask_reuse=10
+}
+
 groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | sweep | scsp | relay) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, sweep, scsp, relay)" >&2; exit 2 ;;
+    main | choco | sweep | scsp | relay | vote) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, sweep, scsp, relay, vote)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"

@@ -113,6 +113,10 @@ const Registry<AlgorithmFactory>& AlgorithmRegistry() {
           "spanning tree so every node gets the exact average, delayed by tree distance; "
           "relaysum.* options",
           MakeRelaySum);
+    r.add("majority_vote",
+          "sparse SGD with majority voting (Ozfatura et al. 2020): error-compensated updates "
+          "sent on a common mask of the most-voted coordinates, values only; vote.* options",
+          MakeMajorityVote);
     r.add("local", "no communication: every node trains alone (baseline, overhead benchmark)",
           MakeLocal);
     return r;

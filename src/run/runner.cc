@@ -114,6 +114,17 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const std::vector<float> x0 = train::InitialParameters(mopt, shape, seed);
   const int64_t dim = static_cast<int64_t>(x0.size());
 
+  const int threads = ThreadsFrom(c);
+  ThreadPool pool(threads, train::ConfigureWorkerThread);
+  train::ConfigureWorkerThread();
+
+  std::vector<std::unique_ptr<train::NodeModel>> models(n);
+  std::vector<std::unique_ptr<data::NodeLoader>> loaders(n);
+  pool.parallel_for(n, [&](size_t i) {
+    models[i] = train::MakeNodeModel(mopt, oopt, shape, x0);
+    loaders[i] = std::make_unique<data::NodeLoader>(splits.train, std::move(parts[i]),
+                                                    Rng(seed, i, Stream::kShuffle));
+  });
   algo::AlgorithmContext actx;
   actx.nodes = n;
   actx.dim = dim;
@@ -133,6 +144,13 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.relay.normalize = c.get_string("relaysum.normalize");
   actx.relay.spanning_tree = c.get_string("relaysum.spanning_tree");
   actx.relay.root = static_cast<int>(c.get_int("relaysum.root"));
+  actx.vote.mode = c.get_string("vote.mode");
+  actx.vote.server = static_cast<int>(c.get_int("vote.server"));
+  actx.vote.mask_ratio = c.get_double("vote.mask_ratio");
+  actx.vote.vote_ratio = c.get_double("vote.vote_ratio");
+  actx.vote.mask_reuse = c.get_int("vote.mask_reuse");
+  actx.vote.layerwise = c.get_bool("vote.layerwise");
+  actx.segments = models[0]->segments();
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
 
   bool has_gamma = false;
@@ -143,17 +161,6 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     gamma_text = std::to_string(value);
   }
 
-  const int threads = ThreadsFrom(c);
-  ThreadPool pool(threads, train::ConfigureWorkerThread);
-  train::ConfigureWorkerThread();
-
-  std::vector<std::unique_ptr<train::NodeModel>> models(n);
-  std::vector<std::unique_ptr<data::NodeLoader>> loaders(n);
-  pool.parallel_for(n, [&](size_t i) {
-    models[i] = train::MakeNodeModel(mopt, oopt, shape, x0);
-    loaders[i] = std::make_unique<data::NodeLoader>(splits.train, std::move(parts[i]),
-                                                    Rng(seed, i, Stream::kShuffle));
-  });
   std::unique_ptr<train::NodeModel> avg_model;
   if (c.get_bool("output.eval_avg_model")) avg_model = train::MakeNodeModel(mopt, oopt, shape, x0);
 

@@ -132,6 +132,21 @@ std::vector<KeySpec> Build() {
         Fixed({"topology", "bfs"})),
       I("relaysum.root", 0, 0, 1e6, "relaysum with spanning_tree = bfs: root node of the tree"),
 
+      S("vote.mode", "server",
+        "majority_vote: server (node vote.server tallies votes and averages; its bytes received "
+        "are the uplink, its bytes sent the downlink) or all_to_all (every node tallies every "
+        "vote; values averaged by an all-reduce)",
+        Fixed({"server", "all_to_all"})),
+      I("vote.server", 0, 0, 1e6, "majority_vote server mode: the aggregating node"),
+      F("vote.mask_ratio", 0.01, 1e-9, 1,
+        "majority_vote: fraction K/d of the coordinates sent per round (per layer with "
+        "vote.layerwise; at least 1 per layer)"),
+      F("vote.vote_ratio", 0.0, 0, 1,
+        "majority_vote: fraction K_v/d each node votes for; 0 = vote.mask_ratio"),
+      I("vote.mask_reuse", 1, 1, 1e9,
+        "majority_vote: vote every N rounds and reuse the mask in between"),
+      B("vote.layerwise", false, "majority_vote: vote and pick the mask per tensor"),
+
       S("compression.name", "none",
         "message compressor for algorithms that compress (none = full precision)",
         [] {

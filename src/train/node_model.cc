@@ -63,10 +63,12 @@ class TorchNodeModel final : public NodeModel {
       grad_views_.push_back(grad_.narrow(0, off, p.numel()).view(p.sizes()));
       p.mutable_grad() = grad_views_.back();
       params_.push_back(p);
+      segments_.push_back(p.numel());
       off += p.numel();
     }
     for (auto& b : slots.buffers) {
       b.set_data(flat_.narrow(0, off, b.numel()).view(b.sizes()));
+      segments_.push_back(b.numel());
       off += b.numel();
     }
     to_device();
@@ -75,6 +77,7 @@ class TorchNodeModel final : public NodeModel {
 
   std::span<float> params() override { return host_; }
   int64_t trainable() const override { return trainable_; }
+  std::vector<int64_t> segments() const override { return segments_; }
   std::span<float> optimizer_state() override { return momentum_; }
 
   double train_steps(int steps, int batch, double lr, data::NodeLoader& loader) override {
@@ -215,6 +218,7 @@ class TorchNodeModel final : public NodeModel {
   torch::Tensor flat_, grad_, mom_dev_;
   std::vector<torch::Tensor> params_, grad_views_;
   int64_t trainable_ = 0;
+  std::vector<int64_t> segments_;
 };
 
 }  // namespace

@@ -155,8 +155,10 @@ TEST(Registry, UnknownAlgorithmListsAllowed) {
     Sim s("choco2", "ring", 3, 2);
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("algorithm.name: unknown algorithm 'choco2'; allowed: "
-                                         "allreduce, choco, dpsgd, local, relaysum, scsp, sgp, sparse_push"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "algorithm.name: unknown algorithm 'choco2'; allowed: "
+                  "allreduce, choco, dpsgd, local, majority_vote, relaysum, scsp, sgp, "
+                  "sparse_push"),
               std::string::npos)
         << e.what();
   }

@@ -59,7 +59,7 @@ TEST(Config, MalformedConfigsNameTheProblem) {
        "train.lr_decay_rounds: expected a list of integers"},
       {"[algorithm]\nname = \"chocolate\"",
        "algorithm.name: unknown value 'chocolate'; allowed: allreduce, choco, dpsgd, local, "
-       "relaysum, scsp, sgp, sparse_push"},
+       "majority_vote, relaysum, scsp, sgp, sparse_push"},
       {"[topology]\nname = \"hypercube\"",
        "topology.name: unknown value 'hypercube'; allowed: binary_tree, chain, complete"},
       {"[topology]\nweights = \"best\"",

@@ -41,6 +41,16 @@ struct RelayOptions {
   int root = 0;
 };
 
+// majority_vote (sparse SGD with majority voting, Ozfatura et al. 2020).
+struct VoteOptions {
+  std::string mode = "server";  // server (node `server` aggregates) or all_to_all
+  int server = 0;
+  double mask_ratio = 0.01;  // K = ceil(mask_ratio * d) coordinates sent per round (per layer)
+  double vote_ratio = 0.0;   // K_v = ceil(vote_ratio * d) votes per node; 0 = mask_ratio
+  int64_t mask_reuse = 1;    // vote every R rounds, reuse the mask in between
+  bool layerwise = false;    // vote and select per tensor (AlgorithmContext::segments)
+};
+
 struct AlgorithmContext {
   int nodes = 0;
   int64_t dim = 0;  // length of every x_i
@@ -65,6 +75,9 @@ struct AlgorithmContext {
   std::span<const float> initial_model;
   bool copies_from_initial = true;
   RelayOptions relay;
+  VoteOptions vote;
+  // Length of each tensor of the flat model vector, in order (empty: one segment).
+  std::vector<int64_t> segments;
 };
 
 class Algorithm {
@@ -95,5 +108,6 @@ std::unique_ptr<Algorithm> MakeSgp(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeSparsePush(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeScsp(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeRelaySum(const AlgorithmContext& ctx);
+std::unique_ptr<Algorithm> MakeMajorityVote(const AlgorithmContext& ctx);
 
 }  // namespace murmur::algo

@@ -57,6 +57,9 @@ class NodeModel {
   // The flat model vector: [trainable parameters | buffers (if included)].
   virtual std::span<float> params() = 0;
   virtual int64_t trainable() const = 0;
+  // Length of every tensor in params(), in order (parameters, then included buffers): the
+  // layers of layer-wise algorithms.
+  virtual std::vector<int64_t> segments() const = 0;
   // Momentum buffer (empty without momentum).
   virtual std::span<float> optimizer_state() = 0;
   // `steps` SGD steps of `batch` samples from `loader` at learning rate `lr`; returns the

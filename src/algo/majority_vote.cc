@@ -1,0 +1,331 @@
+// Sparse SGD with majority voting: Ozfatura, Ozfatura, Gündüz, "Time-Correlated Sparsification
+// for Communication-Efficient Federated Learning" / "Distributed Sparse SGD with Majority
+// Voting" (2020). The paper's full text was not available to us; every choice below is an
+// option or written down.
+//
+// All nodes hold the same model x (they start from the common initial model and apply the
+// same update every round). Node i keeps an error-compensated accumulator a_i: after its
+// local steps it adds the change they made, a_i += x_i - x, and forgets the change itself.
+// On a voting round (every vote.mask_reuse rounds) each node votes for the K_v coordinates of
+// largest |a_i| (per layer with vote.layerwise; never for a zero a_i) and the K most-voted
+// coordinates become the common mask (ties broken by a per-round hash, identical everywhere); the
+// other rounds reuse the last mask. Then every node sends a_i on the mask, values only, the mean of
+// the n value vectors m is formed, and everyone sets x[mask] += m, a_i[mask] = 0: what was not sent
+// stays in a_i.
+//
+//   vote.mode = server:     node vote.server tallies the votes (phase 0), sends the mask
+//                           (phase 1), receives the n-1 value vectors (phase 2) and sends the
+//                           mean back (phase 3). Its bytes_received is the uplink of all
+//                           workers, its bytes_sent the downlink.
+//   vote.mode = all_to_all: every node sends its vote to every other node and tallies all of
+//                           them itself (phase 0); the mean of the values is one all-reduce of
+//                           K floats (phases 1-2, reduce-scatter + all-gather).
+// Votes and masks are sorted index sets written with compression.index_codec (auto = the
+// smallest for the set); values are f32 without indices. With K = d (mask_ratio = 1) every
+// coordinate is sent every round and the algorithm is all-reduce SGD.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "internal.h"
+#include "messages.h"
+#include "murmur/algo/algorithm.h"
+#include "murmur/compress/codecs.h"
+#include "murmur/compress/compressor.h"
+
+namespace murmur::algo {
+namespace {
+
+uint32_t Keep(double ratio, int64_t len) {
+  if (len <= 0) return 0;
+  const double k = std::ceil(ratio * static_cast<double>(len));
+  return static_cast<uint32_t>(std::clamp(k, 1.0, static_cast<double>(len)));
+}
+
+uint64_t Mix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+class MajorityVote final : public Algorithm {
+ public:
+  explicit MajorityVote(const AlgorithmContext& ctx) : ctx_(ctx), nodes_(ctx.nodes) {
+    ctx_.initial_model = {};
+    const VoteOptions& o = ctx.vote;
+    MURMUR_CHECK(ConfigError, ctx.compression == "none",
+                 "compression.name: majority_vote sparsifies by its vote (vote.mask_ratio); set "
+                 "compression.name = \"none\" (got '",
+                 ctx.compression, "')");
+    MURMUR_CHECK(ConfigError, o.mode == "server" || o.mode == "all_to_all",
+                 "vote.mode: must be 'server' or 'all_to_all', got '", o.mode, "'");
+    server_mode_ = o.mode == "server";
+    MURMUR_CHECK(ConfigError, !server_mode_ || (o.server >= 0 && o.server < ctx.nodes),
+                 "vote.server: node ", o.server, " is outside [0, ", ctx.nodes, ")");
+    MURMUR_CHECK(ConfigError, o.mask_ratio > 0.0 && o.mask_ratio <= 1.0,
+                 "vote.mask_ratio: must be in (0, 1], got ", o.mask_ratio);
+    MURMUR_CHECK(ConfigError, o.vote_ratio >= 0.0 && o.vote_ratio <= 1.0,
+                 "vote.vote_ratio: must be in [0, 1] (0 = vote.mask_ratio), got ", o.vote_ratio);
+    MURMUR_CHECK(ConfigError, o.mask_reuse >= 1, "vote.mask_reuse: must be >= 1, got ",
+                 o.mask_reuse);
+    MURMUR_CHECK(ConfigError, static_cast<int64_t>(ctx.initial_model.size()) == ctx.dim,
+                 "majority_vote: needs the common initial model of all nodes (got ",
+                 ctx.initial_model.size(), " values for a model of ", ctx.dim, ")");
+    MURMUR_CHECK(ConfigError, ctx.dim > 0 && ctx.dim < (int64_t{1} << 32),
+                 "majority_vote: model size ", ctx.dim, " outside [1, 2^32)");
+    // Layers: the model's tensors with vote.layerwise, else the whole vector.
+    if (o.layerwise && !ctx.segments.empty()) {
+      segments_ = ctx.segments;
+      MURMUR_CHECK(ConfigError,
+                   std::accumulate(segments_.begin(), segments_.end(), int64_t{0}) == ctx.dim,
+                   "vote.layerwise: the model's layers hold ", segments_.size(),
+                   " tensors that do not add up to its ", ctx.dim, " values");
+    } else {
+      segments_ = {ctx.dim};
+    }
+    const double vr = o.vote_ratio > 0.0 ? o.vote_ratio : o.mask_ratio;
+    for (int64_t len : segments_) {
+      k_ += Keep(o.mask_ratio, len);
+      kv_ += Keep(vr, len);
+    }
+    for (State& s : nodes_) {
+      s.x.assign(ctx.initial_model.begin(), ctx.initial_model.end());
+      s.a.assign(ctx.dim, 0.0f);
+      s.vals.resize(k_);
+    }
+    if (!server_mode_) {
+      AlgorithmContext c = ctx_;
+      c.dim = k_;
+      average_ = detail::MakeExactAverage(c, 1);
+    }
+  }
+
+  std::string_view name() const override { return "majority_vote"; }
+  int phases() const override { return server_mode_ ? 4 : 3; }
+  std::vector<std::pair<std::string, double>> resolved_parameters() const override {
+    return {{"mask_size", static_cast<double>(k_)}, {"vote_size", static_cast<double>(kv_)}};
+  }
+
+  void send(int phase, uint32_t round, int node, std::span<float> x) override {
+    State& s = nodes_[node];
+    const bool vote_round = round % ctx_.vote.mask_reuse == 0;
+    comm::FrameHeader h;
+    h.round = round;
+    h.sender = node;
+    h.phase = static_cast<uint8_t>(phase);
+    const int server = ctx_.vote.server;
+    if (phase == 0) {
+      // The local steps' change goes into the accumulator; x returns to the common model.
+      for (size_t k = 0; k < x.size(); ++k) s.a[k] += x[k] - s.x[k];
+      if (!vote_round) return;
+      Vote(s);
+      if (server_mode_ && node == server) return;
+      s.bytes.clear();
+      compress::EncodeIndices(s.vote, Dim(), ctx_.compressor.index_codec, s.bytes);
+      h.codec = static_cast<uint8_t>(comm::Codec::kControl);
+      h.count = static_cast<uint32_t>(s.vote.size());
+      h.dimension = Dim();
+      for (int to = 0; to < ctx_.nodes; ++to) {
+        if (to == node || (server_mode_ && to != server)) continue;
+        h.receiver = to;
+        ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
+      }
+      return;
+    }
+    if (!server_mode_) {
+      if (phase == 1) Gather(s);
+      average_->send(phase - 1, round, node, s.vals);
+      return;
+    }
+    if (phase == 1) {  // the server sends the mask
+      if (!vote_round || node != server) return;
+      s.bytes.clear();
+      compress::EncodeIndices(s.mask, Dim(), ctx_.compressor.index_codec, s.bytes);
+      h.codec = static_cast<uint8_t>(comm::Codec::kControl);
+      h.count = k_;
+      h.dimension = Dim();
+      for (int to = 0; to < ctx_.nodes; ++to) {
+        if (to == server) continue;
+        h.receiver = to;
+        ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
+      }
+    } else if (phase == 2) {  // workers send their values on the mask
+      Gather(s);
+      if (node == server) return;
+      h.receiver = server;
+      ctx_.transport->send(comm::EncodeDenseF32(h, s.vals));
+    } else if (node == server) {  // phase 3: the server sends the mean back
+      for (int to = 0; to < ctx_.nodes; ++to) {
+        if (to == server) continue;
+        h.receiver = to;
+        ctx_.transport->send(comm::EncodeDenseF32(h, s.vals));
+      }
+    }
+  }
+
+  void receive(int phase, uint32_t round, int node, std::span<float> x) override {
+    State& s = nodes_[node];
+    const bool vote_round = round % ctx_.vote.mask_reuse == 0;
+    const int server = ctx_.vote.server;
+    if (phase == 0) {
+      if (!vote_round || (server_mode_ && node != server)) return;
+      s.tally.assign(Dim(), 0);
+      for (int from = 0; from < ctx_.nodes; ++from) {
+        if (from == node) {
+          for (uint32_t k : s.vote) ++s.tally[k];
+          continue;
+        }
+        const comm::Bytes frame = Take(node, from, round, 0);
+        const comm::FrameView f = comm::DecodeFrame(frame);
+        CheckIndexFrame(f, from, round, std::min(f.header.count, kv_));
+        compress::ByteReader in(f.payload, "majority_vote: vote");
+        compress::DecodeIndices(in, Dim(), f.header.count, s.idx);
+        MURMUR_CHECK(ProtocolError, in.remaining() == 0, "majority_vote: vote from node ", from,
+                     " has ", in.remaining(), " trailing bytes");
+        for (uint32_t k : s.idx) ++s.tally[k];
+      }
+      SelectMask(s, round);
+      return;
+    }
+    if (!server_mode_) {
+      average_->receive(phase - 1, round, node, s.vals);
+      if (phase == 2) Apply(s, x);
+      return;
+    }
+    if (phase == 1) {
+      if (!vote_round || node == server) return;
+      const comm::Bytes frame = Take(node, server, round, 1);
+      const comm::FrameView f = comm::DecodeFrame(frame);
+      CheckIndexFrame(f, server, round, k_);
+      compress::ByteReader in(f.payload, "majority_vote: mask");
+      compress::DecodeIndices(in, Dim(), k_, s.mask);
+      MURMUR_CHECK(ProtocolError, in.remaining() == 0, "majority_vote: mask from node ", server,
+                   " has ", in.remaining(), " trailing bytes");
+    } else if (phase == 2) {
+      if (node != server) return;
+      // Mean of the n value vectors in node order (the server's own in its place).
+      std::vector<double>& sum = s.sum;
+      sum.assign(k_, 0.0);
+      for (int from = 0; from < ctx_.nodes; ++from) {
+        if (from == node) {
+          for (uint32_t k = 0; k < k_; ++k) sum[k] += s.vals[k];
+          continue;
+        }
+        const comm::Bytes frame = Take(node, from, round, 2);
+        const comm::FrameView f = comm::DecodeFrame(frame);
+        const auto payload = comm::DenseF32Payload(f, k_);
+        for (uint32_t k = 0; k < k_; ++k) sum[k] += comm::DenseF32At(payload, k);
+      }
+      for (uint32_t k = 0; k < k_; ++k) s.vals[k] = static_cast<float>(sum[k] / ctx_.nodes);
+    } else {
+      if (node != server) {
+        const comm::Bytes frame = Take(node, server, round, 3);
+        const comm::FrameView f = comm::DecodeFrame(frame);
+        const auto payload = comm::DenseF32Payload(f, k_);
+        if (k_) std::memcpy(s.vals.data(), payload.data(), 4ull * k_);
+      }
+      Apply(s, x);
+    }
+  }
+
+ private:
+  struct State {
+    std::vector<float> x;     // the common model after the last round
+    std::vector<float> a;     // error-compensated accumulator
+    std::vector<float> vals;  // a on the mask, then the mean
+    std::vector<uint32_t> vote, mask, idx, tally;
+    std::vector<uint64_t> keys;
+    std::vector<double> sum;
+    comm::Bytes bytes;
+  };
+
+  uint32_t Dim() const { return static_cast<uint32_t>(ctx_.dim); }
+
+  // Top-K_v of |a| per layer (ties: lower index).
+  void Vote(State& s) const {
+    s.vote.clear();
+    const double vr = ctx_.vote.vote_ratio > 0.0 ? ctx_.vote.vote_ratio : ctx_.vote.mask_ratio;
+    uint32_t offset = 0;
+    for (int64_t len : segments_) {
+      const auto seg = std::span<const float>(s.a).subspan(offset, len);
+      compress::TopKIndices(seg, Keep(vr, len), offset, s.vote);
+      offset += static_cast<uint32_t>(len);
+    }
+    // A zero accumulator has nothing to send: no vote for it (else a node with little left
+    // would keep voting for the lowest indices and crowd out coordinates that need sending).
+    std::erase_if(s.vote, [&](uint32_t k) { return s.a[k] == 0.0f; });
+  }
+
+  // The K most-voted coordinates per layer; equal counts are ordered by a hash of (seed,
+  // round, index), so every node that tallies the same votes picks the same mask.
+  void SelectMask(State& s, uint32_t round) const {
+    s.mask.clear();
+    const uint64_t salt = Mix64(ctx_.seed ^ (uint64_t{round} << 32));
+    uint32_t offset = 0;
+    for (int64_t len : segments_) {
+      const uint32_t keep = Keep(ctx_.vote.mask_ratio, len);
+      s.keys.resize(len);
+      for (uint32_t k = 0; k < len; ++k) {
+        const uint32_t at = offset + k;
+        // Higher key wins: votes in the top 32 bits, the hash below.
+        s.keys[k] = (uint64_t{s.tally[at]} << 32) | (Mix64(salt ^ at) >> 32);
+      }
+      std::vector<uint32_t> order(len);
+      std::iota(order.begin(), order.end(), 0u);
+      std::nth_element(order.begin(), order.begin() + (keep - 1), order.end(),
+                       [&](uint32_t p, uint32_t q) { return s.keys[p] > s.keys[q]; });
+      for (uint32_t k = 0; k < keep; ++k) s.mask.push_back(offset + order[k]);
+      offset += static_cast<uint32_t>(len);
+    }
+    std::sort(s.mask.begin(), s.mask.end());
+  }
+
+  void Gather(State& s) const {
+    for (uint32_t k = 0; k < k_; ++k) s.vals[k] = s.a[s.mask[k]];
+  }
+
+  // x <- common model + mean on the mask; the sent part leaves the accumulator.
+  void Apply(State& s, std::span<float> x) const {
+    for (uint32_t k = 0; k < k_; ++k) {
+      s.x[s.mask[k]] += s.vals[k];
+      s.a[s.mask[k]] = 0.0f;
+    }
+    std::copy(s.x.begin(), s.x.end(), x.begin());
+  }
+
+  comm::Bytes Take(int node, int from, uint32_t round, int phase) const {
+    auto frame = ctx_.transport->receive(node, from, round, static_cast<uint8_t>(phase));
+    MURMUR_CHECK(ProtocolError, frame.has_value(), "majority_vote: node ", node, " got no phase-",
+                 phase, " message from node ", from, " in round ", round);
+    return std::move(*frame);
+  }
+
+  void CheckIndexFrame(const comm::FrameView& f, int from, uint32_t round, uint32_t k) const {
+    MURMUR_CHECK(ProtocolError,
+                 f.header.sender == static_cast<uint32_t>(from) && f.header.round == round &&
+                     f.header.codec == static_cast<uint8_t>(comm::Codec::kControl) &&
+                     f.header.count == k && f.header.dimension == Dim(),
+                 "majority_vote: index set from node ", from, " in round ", round, " has sender ",
+                 f.header.sender, ", round ", f.header.round, ", codec ", int{f.header.codec}, ", ",
+                 f.header.count, " of ", f.header.dimension, " indices; expected ", k, " of ",
+                 Dim());
+  }
+
+  AlgorithmContext ctx_;
+  std::vector<State> nodes_;
+  std::vector<int64_t> segments_;
+  uint32_t k_ = 0, kv_ = 0;
+  bool server_mode_ = true;
+  std::unique_ptr<Algorithm> average_;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> MakeMajorityVote(const AlgorithmContext& ctx) {
+  return std::make_unique<MajorityVote>(ctx);
+}
+
+}  // namespace murmur::algo

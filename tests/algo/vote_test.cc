@@ -1,0 +1,185 @@
+// Sparse SGD with majority voting over the in-process transport.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "algo/harness.h"
+#include "murmur/compress/codecs.h"
+
+namespace murmur::algo {
+namespace {
+
+using testing::Sim;
+
+graph::TopologyOptions Complete(int n) {
+  graph::TopologyOptions t;
+  t.name = "complete";
+  t.nodes = n;
+  return t;
+}
+
+// A majority-vote simulation whose nodes all start at the same x0.
+struct Vote {
+  std::vector<float> x0;
+  Sim sim;
+  Vote(int n, int64_t d, const VoteOptions& o, std::vector<int64_t> segments = {},
+       compress::IndexCodec codec = compress::IndexCodec::kAuto)
+      : x0(Start(d)), sim("majority_vote", Complete(n), d, 1, [&](AlgorithmContext& c) {
+          c.initial_model = x0;
+          c.vote = o;
+          c.segments = segments;
+          c.compressor.index_codec = codec;
+        }) {
+    for (auto& v : sim.x) v = x0;
+  }
+  static std::vector<float> Start(int64_t d) {
+    std::vector<float> v(d);
+    Rng rng(3);
+    for (float& e : v) e = static_cast<float>(rng.normal());
+    return v;
+  }
+};
+
+VoteOptions Options(const std::string& mode, double mask, double vote = 0.0, int64_t reuse = 1,
+                    bool layerwise = false) {
+  VoteOptions o;
+  o.mode = mode;
+  o.mask_ratio = mask;
+  o.vote_ratio = vote;
+  o.mask_reuse = reuse;
+  o.layerwise = layerwise;
+  return o;
+}
+
+TEST(MajorityVote, FullMaskIsAllReduceSgd) {
+  for (const char* mode : {"server", "all_to_all"}) {
+    const int n = 6;
+    const int64_t d = 77;
+    Vote v(n, d, Options(mode, 1.0));
+    Sim ar("allreduce", Complete(n), d, 1, [](AlgorithmContext&) {});
+    for (auto& x : ar.x) x = v.x0;
+    ThreadPool pool(2);
+    for (uint32_t r = 0; r < 6; ++r) {
+      v.sim.round(r, pool, /*perturb=*/true);
+      ar.round(r, pool, /*perturb=*/true);
+      for (int i = 0; i < n; ++i)
+        for (int64_t k = 0; k < d; ++k)
+          ASSERT_NEAR(v.sim.x[i][k], ar.x[i][k], 1e-5) << mode << " round " << r;
+    }
+  }
+}
+
+// Every node ends each round with the same model, changed on exactly the K coordinates of
+// one common mask; with mask_reuse = R the mask stays the same for R rounds; with layerwise
+// voting each layer gets its own share.
+TEST(MajorityVote, MaskIsCommonToAllWorkers) {
+  const std::vector<int64_t> layers = {40, 7, 53};
+  for (const char* mode : {"server", "all_to_all"}) {
+    for (bool layerwise : {false, true}) {
+      const int n = 5;
+      const int64_t d = 100;
+      Vote v(n, d, Options(mode, 0.1, 0.2, 3, layerwise), layers);
+      ThreadPool pool(2);
+      std::vector<float> before = v.x0;
+      std::vector<int> last_changed;
+      for (uint32_t r = 0; r < 9; ++r) {
+        v.sim.round(r, pool, /*perturb=*/true);
+        for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << mode << " round " << r;
+        std::vector<int> changed;
+        for (int64_t k = 0; k < d; ++k)
+          if (v.sim.x[0][k] != before[k]) changed.push_back(static_cast<int>(k));
+        // K = 10 globally; per layer ceil(0.1 * len) = 4 + 1 + 6 = 11.
+        ASSERT_EQ(changed.size(), layerwise ? 11u : 10u) << mode << " round " << r;
+        if (layerwise) {
+          int l0 = 0, l1 = 0;
+          for (int k : changed) {
+            if (k < 40)
+              ++l0;
+            else if (k < 47)
+              ++l1;
+          }
+          EXPECT_EQ(l0, 4);
+          EXPECT_EQ(l1, 1);
+        }
+        if (r % 3 != 0) EXPECT_EQ(changed, last_changed) << "mask reused in round " << r;
+        last_changed = changed;
+        before = v.sim.x[0];
+      }
+    }
+  }
+}
+
+// Error feedback: what a round does not send stays in the accumulators, so after one round
+// of updates and enough rounds without, the model has moved by exactly the mean update.
+TEST(MajorityVote, ErrorFeedbackEventuallySendsEverything) {
+  for (const char* mode : {"server", "all_to_all"}) {
+    const int n = 4;
+    const int64_t d = 60;
+    Vote v(n, d, Options(mode, 0.05));
+    ThreadPool pool(2);
+    v.sim.round(0, pool, /*perturb=*/true);
+    // The perturbation of round 0, recomputed as the harness draws it.
+    std::vector<double> mean(d, 0.0);
+    for (int i = 0; i < n; ++i) {
+      Rng rng(99, i, Stream::kData);
+      for (int64_t k = 0; k < d; ++k) mean[k] += 0.1 * rng.normal() / n;
+    }
+    for (uint32_t r = 1; r < 40; ++r) v.sim.round(r, pool);
+    for (int64_t k = 0; k < d; ++k)
+      ASSERT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k], 1e-5) << mode << " coord " << k;
+  }
+}
+
+// Bytes per round, for each option. Votes and masks use the raw index codec here so their
+// size is 5 + 4 k bytes (codec id, count, then 4 bytes per index).
+TEST(MajorityVote, BytesPerRoundMatchTheFormula) {
+  const int n = 5;
+  const int64_t d = 200;
+  const uint64_t h = 32;
+  auto index_bytes = [&](uint32_t k) {
+    std::vector<uint32_t> any(k);
+    for (uint32_t i = 0; i < k; ++i) any[i] = i;
+    return compress::EncodedIndexBytes(any, d, compress::IndexCodec::kRaw);
+  };
+  ThreadPool pool(2);
+  for (int64_t reuse : {1, 2}) {
+    // Server mode, K = 10, K_v = 20, server 0.
+    Vote v(n, d, Options("server", 0.05, 0.1, reuse), {}, compress::IndexCodec::kRaw);
+    for (uint32_t r = 0; r < 4; ++r) {
+      std::vector<uint64_t> before(n);
+      for (int i = 0; i < n; ++i) before[i] = v.sim.transport->counters(i).bytes_sent;
+      v.sim.round(r, pool, /*perturb=*/true);
+      const bool vote = r % reuse == 0;
+      for (int i = 0; i < n; ++i) {
+        const uint64_t sent = v.sim.transport->counters(i).bytes_sent - before[i];
+        const uint64_t expect = i == 0 ? (n - 1) * ((vote ? h + index_bytes(10) : 0) + h + 4 * 10)
+                                       : (vote ? h + index_bytes(20) : 0) + h + 4 * 10;
+        EXPECT_EQ(sent, expect) << "reuse " << reuse << " round " << r << " node " << i;
+      }
+    }
+    // The server's received bytes are the workers' uplink.
+    uint64_t up = 0;
+    for (int i = 1; i < n; ++i) up += v.sim.transport->counters(i).bytes_sent;
+    EXPECT_EQ(v.sim.transport->counters(0).bytes_received, up);
+  }
+  // All-to-all: n - 1 votes, then an all-reduce of K values.
+  Vote v(n, d, Options("all_to_all", 0.05, 0.1), {}, compress::IndexCodec::kRaw);
+  Sim ar("allreduce", Complete(n), 10, 1, [](AlgorithmContext&) {});
+  v.sim.round(0, pool, true);
+  ar.round(0, pool, true);
+  for (int i = 0; i < n; ++i)
+    EXPECT_EQ(v.sim.transport->counters(i).bytes_sent,
+              (n - 1) * (h + index_bytes(20)) + ar.transport->counters(i).bytes_sent);
+}
+
+TEST(MajorityVote, RejectsBadOptions) {
+  EXPECT_THROW(Vote(4, 10, Options("gossip", 0.1)), ConfigError);
+  EXPECT_THROW(Vote(4, 10, Options("server", 0.1, 0.0, 0)), ConfigError);
+  VoteOptions far = Options("server", 0.1);
+  far.server = 4;
+  EXPECT_THROW(Vote(4, 10, far), ConfigError);
+  EXPECT_THROW(Vote(4, 10, Options("server", 0.1, 0.0, 1, true), {3, 3}), ConfigError);
+}
+
+}  // namespace
+}  // namespace murmur::algo
