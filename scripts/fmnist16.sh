@@ -6,7 +6,7 @@
 # $OUT/summary.csv (scripts/summarize_runs.py).
 #
 # Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, sweep, scsp, relay,
-#                                          vote
+#                                          vote, jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,23 +70,29 @@ relay() {
   done
 }
 
-# Majority-vote sparse SGD (server mode, iid) against all-reduce at K/d from 10% to 0.02%,
-# voting every round and every 10 rounds (issue #5).
+# Majority-vote sparse SGD (server mode, iid, voting every round) against all-reduce at K/d
+# from 10% to 0.02% (issue #5).
 vote() {
   row "allreduce-iid" $C/allreduce.toml --set partition.name=iid
-  for k in 0.1 0.01 0.001 0.0002; do
+  for k in 0.01 0.001 0.0002 0.1; do
     row "vote_k${k}-iid" $C/majority_vote.toml --set partition.name=iid --set vote.mask_ratio=$k
   done
-  row "vote_k0.001_reuse10-iid" $C/majority_vote.toml --set partition.name=iid \
-    --set vote.mask_ratio=0.001 --set vote.mask_reuse=10
+}
+
+# JWINS vs full-sharing D-PSGD vs CHOCO top-10% on a random 4-regular graph, Dirichlet(0.1),
+# evaluated every 100 rounds for the bytes-to-accuracy comparison (issue #5).
+jwins() {
+  row "dpsgd_regular4-dir0.1" $C/dpsgd_regular4.toml
+  row "jwins_regular4-dir0.1" $C/jwins_regular4.toml
+  row "choco_top10_regular4-dir0.1" $C/choco_top10_regular4.toml
 }
 
 groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | sweep | scsp | relay | vote) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, sweep, scsp, relay, vote)" >&2; exit 2 ;;
+    main | choco | sweep | scsp | relay | vote | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, sweep, scsp, relay, vote, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"

@@ -117,6 +117,10 @@ const Registry<AlgorithmFactory>& AlgorithmRegistry() {
           "sparse SGD with majority voting (Ozfatura et al. 2020): error-compensated updates "
           "sent on a common mask of the most-voted coordinates, values only; vote.* options",
           MakeMajorityVote);
+    r.add("jwins",
+          "JWINS (Dhasade et al. 2023): wavelet-domain sparsification of the whole model with a "
+          "randomized cut-off and accumulated changes; jwins.* options",
+          MakeJwins);
     r.add("local", "no communication: every node trains alone (baseline, overhead benchmark)",
           MakeLocal);
     return r;

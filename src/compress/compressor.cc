@@ -727,6 +727,33 @@ void Decompress(std::span<const uint8_t> payload, std::span<float> out) {
       [&](uint32_t i, float v) { out[i] = v; });
 }
 
+void DecompressOnto(std::span<const uint8_t> payload, std::span<const float> base,
+                    std::span<float> out) {
+  MURMUR_ASSERT(base.size() == out.size());
+  Decode(
+      payload, out.size(),
+      [&] {
+        if (out.data() != base.data()) std::copy(base.begin(), base.end(), out.begin());
+      },
+      [&](uint32_t i, float v) { out[i] = v; });
+}
+
+void EncodeSparsePayload(std::span<const uint32_t> sorted, std::span<const float> values,
+                         uint32_t n, IndexCodec index_codec, const ValueOptions& value_options,
+                         Rng* rng, Bytes& out) {
+  MURMUR_ASSERT(sorted.size() == values.size() && sorted.size() <= n);
+  PutHeader(out, Format::kSparse, n, static_cast<uint32_t>(sorted.size()));
+  EncodeIndices(sorted, n, index_codec, out);
+  EncodeValues(values, value_options, rng, out);
+}
+
+void EncodeDensePayload(std::span<const float> values, const ValueOptions& value_options, Rng* rng,
+                        Bytes& out) {
+  const uint32_t n = U32(values.size(), "vector length");
+  PutHeader(out, Format::kDense, n, n);
+  EncodeValues(values, value_options, rng, out);
+}
+
 void DecompressAdd(std::span<const uint8_t> payload, float weight, std::span<float> out) {
   Decode(
       payload, out.size(), [] {}, [&](uint32_t i, float v) { out[i] += weight * v; });

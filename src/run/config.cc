@@ -25,6 +25,8 @@ std::string TypeName(Type t) {
       return "a string";
     case Type::kIntList:
       return "a list of integers";
+    case Type::kFloatList:
+      return "a list of numbers";
   }
   return "?";
 }
@@ -83,6 +85,10 @@ std::string Show(const Value& v) {
           os << "[";
           for (size_t i = 0; i < x.size(); ++i) os << (i ? ", " : "") << x[i];
           os << "]";
+        } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+          os << "[";
+          for (size_t i = 0; i < x.size(); ++i) os << (i ? ", " : "") << Show(Value(x[i]));
+          os << "]";
         } else if constexpr (std::is_same_v<T, double>) {
           os.precision(17);
           os << x;
@@ -124,6 +130,21 @@ Value FromToml(const toml::node& node, const KeySpec& spec, const std::string& s
           auto v = e.value_exact<int64_t>();
           if (!v) fail("a list with a non-integer element");
           out.push_back(*v);
+        }
+        return out;
+      }
+      break;
+    case Type::kFloatList:
+      if (const toml::array* arr = node.as_array()) {
+        std::vector<double> out;
+        for (const toml::node& e : *arr) {
+          if (auto v = e.value_exact<double>()) {
+            out.push_back(*v);
+          } else if (auto i = e.value_exact<int64_t>()) {
+            out.push_back(static_cast<double>(*i));
+          } else {
+            fail("a list with a non-number element");
+          }
         }
         return out;
       }
@@ -170,6 +191,15 @@ Value FromText(std::string_view text, const KeySpec& spec, const std::string& so
     if (ec != std::errc() || p != t.data() + t.size() || t.empty()) fail();
     return v;
   };
+  auto parse_double = [&](std::string_view t) {
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+    std::string s(t);
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size()) fail();
+    return v;
+  };
   switch (spec.type) {
     case Type::kBool:
       if (text == "true") return true;
@@ -178,29 +208,31 @@ Value FromText(std::string_view text, const KeySpec& spec, const std::string& so
       break;
     case Type::kInt:
       return parse_int(text);
-    case Type::kFloat: {
-      std::string s(text);
-      char* end = nullptr;
-      const double v = std::strtod(s.c_str(), &end);
-      if (s.empty() || end != s.c_str() + s.size()) fail();
-      return v;
-    }
+    case Type::kFloat:
+      return parse_double(text);
     case Type::kString:
       if (text.size() >= 2 && text.front() == '"' && text.back() == '"')
         return std::string(text.substr(1, text.size() - 2));
       return std::string(text);
-    case Type::kIntList: {
+    case Type::kIntList:
+    case Type::kFloatList: {
       std::string_view t = text;
       if (!t.empty() && t.front() == '[') t.remove_prefix(1);
       if (!t.empty() && t.back() == ']') t.remove_suffix(1);
-      std::vector<int64_t> out;
+      std::vector<int64_t> ints;
+      std::vector<double> reals;
       while (!t.empty()) {
         const size_t comma = t.find(',');
-        out.push_back(parse_int(t.substr(0, comma)));
+        if (spec.type == Type::kIntList) {
+          ints.push_back(parse_int(t.substr(0, comma)));
+        } else {
+          reals.push_back(parse_double(t.substr(0, comma)));
+        }
         if (comma == std::string_view::npos) break;
         t.remove_prefix(comma + 1);
       }
-      return out;
+      if (spec.type == Type::kIntList) return ints;
+      return reals;
     }
   }
   return {};
@@ -220,6 +252,12 @@ void Check(const KeySpec& spec, const Value& v, const std::string& source) {
   }
   if (auto* l = std::get_if<std::vector<int64_t>>(&v))
     for (int64_t x : *l) in_range(static_cast<double>(x));
+  if (auto* l = std::get_if<std::vector<double>>(&v)) {
+    for (double x : *l) {
+      MURMUR_CHECK(ConfigError, !std::isnan(x), source, ": ", spec.key, ": must not hold NaN");
+      in_range(x);
+    }
+  }
   if (auto* s = std::get_if<std::string>(&v); s && spec.choices) {
     const auto allowed = spec.choices();
     if (std::find(allowed.begin(), allowed.end(), *s) == allowed.end()) {
@@ -315,6 +353,9 @@ const std::string& Config::get_string(const std::string& k) const {
 const std::vector<int64_t>& Config::get_int_list(const std::string& k) const {
   return Get<std::vector<int64_t>>(values_, k);
 }
+const std::vector<double>& Config::get_double_list(const std::string& k) const {
+  return Get<std::vector<double>>(values_, k);
+}
 
 std::string Config::to_toml() const {
   std::ostringstream os;
@@ -351,7 +392,8 @@ std::string SchemaMarkdown() {
     std::string allowed;
     if (k.choices) {
       for (auto& c : k.choices()) allowed += (allowed.empty() ? "" : ", ") + ("`" + c + "`");
-    } else if (k.type == Type::kInt || k.type == Type::kFloat || k.type == Type::kIntList) {
+    } else if (k.type == Type::kInt || k.type == Type::kFloat || k.type == Type::kIntList ||
+               k.type == Type::kFloatList) {
       std::ostringstream r;
       r << "[" << k.min << ", " << (std::isinf(k.max) ? std::string("inf") : [&] {
         std::ostringstream m;
@@ -360,11 +402,12 @@ std::string SchemaMarkdown() {
       }()) << "]";
       allowed = r.str();
     }
-    const char* type = k.type == Type::kBool     ? "bool"
-                       : k.type == Type::kInt    ? "int"
-                       : k.type == Type::kFloat  ? "float"
-                       : k.type == Type::kString ? "string"
-                                                 : "int list";
+    const char* type = k.type == Type::kBool      ? "bool"
+                       : k.type == Type::kInt     ? "int"
+                       : k.type == Type::kFloat   ? "float"
+                       : k.type == Type::kString  ? "string"
+                       : k.type == Type::kIntList ? "int list"
+                                                  : "float list";
     os << "| `" << k.key << "` | " << type << " | `" << Show(k.default_value) << "` | " << allowed
        << " | " << k.help << " |\n";
   }

@@ -150,6 +150,13 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.vote.vote_ratio = c.get_double("vote.vote_ratio");
   actx.vote.mask_reuse = c.get_int("vote.mask_reuse");
   actx.vote.layerwise = c.get_bool("vote.layerwise");
+  actx.jwins.wavelet = c.get_string("jwins.wavelet");
+  actx.jwins.level = static_cast<int>(c.get_int("jwins.level"));
+  actx.jwins.alpha_list = c.get_double_list("jwins.alpha_list");
+  actx.jwins.metadata_cap = c.get_double("jwins.metadata_cap");
+  actx.jwins.accumulate_averaging = c.get_bool("jwins.accumulate_averaging");
+  actx.jwins.share_counts = c.get_string("jwins.share_counts");
+  actx.jwins.save_accumulator = c.get_bool("jwins.save_accumulator");
   actx.segments = models[0]->segments();
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
 
@@ -316,6 +323,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   s["round_seconds_mean"] = loop_s / rounds;
   s["threads"] = threads;
   s["peak_rss_bytes"] = PeakRssBytes();
+  // The algorithm's own files first: summary.json marks a finished run.
+  for (const algo::OutputFile& f : algorithm->outputs()) WriteFileAtomic(dir / f.name, f.content);
   const std::string text = s.dump(2) + "\n";
   WriteFileAtomic(dir / "summary.json", text);
   if (!options.quiet)

@@ -4,6 +4,7 @@
 
 #include "murmur/algo/algorithm.h"
 #include "murmur/compress/compressor.h"
+#include "murmur/compress/wavelet.h"
 #include "murmur/data/dataset.h"
 #include "murmur/data/partition.h"
 #include "murmur/graph/topology.h"
@@ -33,6 +34,9 @@ std::vector<KeySpec> Build() {
   auto S = [](std::string k, std::string d, std::string help, Names choices = {}) {
     return KeySpec{std::move(k),      Type::kString, std::move(d), std::move(help), 0, 0,
                    std::move(choices)};
+  };
+  auto FL = [](std::string k, std::vector<double> d, double lo, double hi, std::string help) {
+    return KeySpec{std::move(k), Type::kFloatList, std::move(d), std::move(help), lo, hi, {}};
   };
   auto L = [](std::string k, std::string help) {
     return KeySpec{
@@ -146,6 +150,24 @@ std::vector<KeySpec> Build() {
       I("vote.mask_reuse", 1, 1, 1e9,
         "majority_vote: vote every N rounds and reuse the mask in between"),
       B("vote.layerwise", false, "majority_vote: vote and pick the mask per tensor"),
+
+      S("jwins.wavelet", "sym2", "jwins: wavelet of the whole-model transform",
+        [] { return compress::WaveletNames(); }),
+      I("jwins.level", 4, 0, 30, "jwins: levels of the wavelet transform"),
+      FL("jwins.alpha_list", {0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 1.0}, 1e-9, 1,
+         "jwins: cut-offs; each node draws one per round, uniformly (fraction of the "
+         "coefficients it sends)"),
+      F("jwins.metadata_cap", 0.5, 0, 1,
+        "jwins: a drawn alpha >= this sends every coefficient (no indices) and resets the "
+        "accumulator"),
+      B("jwins.accumulate_averaging", true,
+        "jwins: the accumulator also takes the changes averaging makes (else training only)"),
+      S("jwins.share_counts", "total",
+        "jwins: jwins_share_counts.csv holds per coefficient the count summed over nodes with "
+        "min/max over nodes (total), or also one column per node (per_node)",
+        Fixed({"total", "per_node"})),
+      B("jwins.save_accumulator", false,
+        "jwins: also write every node's final accumulator (jwins_accumulator.csv)"),
 
       S("compression.name", "none",
         "message compressor for algorithms that compress (none = full precision)",

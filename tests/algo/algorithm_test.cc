@@ -157,8 +157,8 @@ TEST(Registry, UnknownAlgorithmListsAllowed) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find(
                   "algorithm.name: unknown algorithm 'choco2'; allowed: "
-                  "allreduce, choco, dpsgd, local, majority_vote, relaysum, scsp, sgp, "
-                  "sparse_push"),
+                  "allreduce, choco, dpsgd, jwins, local, majority_vote, relaysum, scsp, "
+                  "sgp, sparse_push"),
               std::string::npos)
         << e.what();
   }

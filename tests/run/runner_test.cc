@@ -143,6 +143,7 @@ TEST_F(RunnerTest, CompressedAndPushSumAlgorithmsEndToEnd) {
       {{"algorithm.name=relaysum", "topology.name=ring", "relaysum.spanning_tree=bfs",
         "relaysum.variant=grad"}},
       {{"algorithm.name=majority_vote", "vote.mask_ratio=0.05", "vote.layerwise=true"}},
+      {{"algorithm.name=jwins", "topology.name=regular", "topology.degree=3"}},
   };
   Config dense = Small();
   const double dense_bytes = nlohmann::json::parse(
@@ -162,13 +163,16 @@ TEST_F(RunnerTest, CompressedAndPushSumAlgorithmsEndToEnd) {
     const auto s = nlohmann::json::parse(Slurp(fs::path(a.out_dir) / "summary.json"));
     EXPECT_GT(s["final_acc_mean"].get<double>(), 0.3) << what;  // 10 classes: chance is 0.1
     if (what != "algorithm.name=sgp" && what != "algorithm.name=relaysum" &&
-        what != "algorithm.name=majority_vote") {
+        what != "algorithm.name=majority_vote" && what != "algorithm.name=jwins") {
       EXPECT_GT(s["gamma"].get<double>(), 0.0) << what;
       EXPECT_LE(s["gamma"].get<double>(), 1.0) << what;
     }
     if (what == "algorithm.name=choco" || what == "algorithm.name=sparse_push" ||
         what == "algorithm.name=majority_vote") {
       EXPECT_LT(s["bytes_sent_per_node"].get<double>(), dense_bytes / 3) << what;
+    }
+    if (what == "algorithm.name=jwins") {  // the share counter file is written
+      EXPECT_TRUE(fs::exists(fs::path(a.out_dir) / "jwins_share_counts.csv"));
     }
     if (what == "algorithm.name=scsp" || what == "algorithm.name=majority_vote") {
       // scsp's final exact average and majority vote's common model leave one model

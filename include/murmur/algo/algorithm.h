@@ -51,6 +51,25 @@ struct VoteOptions {
   bool layerwise = false;    // vote and select per tensor (AlgorithmContext::segments)
 };
 
+// jwins (Dhasade et al. 2023): wavelet-domain sparsification with randomized cut-off.
+struct JwinsOptions {
+  std::string wavelet = "sym2";  // see compress::WaveletNames()
+  int level = 4;
+  // Cut-offs alpha, one drawn uniformly per node and round (the paper's list).
+  std::vector<double> alpha_list = {0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 1.0};
+  double metadata_cap = 0.5;  // alpha >= cap: send every coefficient and reset the accumulator
+  bool accumulate_averaging = true;  // the accumulator also takes the changes averaging makes
+  // Share counter file: "total" (per coefficient, summed over nodes) or "per_node".
+  std::string share_counts = "total";
+  bool save_accumulator = false;  // also write every node's accumulator at the end
+};
+
+// A file an algorithm leaves in the run directory at the end of a run.
+struct OutputFile {
+  std::string name;
+  std::string content;
+};
+
 struct AlgorithmContext {
   int nodes = 0;
   int64_t dim = 0;  // length of every x_i
@@ -76,6 +95,7 @@ struct AlgorithmContext {
   bool copies_from_initial = true;
   RelayOptions relay;
   VoteOptions vote;
+  JwinsOptions jwins;
   // Length of each tensor of the flat model vector, in order (empty: one segment).
   std::vector<int64_t> segments;
 };
@@ -93,6 +113,8 @@ class Algorithm {
   virtual double push_sum_weight(int node) const { return 1.0; }
   // Parameters the algorithm chose itself (e.g. an auto-tuned gamma), for the run summary.
   virtual std::vector<std::pair<std::string, double>> resolved_parameters() const { return {}; }
+  // Files for the run directory, asked for once after the last round.
+  virtual std::vector<OutputFile> outputs() const { return {}; }
 };
 
 using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>(const AlgorithmContext&)>;
@@ -109,5 +131,6 @@ std::unique_ptr<Algorithm> MakeSparsePush(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeScsp(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeRelaySum(const AlgorithmContext& ctx);
 std::unique_ptr<Algorithm> MakeMajorityVote(const AlgorithmContext& ctx);
+std::unique_ptr<Algorithm> MakeJwins(const AlgorithmContext& ctx);
 
 }  // namespace murmur::algo

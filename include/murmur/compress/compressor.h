@@ -85,6 +85,19 @@ void Decompress(std::span<const uint8_t> payload, std::span<float> out);
 // out += weight * decoded vector, touching only the coordinates the payload carries.
 void DecompressAdd(std::span<const uint8_t> payload, float weight, std::span<float> out);
 
+// out = base, with every coordinate the payload carries replaced by its value (a receiver
+// that fills what was not sent with its own vector, as JWINS does). out may alias base.
+void DecompressOnto(std::span<const uint8_t> payload, std::span<const float> base,
+                    std::span<float> out);
+
+// Payloads for a given selection (algorithms that pick coordinates themselves): kSparse with
+// the sorted indices and their values, or kDense with all n values.
+void EncodeSparsePayload(std::span<const uint32_t> sorted, std::span<const float> values,
+                         uint32_t n, IndexCodec index_codec, const ValueOptions& value_options,
+                         Rng* rng, Bytes& out);
+void EncodeDensePayload(std::span<const float> values, const ValueOptions& value_options, Rng* rng,
+                        Bytes& out);
+
 // The sorted indices random-k keeps for (seed, n, k); sender and receiver both call it.
 void SeededIndices(uint64_t seed, uint32_t n, uint32_t k, std::vector<uint32_t>& out);
 // Exact top-k by magnitude over x (ties: lower index wins); appends sorted indices + offset.

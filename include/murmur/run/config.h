@@ -16,8 +16,9 @@
 
 namespace murmur::run {
 
-using Value = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>>;
-enum class Type { kBool, kInt, kFloat, kString, kIntList };
+using Value =
+    std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
+enum class Type { kBool, kInt, kFloat, kString, kIntList, kFloatList };
 
 struct KeySpec {
   std::string key;  // "section.name"
@@ -50,6 +51,7 @@ class Config {
   double get_double(const std::string& key) const;
   const std::string& get_string(const std::string& key) const;
   const std::vector<int64_t>& get_int_list(const std::string& key) const;
+  const std::vector<double>& get_double_list(const std::string& key) const;
 
   // The resolved configuration as TOML, every key written out.
   std::string to_toml() const;

@@ -1,0 +1,209 @@
+// JWINS: Dhasade, Kermarrec, Pires, Sharma, Vujasinovic, "Decentralized Learning Made Easy
+// with DecentralizePy" / "Get More for Less in Decentralized Learning Systems", ICDCS 2023
+// (reference code: decentralizepy, sharing/JWINS).
+//
+// Node i works on the wavelet coefficients c_i = DWT(x_i) of its whole flat model (one 1-D
+// multilevel transform, jwins.wavelet / jwins.level, symmetric boundary; L >= d
+// coefficients). It keeps an accumulator A_i of coefficient changes and `last`, the
+// coefficients of its model after the previous round's averaging (initially DWT(x0)).
+// Per round, after the local steps:
+//   A += c - last                                 (training change)
+//   draw alpha uniformly from jwins.alpha_list (the node's own stream)
+//   alpha >= metadata_cap: send all of c, A = 0
+//   otherwise:             send c at the round(alpha L) positions of largest |A|
+//                          (at least 1; ties to the lower index), A = 0 there
+// to every neighbour. Receiver i fills what a neighbour j did not send with its own
+// coefficients and averages with the topology's weights (Metropolis-Hastings by default):
+//   t_i = c_i + sum_j w_ij (fill_j - c_i),   fill_j = c_i with j's sent coefficients,
+// then x_i = IDWT(t_i), last = DWT(x_i), and with jwins.accumulate_averaging
+// A += last - c_i (the averaging change). A lost message counts as "nothing sent" (fill_j =
+// c_i): its weight stays with the node's own coefficients.
+//
+// Messages are compress:: payloads: sorted indices through compression.index_codec (auto:
+// the smallest of raw, varint, Elias-gamma, Rice, bitmap for the set) and values through
+// compression.value_codec (f32, lossless, by default); a full share is a dense payload.
+// Every node counts how often it sent each coefficient (full shares included); the counts
+// go to jwins_share_counts.csv at the end of the run.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include "internal.h"
+#include "messages.h"
+#include "murmur/algo/algorithm.h"
+#include "murmur/compress/compressor.h"
+#include "murmur/compress/wavelet.h"
+
+namespace murmur::algo {
+namespace {
+
+class Jwins final : public Algorithm {
+ public:
+  explicit Jwins(const AlgorithmContext& ctx)
+      : ctx_(ctx),
+        wt_(ctx.jwins.wavelet, static_cast<size_t>(std::max<int64_t>(ctx.dim, 1)), ctx.jwins.level),
+        nodes_(ctx.nodes) {
+    const JwinsOptions& o = ctx.jwins;
+    MURMUR_CHECK(ConfigError, ctx.compression == "none",
+                 "compression.name: jwins selects wavelet coefficients itself (jwins.alpha_list); "
+                 "set compression.name = \"none\" (got '",
+                 ctx.compression, "')");
+    detail::RequireMixing(ctx, "jwins", detail::Mixing::kDoublyStochastic,
+                          "use metropolis_hastings (the paper's weights)");
+    MURMUR_CHECK(ConfigError, !o.alpha_list.empty(), "jwins.alpha_list: must not be empty");
+    for (double a : o.alpha_list)
+      MURMUR_CHECK(ConfigError, a > 0.0 && a <= 1.0, "jwins.alpha_list: every alpha must be in ",
+                   "(0, 1], got ", a);
+    MURMUR_CHECK(ConfigError, o.share_counts == "total" || o.share_counts == "per_node",
+                 "jwins.share_counts: must be 'total' or 'per_node', got '", o.share_counts, "'");
+    MURMUR_CHECK(ConfigError, wt_.coefficient_count() < (size_t{1} << 32),
+                 "jwins: too many wavelet coefficients");
+    values_.codec = ctx.compressor.value_codec;
+    const size_t L = wt_.coefficient_count();
+    std::vector<float> last0;
+    if (static_cast<int64_t>(ctx.initial_model.size()) == ctx.dim) {
+      last0.resize(L);
+      wt_.forward(ctx.initial_model, last0);
+    }
+    ctx_.initial_model = {};
+    for (int i = 0; i < ctx.nodes; ++i) {
+      State& s = nodes_[i];
+      s.last = last0;
+      s.acc.assign(L, 0.0f);
+      s.count.assign(L, 0);
+      s.rng = Rng(ctx.seed, i, Stream::kAlgorithm);
+    }
+  }
+
+  std::string_view name() const override { return "jwins"; }
+
+  void send(int, uint32_t round, int node, std::span<float> x) override {
+    State& s = nodes_[node];
+    const size_t L = wt_.coefficient_count();
+    s.c.resize(L);
+    wt_.forward(x, s.c);
+    if (s.last.empty()) s.last = s.c;  // no common initial model: start counting now
+    for (size_t k = 0; k < L; ++k) s.acc[k] += s.c[k] - s.last[k];
+    const auto& alphas = ctx_.jwins.alpha_list;
+    const double alpha = alphas[s.rng.uniform_int(alphas.size())];
+    s.payload.clear();
+    if (alpha >= ctx_.jwins.metadata_cap) {
+      compress::EncodeDensePayload(s.c, values_, nullptr, s.payload);
+      std::fill(s.acc.begin(), s.acc.end(), 0.0f);
+      for (uint32_t& c : s.count) ++c;
+    } else {
+      const auto k = static_cast<uint32_t>(
+          std::clamp<double>(std::round(alpha * static_cast<double>(L)), 1.0, double(L)));
+      s.idx.clear();
+      compress::TopKIndices(s.acc, k, 0, s.idx);
+      s.vals.resize(s.idx.size());
+      for (size_t j = 0; j < s.idx.size(); ++j) {
+        s.vals[j] = s.c[s.idx[j]];
+        s.acc[s.idx[j]] = 0.0f;
+        ++s.count[s.idx[j]];
+      }
+      compress::EncodeSparsePayload(s.idx, s.vals, static_cast<uint32_t>(L),
+                                    ctx_.compressor.index_codec, values_, nullptr, s.payload);
+    }
+    const graph::Graph& g = ctx_.topology->at(round);
+    comm::FrameHeader h;
+    h.round = round;
+    h.sender = node;
+    for (int to : g.out[node]) {
+      h.receiver = to;
+      ctx_.transport->send(
+          detail::EncodeCompressedFrame(h, static_cast<uint32_t>(L), s.payload, std::nullopt));
+    }
+  }
+
+  void receive(int, uint32_t round, int node, std::span<float> x) override {
+    State& s = nodes_[node];
+    const size_t L = wt_.coefficient_count();
+    const graph::Graph& g = ctx_.topology->at(round);
+    s.total.assign(s.c.begin(), s.c.end());
+    s.fill.resize(L);
+    for (size_t j = 0; j < g.in[node].size(); ++j) {
+      const int from = g.in[node][j];
+      auto msg = detail::TryTakeMessage(*ctx_.transport, "jwins", node, from, round, 0,
+                                        comm::Codec::kCompressed, static_cast<uint32_t>(L));
+      if (!msg) continue;  // lost: as if nothing was sent
+      compress::DecompressOnto(msg->body, s.c, s.fill);
+      const float w = static_cast<float>(g.w_in[node][j]);
+      for (size_t k = 0; k < L; ++k) s.total[k] += w * (s.fill[k] - s.c[k]);
+    }
+    wt_.inverse(s.total, x);
+    wt_.forward(x, s.last);
+    if (ctx_.jwins.accumulate_averaging)
+      for (size_t k = 0; k < L; ++k) s.acc[k] += s.last[k] - s.c[k];
+  }
+
+  std::vector<OutputFile> outputs() const override {
+    std::vector<OutputFile> files;
+    const size_t L = wt_.coefficient_count();
+    const bool per_node = ctx_.jwins.share_counts == "per_node";
+    // Band of every coefficient: cA<L>, cD<L>, ..., cD1.
+    std::vector<std::string> band;
+    const auto& blocks = wt_.block_lengths();
+    for (size_t b = 0; b < blocks.size(); ++b) {
+      const std::string name = b == 0
+                                   ? "cA" + std::to_string(wt_.level())
+                                   : "cD" + std::to_string(wt_.level() - static_cast<int>(b) + 1);
+      band.insert(band.end(), blocks[b], name);
+    }
+    std::ostringstream os;
+    os << "coefficient,band,total,min_node,max_node";
+    if (per_node)
+      for (int i = 0; i < ctx_.nodes; ++i) os << ",node_" << i;
+    os << "\n";
+    for (size_t k = 0; k < L; ++k) {
+      uint64_t total = 0;
+      uint32_t lo = UINT32_MAX, hi = 0;
+      for (const State& s : nodes_) {
+        total += s.count[k];
+        lo = std::min(lo, s.count[k]);
+        hi = std::max(hi, s.count[k]);
+      }
+      os << k << "," << band[k] << "," << total << "," << lo << "," << hi;
+      if (per_node)
+        for (const State& s : nodes_) os << "," << s.count[k];
+      os << "\n";
+    }
+    files.push_back({"jwins_share_counts.csv", os.str()});
+    if (ctx_.jwins.save_accumulator) {
+      std::ostringstream a;
+      a.precision(9);
+      a << "coefficient";
+      for (int i = 0; i < ctx_.nodes; ++i) a << ",node_" << i;
+      a << "\n";
+      for (size_t k = 0; k < L; ++k) {
+        a << k;
+        for (const State& s : nodes_) a << "," << s.acc[k];
+        a << "\n";
+      }
+      files.push_back({"jwins_accumulator.csv", a.str()});
+    }
+    return files;
+  }
+
+ private:
+  struct State {
+    std::vector<float> c, last, acc, total, fill, vals;
+    std::vector<uint32_t> count, idx;
+    compress::Bytes payload;
+    Rng rng{1};
+  };
+
+  AlgorithmContext ctx_;
+  compress::WaveletTransform wt_;
+  compress::ValueOptions values_;
+  std::vector<State> nodes_;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> MakeJwins(const AlgorithmContext& ctx) {
+  return std::make_unique<Jwins>(ctx);
+}
+
+}  // namespace murmur::algo
