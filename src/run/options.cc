@@ -79,6 +79,39 @@ compress::CompressorOptions CompressorOptionsFrom(const Config& c) {
   return o;
 }
 
+algo::RelayOptions RelayOptionsFrom(const Config& c) {
+  algo::RelayOptions o;
+  o.variant = c.get_string("relaysum.variant");
+  o.beta = c.get_double("relaysum.beta");
+  o.normalize = c.get_string("relaysum.normalize");
+  o.spanning_tree = c.get_string("relaysum.spanning_tree");
+  o.root = static_cast<int>(c.get_int("relaysum.root"));
+  return o;
+}
+
+algo::VoteOptions VoteOptionsFrom(const Config& c) {
+  algo::VoteOptions o;
+  o.mode = c.get_string("vote.mode");
+  o.server = static_cast<int>(c.get_int("vote.server"));
+  o.mask_ratio = c.get_double("vote.mask_ratio");
+  o.vote_ratio = c.get_double("vote.vote_ratio");
+  o.mask_reuse = c.get_int("vote.mask_reuse");
+  o.layerwise = c.get_bool("vote.layerwise");
+  return o;
+}
+
+algo::JwinsOptions JwinsOptionsFrom(const Config& c) {
+  algo::JwinsOptions o;
+  o.wavelet = c.get_string("jwins.wavelet");
+  o.level = static_cast<int>(c.get_int("jwins.level"));
+  o.alpha_list = c.get_double_list("jwins.alpha_list");
+  o.metadata_cap = c.get_double("jwins.metadata_cap");
+  o.accumulate_averaging = c.get_bool("jwins.accumulate_averaging");
+  o.share_counts = c.get_string("jwins.share_counts");
+  o.save_accumulator = c.get_bool("jwins.save_accumulator");
+  return o;
+}
+
 int ThreadsFrom(const Config& c) {
   int threads = static_cast<int>(c.get_int("run.threads"));
   if (threads <= 0) threads = ThreadPool::hardware_threads();

@@ -139,24 +139,9 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.final_average = c.get_bool("algorithm.final_average");
   actx.initial_model = x0;
   actx.copies_from_initial = c.get_string("algorithm.copy_start") == "initial_model";
-  actx.relay.variant = c.get_string("relaysum.variant");
-  actx.relay.beta = c.get_double("relaysum.beta");
-  actx.relay.normalize = c.get_string("relaysum.normalize");
-  actx.relay.spanning_tree = c.get_string("relaysum.spanning_tree");
-  actx.relay.root = static_cast<int>(c.get_int("relaysum.root"));
-  actx.vote.mode = c.get_string("vote.mode");
-  actx.vote.server = static_cast<int>(c.get_int("vote.server"));
-  actx.vote.mask_ratio = c.get_double("vote.mask_ratio");
-  actx.vote.vote_ratio = c.get_double("vote.vote_ratio");
-  actx.vote.mask_reuse = c.get_int("vote.mask_reuse");
-  actx.vote.layerwise = c.get_bool("vote.layerwise");
-  actx.jwins.wavelet = c.get_string("jwins.wavelet");
-  actx.jwins.level = static_cast<int>(c.get_int("jwins.level"));
-  actx.jwins.alpha_list = c.get_double_list("jwins.alpha_list");
-  actx.jwins.metadata_cap = c.get_double("jwins.metadata_cap");
-  actx.jwins.accumulate_averaging = c.get_bool("jwins.accumulate_averaging");
-  actx.jwins.share_counts = c.get_string("jwins.share_counts");
-  actx.jwins.save_accumulator = c.get_bool("jwins.save_accumulator");
+  actx.relay = RelayOptionsFrom(c);
+  actx.vote = VoteOptionsFrom(c);
+  actx.jwins = JwinsOptionsFrom(c);
   actx.segments = models[0]->segments();
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
 

@@ -15,14 +15,7 @@ namespace murmur::algo {
 namespace {
 
 using testing::Sim;
-
-graph::TopologyOptions Topo(const std::string& name, int n, int peers = 2) {
-  graph::TopologyOptions t;
-  t.name = name;
-  t.nodes = n;
-  t.peers = peers;
-  return t;
-}
+using testing::Topo;
 
 auto Compression(const std::string& name, double ratio, double gamma) {
   return [=](AlgorithmContext& c) {

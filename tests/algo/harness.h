@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "murmur/algo/algorithm.h"
@@ -10,6 +11,15 @@
 #include "murmur/core/thread_pool.h"
 
 namespace murmur::algo::testing {
+
+// Options of the named built-in topology on n nodes.
+inline graph::TopologyOptions Topo(const std::string& name, int n, int peers = 2) {
+  graph::TopologyOptions t;
+  t.name = name;
+  t.nodes = n;
+  t.peers = peers;
+  return t;
+}
 
 struct Sim {
   std::unique_ptr<graph::Topology> topology;

@@ -12,14 +12,7 @@ namespace murmur::algo {
 namespace {
 
 using testing::Sim;
-
-graph::TopologyOptions Topo(const std::string& name, int n) {
-  graph::TopologyOptions t;
-  t.name = name;
-  t.nodes = n;
-  t.degree = 3;
-  return t;
-}
+using testing::Topo;
 
 auto Options(std::vector<double> alphas, const std::string& wavelet = "sym2", int level = 4) {
   return [=](AlgorithmContext& c) {

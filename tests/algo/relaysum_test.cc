@@ -10,13 +10,7 @@ namespace murmur::algo {
 namespace {
 
 using testing::Sim;
-
-graph::TopologyOptions Topo(const std::string& name, int n) {
-  graph::TopologyOptions t;
-  t.name = name;
-  t.nodes = n;
-  return t;
-}
+using testing::Topo;
 
 // A RelaySum simulation whose nodes all start at x0 = 0 (the common initial model).
 struct Relay {

@@ -2,6 +2,7 @@
 // runner, benchmarks and tools read the keys the same way.
 #pragma once
 
+#include "murmur/algo/algorithm.h"
 #include "murmur/compress/compressor.h"
 #include "murmur/data/dataset.h"
 #include "murmur/data/partition.h"
@@ -17,6 +18,9 @@ graph::TopologyOptions TopologyOptionsFrom(const Config& c);
 train::ModelOptions ModelOptionsFrom(const Config& c);
 train::OptimizerOptions OptimizerOptionsFrom(const Config& c);
 compress::CompressorOptions CompressorOptionsFrom(const Config& c);
+algo::RelayOptions RelayOptionsFrom(const Config& c);
+algo::VoteOptions VoteOptionsFrom(const Config& c);
+algo::JwinsOptions JwinsOptionsFrom(const Config& c);
 // run.threads, with 0 resolved to the hardware threads and capped at run.nodes.
 int ThreadsFrom(const Config& c);
 
