@@ -74,7 +74,7 @@ relay() {
 # from 10% to 0.02% (issue #5).
 vote() {
   row "allreduce-iid" $C/allreduce.toml --set partition.name=iid
-  for k in 0.01 0.001 0.0002 0.1; do
+  for k in 0.001 0.0002 0.01 0.1; do
     row "vote_k${k}-iid" $C/majority_vote.toml --set partition.name=iid --set vote.mask_ratio=$k
   done
 }
