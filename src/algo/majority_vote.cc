@@ -24,7 +24,6 @@
 // smallest for the set); values are f32 without indices. With K = d (mask_ratio = 1) every
 // coordinate is sent every round and the algorithm is all-reduce SGD.
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <numeric>
 #include <vector>
@@ -37,12 +36,6 @@
 
 namespace murmur::algo {
 namespace {
-
-uint32_t Keep(double ratio, int64_t len) {
-  if (len <= 0) return 0;
-  const double k = std::ceil(ratio * static_cast<double>(len));
-  return static_cast<uint32_t>(std::clamp(k, 1.0, static_cast<double>(len)));
-}
 
 uint64_t Mix64(uint64_t z) {
   z += 0x9E3779B97F4A7C15ULL;
@@ -86,10 +79,10 @@ class MajorityVote final : public Algorithm {
     } else {
       segments_ = {ctx.dim};
     }
-    const double vr = o.vote_ratio > 0.0 ? o.vote_ratio : o.mask_ratio;
+    vote_ratio_ = o.vote_ratio > 0.0 ? o.vote_ratio : o.mask_ratio;
     for (int64_t len : segments_) {
-      k_ += Keep(o.mask_ratio, len);
-      kv_ += Keep(vr, len);
+      k_ += compress::KeepCount(o.mask_ratio, static_cast<uint32_t>(len));
+      kv_ += compress::KeepCount(vote_ratio_, static_cast<uint32_t>(len));
     }
     for (State& s : nodes_) {
       s.x.assign(ctx.initial_model.begin(), ctx.initial_model.end());
@@ -178,13 +171,7 @@ class MajorityVote final : public Algorithm {
           for (uint32_t k : s.vote) ++s.tally[k];
           continue;
         }
-        const comm::Bytes frame = Take(node, from, round, 0);
-        const comm::FrameView f = comm::DecodeFrame(frame);
-        CheckIndexFrame(f, from, round, std::min(f.header.count, kv_));
-        compress::ByteReader in(f.payload, "majority_vote: vote");
-        compress::DecodeIndices(in, Dim(), f.header.count, s.idx);
-        MURMUR_CHECK(ProtocolError, in.remaining() == 0, "majority_vote: vote from node ", from,
-                     " has ", in.remaining(), " trailing bytes");
+        TakeIndexSet(node, from, round, 0, kv_, /*exact=*/false, s.idx);
         for (uint32_t k : s.idx) ++s.tally[k];
       }
       SelectMask(s, round);
@@ -197,13 +184,7 @@ class MajorityVote final : public Algorithm {
     }
     if (phase == 1) {
       if (!vote_round || node == server) return;
-      const comm::Bytes frame = Take(node, server, round, 1);
-      const comm::FrameView f = comm::DecodeFrame(frame);
-      CheckIndexFrame(f, server, round, k_);
-      compress::ByteReader in(f.payload, "majority_vote: mask");
-      compress::DecodeIndices(in, Dim(), k_, s.mask);
-      MURMUR_CHECK(ProtocolError, in.remaining() == 0, "majority_vote: mask from node ", server,
-                   " has ", in.remaining(), " trailing bytes");
+      TakeIndexSet(node, server, round, 1, k_, /*exact=*/true, s.mask);
     } else if (phase == 2) {
       if (node != server) return;
       // Mean of the n value vectors in node order (the server's own in its place).
@@ -214,18 +195,14 @@ class MajorityVote final : public Algorithm {
           for (uint32_t k = 0; k < k_; ++k) sum[k] += s.vals[k];
           continue;
         }
-        const comm::Bytes frame = Take(node, from, round, 2);
-        const comm::FrameView f = comm::DecodeFrame(frame);
-        const auto payload = comm::DenseF32Payload(f, k_);
-        for (uint32_t k = 0; k < k_; ++k) sum[k] += comm::DenseF32At(payload, k);
+        const detail::Message m = TakeValues(node, from, round, 2);
+        for (uint32_t k = 0; k < k_; ++k) sum[k] += comm::DenseF32At(m.body, k);
       }
       for (uint32_t k = 0; k < k_; ++k) s.vals[k] = static_cast<float>(sum[k] / ctx_.nodes);
     } else {
       if (node != server) {
-        const comm::Bytes frame = Take(node, server, round, 3);
-        const comm::FrameView f = comm::DecodeFrame(frame);
-        const auto payload = comm::DenseF32Payload(f, k_);
-        if (k_) std::memcpy(s.vals.data(), payload.data(), 4ull * k_);
+        const detail::Message m = TakeValues(node, server, round, 3);
+        if (k_) std::memcpy(s.vals.data(), m.body.data(), 4ull * k_);
       }
       Apply(s, x);
     }
@@ -236,7 +213,7 @@ class MajorityVote final : public Algorithm {
     std::vector<float> x;     // the common model after the last round
     std::vector<float> a;     // error-compensated accumulator
     std::vector<float> vals;  // a on the mask, then the mean
-    std::vector<uint32_t> vote, mask, idx, tally;
+    std::vector<uint32_t> vote, mask, idx, tally, order;
     std::vector<uint64_t> keys;
     std::vector<double> sum;
     comm::Bytes bytes;
@@ -247,11 +224,11 @@ class MajorityVote final : public Algorithm {
   // Top-K_v of |a| per layer (ties: lower index).
   void Vote(State& s) const {
     s.vote.clear();
-    const double vr = ctx_.vote.vote_ratio > 0.0 ? ctx_.vote.vote_ratio : ctx_.vote.mask_ratio;
     uint32_t offset = 0;
     for (int64_t len : segments_) {
       const auto seg = std::span<const float>(s.a).subspan(offset, len);
-      compress::TopKIndices(seg, Keep(vr, len), offset, s.vote);
+      compress::TopKIndices(seg, compress::KeepCount(vote_ratio_, static_cast<uint32_t>(len)),
+                            offset, s.vote);
       offset += static_cast<uint32_t>(len);
     }
     // A zero accumulator has nothing to send: no vote for it (else a node with little left
@@ -266,18 +243,18 @@ class MajorityVote final : public Algorithm {
     const uint64_t salt = Mix64(ctx_.seed ^ (uint64_t{round} << 32));
     uint32_t offset = 0;
     for (int64_t len : segments_) {
-      const uint32_t keep = Keep(ctx_.vote.mask_ratio, len);
+      const uint32_t keep = compress::KeepCount(ctx_.vote.mask_ratio, static_cast<uint32_t>(len));
       s.keys.resize(len);
       for (uint32_t k = 0; k < len; ++k) {
         const uint32_t at = offset + k;
         // Higher key wins: votes in the top 32 bits, the hash below.
         s.keys[k] = (uint64_t{s.tally[at]} << 32) | (Mix64(salt ^ at) >> 32);
       }
-      std::vector<uint32_t> order(len);
-      std::iota(order.begin(), order.end(), 0u);
-      std::nth_element(order.begin(), order.begin() + (keep - 1), order.end(),
+      s.order.resize(len);
+      std::iota(s.order.begin(), s.order.end(), 0u);
+      std::nth_element(s.order.begin(), s.order.begin() + (keep - 1), s.order.end(),
                        [&](uint32_t p, uint32_t q) { return s.keys[p] > s.keys[q]; });
-      for (uint32_t k = 0; k < keep; ++k) s.mask.push_back(offset + order[k]);
+      for (uint32_t k = 0; k < keep; ++k) s.mask.push_back(offset + s.order[k]);
       offset += static_cast<uint32_t>(len);
     }
     std::sort(s.mask.begin(), s.mask.end());
@@ -296,28 +273,32 @@ class MajorityVote final : public Algorithm {
     std::copy(s.x.begin(), s.x.end(), x.begin());
   }
 
-  comm::Bytes Take(int node, int from, uint32_t round, int phase) const {
-    auto frame = ctx_.transport->receive(node, from, round, static_cast<uint8_t>(phase));
-    MURMUR_CHECK(ProtocolError, frame.has_value(), "majority_vote: node ", node, " got no phase-",
-                 phase, " message from node ", from, " in round ", round);
-    return std::move(*frame);
+  // A vote (at most k indices) or the mask (exactly k) that `from` sent in this phase.
+  void TakeIndexSet(int node, int from, uint32_t round, int phase, uint32_t k, bool exact,
+                    std::vector<uint32_t>& out) const {
+    const detail::Message m =
+        detail::TakeMessage(*ctx_.transport, "majority_vote", node, from, round,
+                            static_cast<uint8_t>(phase), comm::Codec::kControl, Dim());
+    MURMUR_CHECK(ProtocolError, exact ? m.count == k : m.count <= k,
+                 "majority_vote: index set from node ", from, " in round ", round, " has ", m.count,
+                 " indices; expected ", exact ? "" : "at most ", k);
+    compress::ByteReader in(m.body, "majority_vote: index set");
+    compress::DecodeIndices(in, Dim(), m.count, out);
+    MURMUR_CHECK(ProtocolError, in.remaining() == 0, "majority_vote: index set from node ", from,
+                 " has ", in.remaining(), " trailing bytes");
   }
 
-  void CheckIndexFrame(const comm::FrameView& f, int from, uint32_t round, uint32_t k) const {
-    MURMUR_CHECK(ProtocolError,
-                 f.header.sender == static_cast<uint32_t>(from) && f.header.round == round &&
-                     f.header.codec == static_cast<uint8_t>(comm::Codec::kControl) &&
-                     f.header.count == k && f.header.dimension == Dim(),
-                 "majority_vote: index set from node ", from, " in round ", round, " has sender ",
-                 f.header.sender, ", round ", f.header.round, ", codec ", int{f.header.codec}, ", ",
-                 f.header.count, " of ", f.header.dimension, " indices; expected ", k, " of ",
-                 Dim());
+  // The K values on the mask that `from` sent in this phase.
+  detail::Message TakeValues(int node, int from, uint32_t round, int phase) const {
+    return detail::TakeMessage(*ctx_.transport, "majority_vote", node, from, round,
+                               static_cast<uint8_t>(phase), comm::Codec::kDenseF32, k_);
   }
 
   AlgorithmContext ctx_;
   std::vector<State> nodes_;
   std::vector<int64_t> segments_;
   uint32_t k_ = 0, kv_ = 0;
+  double vote_ratio_ = 0.0;  // K_v / d (vote.vote_ratio, or vote.mask_ratio when 0)
   bool server_mode_ = true;
   std::unique_ptr<Algorithm> average_;
 };

@@ -94,10 +94,12 @@ std::optional<Message> TryTakeMessage(comm::Transport& transport, std::string_vi
     std::memcpy(&m.relay_count, body.data(), 4);
     body = body.subspan(4);
   }
-  if (codec == comm::Codec::kPushSumF32 || codec == comm::Codec::kRelayF32) {
+  if (codec == comm::Codec::kDenseF32 || codec == comm::Codec::kPushSumF32 ||
+      codec == comm::Codec::kRelayF32) {
     MURMUR_CHECK(ProtocolError, f.header.count == dim && body.size() == 4ull * dim, algo,
                  ": message from node ", from, " has ", body.size(), " bytes for ", dim, " floats");
   }
+  m.count = f.header.count;
   m.body = body;
   return std::optional<Message>(std::move(m));
 }

@@ -29,6 +29,7 @@ struct Message {
   comm::Bytes frame;
   float weight = 1.0f;            // push-sum weight (1 when the codec carries none)
   uint32_t relay_count = 0;       // RelaySum count (kRelayF32 only)
+  uint32_t count = 0;             // the header's element count
   std::span<const uint8_t> body;  // the vector payload
   Message() = default;
   Message(Message&&) = default;

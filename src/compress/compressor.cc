@@ -57,12 +57,6 @@ std::vector<uint32_t> Segments(const CompressorOptions& o, size_t n) {
   return s;
 }
 
-uint32_t KeepCount(double ratio, uint32_t len) {
-  if (len == 0) return 0;
-  const double k = std::ceil(ratio * static_cast<double>(len));
-  return static_cast<uint32_t>(std::clamp(k, 1.0, static_cast<double>(len)));
-}
-
 // QSGD's variance factor as CHOCO-SGD uses it: tau = 1 + min(d / s^2, sqrt(d) / s).
 double QsgdTau(double s, double d) { return 1.0 + std::min(d / (s * s), std::sqrt(d) / s); }
 
@@ -707,6 +701,12 @@ void Decode(std::span<const uint8_t> payload, size_t expected_n, Begin begin, Em
 }
 
 }  // namespace
+
+uint32_t KeepCount(double ratio, uint32_t len) {
+  if (len == 0) return 0;
+  const double k = std::ceil(ratio * static_cast<double>(len));
+  return static_cast<uint32_t>(std::clamp(k, 1.0, static_cast<double>(len)));
+}
 
 PayloadInfo InspectPayload(std::span<const uint8_t> payload) {
   ByteReader in(payload, "payload");

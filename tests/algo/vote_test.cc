@@ -101,7 +101,9 @@ TEST(MajorityVote, MaskIsCommonToAllWorkers) {
           EXPECT_EQ(l0, 4);
           EXPECT_EQ(l1, 1);
         }
-        if (r % 3 != 0) EXPECT_EQ(changed, last_changed) << "mask reused in round " << r;
+        if (r % 3 != 0) {
+          EXPECT_EQ(changed, last_changed) << "mask reused in round " << r;
+        }
         last_changed = changed;
         before = v.sim.x[0];
       }

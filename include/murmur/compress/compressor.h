@@ -100,6 +100,9 @@ void EncodeDensePayload(std::span<const float> values, const ValueOptions& value
 
 // The sorted indices random-k keeps for (seed, n, k); sender and receiver both call it.
 void SeededIndices(uint64_t seed, uint32_t n, uint32_t k, std::vector<uint32_t>& out);
+// How many of `len` values a fraction `ratio` keeps: ceil(ratio * len), at least 1 (0 when
+// len is 0), at most len.
+uint32_t KeepCount(double ratio, uint32_t len);
 // Exact top-k by magnitude over x (ties: lower index wins); appends sorted indices + offset.
 void TopKIndices(std::span<const float> x, uint32_t k, uint32_t offset, std::vector<uint32_t>& out);
 
