@@ -14,6 +14,7 @@ packages=(
   zlib1g-dev              # gzip'd IDX files
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist   # default dataset
+  libopenmpi-dev openmpi-bin  # MPI transport (mpirun -np P murmur run ...)
 )
 for arg in "$@"; do
   case "$arg" in

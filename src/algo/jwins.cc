@@ -26,6 +26,7 @@
 // go to jwins_share_counts.csv at the end of the run.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 #include <vector>
 
@@ -136,6 +137,25 @@ class Jwins final : public Algorithm {
     wt_.forward(x, s.last);
     if (ctx_.jwins.accumulate_averaging)
       for (size_t k = 0; k < L; ++k) s.acc[k] += s.last[k] - s.c[k];
+  }
+
+  comm::Bytes output_state(int node) const override {
+    const State& s = nodes_[node];
+    const size_t L = s.count.size();
+    const bool acc = ctx_.jwins.save_accumulator;
+    comm::Bytes b(L * 4 * (acc ? 2 : 1));
+    std::memcpy(b.data(), s.count.data(), L * 4);
+    if (acc) std::memcpy(b.data() + L * 4, s.acc.data(), L * 4);
+    return b;
+  }
+  void set_output_state(int node, std::span<const uint8_t> b) override {
+    State& s = nodes_[node];
+    const size_t L = s.count.size();
+    const bool acc = ctx_.jwins.save_accumulator;
+    MURMUR_CHECK(ProtocolError, b.size() == L * 4 * (acc ? 2 : 1), "jwins: output state of node ",
+                 node, " has ", b.size(), " bytes");
+    std::memcpy(s.count.data(), b.data(), L * 4);
+    if (acc) std::memcpy(s.acc.data(), b.data() + L * 4, L * 4);
   }
 
   std::vector<OutputFile> outputs() const override {

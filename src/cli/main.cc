@@ -2,9 +2,12 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
 #include <iostream>
 
 #include "bench_command.h"
+#include "murmur/comm/cluster.h"
 #include "murmur/core/check.h"
 #include "murmur/core/log.h"
 #include "murmur/graph/spectral.h"
@@ -13,6 +16,17 @@
 #include "murmur/run/registry.h"
 #include "murmur/run/runner.h"
 #include "tune_gamma_command.h"
+
+namespace {
+
+// The number in the first of `names` that is set in the environment, 0 when none is.
+int EnvInt(std::initializer_list<const char*> names) {
+  for (const char* name : names)
+    if (const char* v = std::getenv(name)) return std::atoi(v);
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"murmur: communication-efficient decentralized deep learning"};
@@ -110,6 +124,9 @@ int main(int argc, char** argv) {
       ro.out_dir = out_dir;
       ro.quiet = quiet;
       ro.overwrite = overwrite;
+      // Open MPI's mpirun, then MPICH/Hydra's mpiexec.
+      ro.launcher_ranks = EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"});
+      ro.launcher_local_ranks = EnvInt({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"});
       murmur::run::RunExperiment(cfg, ro);
     } else if (*list) {
       std::cout << murmur::run::ListComponents();
@@ -134,9 +151,13 @@ int main(int argc, char** argv) {
     }
   } catch (const murmur::ConfigError& e) {
     std::fprintf(stderr, "murmur: config error: %s\n", e.what());
+    std::fflush(stderr);
+    murmur::comm::AbortMpiIfRunning(2);  // under mpirun: end every rank, not just this one
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "murmur: error: %s\n", e.what());
+    std::fflush(stderr);
+    murmur::comm::AbortMpiIfRunning(1);
     return 1;
   }
   return 0;

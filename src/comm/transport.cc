@@ -25,7 +25,13 @@ ByteCounters ByteCounters::operator-(const ByteCounters& o) const {
   return d;
 }
 
-Transport::Transport(int nodes) : counters_(nodes) {}
+Transport::Transport(int nodes) : counters_(nodes), links_(nodes) {}
+
+std::vector<LinkRecord> Transport::take_links(int from) {
+  std::vector<LinkRecord> out;
+  out.swap(links_[from]);
+  return out;
+}
 
 void Transport::send(Bytes frame) {
   const FrameView f = DecodeFrame(frame);
@@ -37,6 +43,7 @@ void Transport::send(Bytes frame) {
   c.bytes_sent += frame.size();
   c.header_bytes_sent += kHeaderBytes;
   c.messages_sent += 1;
+  if (record_links_) links_[from].push_back({from, to, f.header.phase, frame.size()});
   do_send(from, to, f.header.round, f.header.phase, std::move(frame));
 }
 

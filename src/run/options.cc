@@ -112,6 +112,17 @@ algo::JwinsOptions JwinsOptionsFrom(const Config& c) {
   return o;
 }
 
+comm::NetworkOptions NetworkOptionsFrom(const Config& c) {
+  comm::NetworkOptions o;
+  o.latency_s = c.get_double("network.latency_ms") * 1e-3;
+  o.bandwidth_bytes_s = c.get_double("network.bandwidth_mbps") * 1e6 / 8.0;
+  o.heterogeneity = c.get_string("network.heterogeneity");
+  o.spread = c.get_double("network.spread");
+  o.stragglers = static_cast<int>(c.get_int("network.stragglers"));
+  o.straggler_slowdown = c.get_double("network.straggler_slowdown");
+  return o;
+}
+
 int ThreadsFrom(const Config& c) {
   int threads = static_cast<int>(c.get_int("run.threads"));
   if (threads <= 0) threads = ThreadPool::hardware_threads();

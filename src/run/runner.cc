@@ -4,12 +4,17 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 
 #include "murmur/algo/algorithm.h"
 #include "murmur/algo/kernels.h"
+#include "murmur/comm/cluster.h"
+#include "murmur/comm/network_model.h"
 #include "murmur/comm/transport.h"
 #include "murmur/core/log.h"
 #include "murmur/core/thread_pool.h"
@@ -80,6 +85,67 @@ struct NodeEval {
   double acc = 0.0, loss = 0.0;
 };
 
+// Plain-old-data packing for what ranks send rank 0 (same machine type on every rank).
+class Packer {
+ public:
+  template <typename T>
+  void put(const T& v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    bytes.insert(bytes.end(), p, p + sizeof(T));
+  }
+  void put_floats(std::span<const float> v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(v.data());
+    bytes.insert(bytes.end(), p, p + v.size_bytes());
+  }
+  comm::Bytes bytes;
+};
+
+class Unpacker {
+ public:
+  explicit Unpacker(std::span<const uint8_t> b) : b_(b) {}
+  template <typename T>
+  T get() {
+    T v;
+    need(sizeof(T));
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  void get_floats(std::span<float> out) {
+    need(out.size_bytes());
+    std::memcpy(out.data(), b_.data() + pos_, out.size_bytes());
+    pos_ += out.size_bytes();
+  }
+  std::span<const uint8_t> get_bytes(size_t n) {
+    need(n);
+    auto s = b_.subspan(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  bool done() const { return pos_ == b_.size(); }
+
+ private:
+  void need(size_t n) {
+    MURMUR_CHECK(ProtocolError, pos_ + n <= b_.size(), "run: gathered block of ", b_.size(),
+                 " bytes ends early");
+  }
+  std::span<const uint8_t> b_;
+  size_t pos_ = 0;
+};
+
+std::unique_ptr<comm::Cluster> MakeCluster(const Config& c, const RunOptions& options) {
+  std::string transport = c.get_string("comm.transport");
+  if (transport == "auto") transport = options.launcher_ranks > 0 ? "mpi" : "inproc";
+  if (transport == "inproc") {
+    MURMUR_CHECK(ConfigError, options.launcher_ranks <= 1, "comm.transport = \"inproc\" under ",
+                 "mpirun with ", options.launcher_ranks,
+                 " processes: each would run the whole experiment into the same directory; "
+                 "use comm.transport = \"auto\" or \"mpi\", or start one process");
+    return comm::MakeLocalCluster();
+  }
+  return comm::MakeMpiCluster(c.get_double("comm.timeout_s"));
+}
+
 }  // namespace
 
 int64_t PeakRssBytes() {
@@ -97,11 +163,25 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const uint64_t seed = static_cast<uint64_t>(c.get_int("run.seed"));
   const std::string algo_name = c.get_string("algorithm.name");
 
+  // Where the nodes live: this process, or the ranks of an MPI job.
+  const auto cluster = MakeCluster(c, options);
+  const comm::NodeMap map(n, cluster->size(), c.get_string("comm.mapping"));
+  const int rank = cluster->rank(), ranks = cluster->size();
+  const bool root = rank == 0;
+  const std::vector<int>& local = map.local(rank);
+  const int n_local = static_cast<int>(local.size());
+  const bool quiet = options.quiet || !root;
+  if (!root) SetLogLevel(LogLevel::kWarn);
+
   // Build the topology first: its errors surface before the dataset is loaded.
   const data::DataOptions dopt = DataOptionsFrom(c);
   const graph::TopologyOptions topt = TopologyOptionsFrom(c);
   const auto topology = graph::MakeTopology(topt);
-  const auto transport = comm::MakeInProcessTransport(n);
+  const auto transport = cluster->make_transport(map);
+  transport->record_links(root || ranks > 1);
+  const comm::NetworkModel network(NetworkOptionsFrom(c), n, seed);
+  const bool model_compute = c.get_string("network.compute") == "model";
+  std::vector<double> acc_targets = c.get_double_list("output.acc_targets");
 
   const data::DataSplits splits = data::LoadData(dopt);
   const data::PartitionOptions popt = PartitionOptionsFrom(c);
@@ -114,17 +194,24 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const std::vector<float> x0 = train::InitialParameters(mopt, shape, seed);
   const int64_t dim = static_cast<int64_t>(x0.size());
 
-  const int threads = ThreadsFrom(c);
+  // Worker threads: run.threads, or this machine's cores shared by the ranks on it.
+  int threads = ThreadsFrom(c);
+  if (c.get_int("run.threads") == 0 && options.launcher_local_ranks > 1)
+    threads = std::max(1, ThreadPool::hardware_threads() / options.launcher_local_ranks);
+  threads = std::max(1, std::min(threads, n_local));
   ThreadPool pool(threads, train::ConfigureWorkerThread);
   train::ConfigureWorkerThread();
 
+  // Models and loaders of this rank's nodes only.
   std::vector<std::unique_ptr<train::NodeModel>> models(n);
   std::vector<std::unique_ptr<data::NodeLoader>> loaders(n);
-  pool.parallel_for(n, [&](size_t i) {
+  pool.parallel_for(n_local, [&](size_t k) {
+    const int i = local[k];
     models[i] = train::MakeNodeModel(mopt, oopt, shape, x0);
     loaders[i] = std::make_unique<data::NodeLoader>(splits.train, std::move(parts[i]),
                                                     Rng(seed, i, Stream::kShuffle));
   });
+  parts.clear();
   algo::AlgorithmContext actx;
   actx.nodes = n;
   actx.dim = dim;
@@ -142,7 +229,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.relay = RelayOptionsFrom(c);
   actx.vote = VoteOptionsFrom(c);
   actx.jwins = JwinsOptionsFrom(c);
-  actx.segments = models[0]->segments();
+  actx.segments = models[local[0]]->segments();
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
 
   bool has_gamma = false;
@@ -154,48 +241,113 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   }
 
   std::unique_ptr<train::NodeModel> avg_model;
-  if (c.get_bool("output.eval_avg_model")) avg_model = train::MakeNodeModel(mopt, oopt, shape, x0);
+  if (root && c.get_bool("output.eval_avg_model"))
+    avg_model = train::MakeNodeModel(mopt, oopt, shape, x0);
 
-  // Outputs.
+  // Outputs: written by rank 0 alone.
   std::string out_dir = options.out_dir;
   if (out_dir.empty()) out_dir = c.get_string("output.dir");
   if (out_dir.empty()) out_dir = DefaultOutDir(algo_name);
-  PrepareOutDir(out_dir, options.overwrite);
   const fs::path dir(out_dir);
-  WriteFileAtomic(dir / "config.toml", c.to_toml());
-  CsvWriter metrics((dir / "metrics.csv").string(),
-                    {"round", "node", "train_loss", "bytes_sent", "bytes_received", "messages",
-                     "header_bytes_sent", "messages_received", "lr"});
-  CsvWriter evals((dir / "eval.csv").string(),
-                  {"round", "node", "test_acc", "test_loss", "avg_model_acc", "avg_model_loss",
-                   "consensus_distance"});
+  std::optional<CsvWriter> metrics, evals;
+  if (root) {
+    PrepareOutDir(out_dir, options.overwrite);
+    WriteFileAtomic(dir / "config.toml", c.to_toml());
+    metrics.emplace((dir / "metrics.csv").string(),
+                    std::vector<std::string>{"round", "node", "train_loss", "bytes_sent",
+                                             "bytes_received", "messages", "header_bytes_sent",
+                                             "messages_received", "lr", "sim_seconds"});
+    evals.emplace(
+        (dir / "eval.csv").string(),
+        std::vector<std::string>{"round", "node", "test_acc", "test_loss", "avg_model_acc",
+                                 "avg_model_loss", "consensus_distance"});
+  }
   const double setup_seconds = Seconds(t_start, Clock::now());
-  if (!options.quiet)
+  if (!quiet)
     LogInfo(n, " nodes, ", algo_name, " on ", topology->name(), ", model ", mopt.name, " (", dim,
             " params), ", dopt.name, " ", splits.train.size, "/", splits.test.size, " samples, ",
-            threads, " threads; setup ", Num(setup_seconds), " s; writing ", out_dir);
+            ranks > 1 ? std::to_string(ranks) + " MPI ranks x " : std::string(), threads,
+            " threads; setup ", Num(setup_seconds), " s; writing ", out_dir);
 
   const int steps = static_cast<int>(c.get_int("train.local_steps"));
   const int batch = static_cast<int>(c.get_int("train.batch_size"));
   const int64_t eval_every = c.get_int("output.eval_every");
   const int64_t eval_samples = c.get_int("output.eval_samples");
+  const double model_compute_s = steps * batch * c.get_double("network.seconds_per_sample");
 
-  std::vector<double> losses(n);
+  std::vector<double> losses(n), compute_s(n);
   std::vector<comm::ByteCounters> before(n);
   std::vector<NodeEval> node_eval(n);
+  std::vector<std::vector<float>> remote_params(root && ranks > 1 ? n : 0);
   std::vector<float> mean(dim);
-  double train_s = 0.0, comm_s = 0.0, eval_s = 0.0;
+  std::vector<comm::LinkRecord> links;
+  double train_s = 0.0, comm_s = 0.0, eval_s = 0.0, sim_total = 0.0;
   double last_acc = -1.0, avg_acc = -1.0, avg_loss = 0.0, consensus = 0.0;
   uint64_t sent_total = 0;
-  Progress progress(rounds, options.quiet);
+  std::map<double, nlohmann::ordered_json> reached;  // accuracy target -> when
+  Progress progress(rounds, quiet);
+
+  // Rank 0 learns every other rank's per-round numbers: loss, compute time, cumulative
+  // counters and link records of each of its nodes.
+  auto gather_round = [&](int64_t round) {
+    Packer p;
+    for (int i : local) {
+      p.put<int32_t>(i);
+      p.put(losses[i]);
+      p.put(compute_s[i]);
+      p.put(transport->counters(i));
+      const std::vector<comm::LinkRecord> l = transport->take_links(i);
+      p.put<uint64_t>(l.size());
+      for (const comm::LinkRecord& r : l) p.put(r);
+    }
+    const std::vector<comm::Bytes> all =
+        cluster->gather(std::move(p.bytes), "metrics of round " + std::to_string(round));
+    links.clear();
+    for (const comm::Bytes& b : all) {
+      Unpacker u(b);
+      while (!u.done()) {
+        const int i = u.get<int32_t>();
+        MURMUR_CHECK(ProtocolError, i >= 0 && i < n, "run: gathered metrics name node ", i);
+        losses[i] = u.get<double>();
+        compute_s[i] = u.get<double>();
+        transport->set_counters(i, u.get<comm::ByteCounters>());
+        const uint64_t count = u.get<uint64_t>();
+        for (uint64_t k = 0; k < count; ++k) links.push_back(u.get<comm::LinkRecord>());
+      }
+    }
+  };
 
   auto evaluate = [&](int64_t round, int64_t max_samples) {
-    pool.parallel_for(n, [&](size_t i) {
+    pool.parallel_for(n_local, [&](size_t k) {
+      const int i = local[k];
       const train::EvalResult r = models[i]->evaluate(splits.test, max_samples);
       node_eval[i] = {r.accuracy, r.loss};
     });
-    std::vector<std::span<const float>> xs;
-    for (auto& m : models) xs.emplace_back(m->params());
+    Packer p;
+    for (int i : local) {
+      p.put<int32_t>(i);
+      p.put(node_eval[i]);
+      if (!root) p.put_floats(models[i]->params());
+    }
+    const std::vector<comm::Bytes> all =
+        cluster->gather(std::move(p.bytes), "evaluation of round " + std::to_string(round));
+    if (!root) return;
+    std::vector<std::span<const float>> xs(n);
+    for (size_t q = 0; q < all.size(); ++q) {
+      Unpacker u(all[q]);
+      while (!u.done()) {
+        const int i = u.get<int32_t>();
+        MURMUR_CHECK(ProtocolError, i >= 0 && i < n, "run: gathered evaluation names node ", i);
+        node_eval[i] = u.get<NodeEval>();
+        if (q == 0) {
+          xs[i] = models[i]->params();
+        } else {
+          remote_params[i].resize(dim);
+          u.get_floats(remote_params[i]);
+          xs[i] = remote_params[i];
+        }
+      }
+    }
     consensus = algo::ConsensusDistance(xs, mean);
     if (avg_model) {
       std::copy(mean.begin(), mean.end(), avg_model->params().begin());
@@ -207,12 +359,17 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     double acc_sum = 0.0;
     for (int i = 0; i < n; ++i) {
       acc_sum += node_eval[i].acc;
-      evals.row({std::to_string(round), std::to_string(i), Num(node_eval[i].acc),
-                 Num(node_eval[i].loss), avg_model ? Num(avg_acc) : "",
-                 avg_model ? Num(avg_loss) : "", Num(consensus)});
+      evals->row({std::to_string(round), std::to_string(i), Num(node_eval[i].acc),
+                  Num(node_eval[i].loss), avg_model ? Num(avg_acc) : "",
+                  avg_model ? Num(avg_loss) : "", Num(consensus)});
     }
-    evals.flush();
+    evals->flush();
     last_acc = acc_sum / n;
+    for (double target : acc_targets)
+      if (!reached.count(target) && last_acc >= target)
+        reached[target] = {{"round", round},
+                           {"sim_seconds", sim_total},
+                           {"bytes_sent_per_node", static_cast<double>(sent_total) / n}};
   };
 
   const auto t_loop = Clock::now();
@@ -221,35 +378,49 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     const uint32_t r32 = static_cast<uint32_t>(round);
     const double lr = LearningRate(c, round);
     auto t0 = Clock::now();
-    pool.parallel_for(
-        n, [&](size_t i) { losses[i] = models[i]->train_steps(steps, batch, lr, *loaders[i]); });
+    pool.parallel_for(n_local, [&](size_t k) {
+      const int i = local[k];
+      const auto ts = Clock::now();
+      losses[i] = models[i]->train_steps(steps, batch, lr, *loaders[i]);
+      compute_s[i] = model_compute ? model_compute_s : Seconds(ts, Clock::now());
+    });
     auto t1 = Clock::now();
-    for (int i = 0; i < n; ++i)
+    for (int i : local)
       MURMUR_CHECK(Error, std::isfinite(losses[i]), "training diverged: node ", i, " has loss ",
                    losses[i], " in round ", round, "; lower train.lr",
                    has_gamma ? " or algorithm.gamma (currently " + gamma_text + ")" : "");
     for (int phase = 0; phase < algorithm->phases(); ++phase) {
-      pool.parallel_for(n, [&](size_t i) { algorithm->send(phase, r32, i, models[i]->params()); });
-      pool.parallel_for(n,
-                        [&](size_t i) { algorithm->receive(phase, r32, i, models[i]->params()); });
+      pool.parallel_for(n_local, [&](size_t k) {
+        const int i = local[k];
+        algorithm->send(phase, r32, i, models[i]->params());
+      });
+      transport->exchange(r32, static_cast<uint8_t>(phase));
+      pool.parallel_for(n_local, [&](size_t k) {
+        const int i = local[k];
+        algorithm->receive(phase, r32, i, models[i]->params());
+      });
     }
     auto t2 = Clock::now();
     train_s += Seconds(t0, t1);
     comm_s += Seconds(t1, t2);
 
+    gather_round(round);
     double loss_mean = 0.0;
-    for (int i = 0; i < n; ++i) {
-      const comm::ByteCounters now = transport->counters(i);
-      const comm::ByteCounters d = now - before[i];
-      before[i] = now;
-      sent_total += d.bytes_sent;
-      loss_mean += losses[i] / n;
-      metrics.row({std::to_string(round), std::to_string(i), Num(losses[i]),
-                   std::to_string(d.bytes_sent), std::to_string(d.bytes_received),
-                   std::to_string(d.messages_sent), std::to_string(d.header_bytes_sent),
-                   std::to_string(d.messages_received), Num(lr)});
+    if (root) {
+      sim_total += network.round_seconds(compute_s, links);
+      for (int i = 0; i < n; ++i) {
+        const comm::ByteCounters now = transport->counters(i);
+        const comm::ByteCounters d = now - before[i];
+        before[i] = now;
+        sent_total += d.bytes_sent;
+        loss_mean += losses[i] / n;
+        metrics->row({std::to_string(round), std::to_string(i), Num(losses[i]),
+                      std::to_string(d.bytes_sent), std::to_string(d.bytes_received),
+                      std::to_string(d.messages_sent), std::to_string(d.header_bytes_sent),
+                      std::to_string(d.messages_received), Num(lr), Num(sim_total)});
+      }
+      metrics->flush();
     }
-    metrics.flush();
     const bool last = round + 1 == rounds;
     if (last || (eval_every > 0 && (round + 1) % eval_every == 0)) {
       auto te = Clock::now();
@@ -263,6 +434,47 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   progress.finish();
   MURMUR_ASSERT(last_eval_round == rounds - 1);
   const double loop_s = Seconds(t_loop, Clock::now()) - eval_s;
+
+  nlohmann::ordered_json rank_stats;
+  // Every rank's own numbers, and the node state the algorithm's output files need.
+  {
+    Packer p;
+    p.put(transport->wait_seconds());
+    p.put(train_s);
+    p.put(comm_s);
+    p.put(static_cast<double>(PeakRssBytes()));
+    if (ranks > 1 && !root)
+      for (int i : local) {
+        const comm::Bytes b = algorithm->output_state(i);
+        p.put<int32_t>(i);
+        p.put<uint64_t>(b.size());
+        p.bytes.insert(p.bytes.end(), b.begin(), b.end());
+      }
+    const std::vector<comm::Bytes> all = cluster->gather(std::move(p.bytes), "final state");
+    if (!root) {
+      RunResult res;
+      res.out_dir = out_dir;
+      return res;
+    }
+    nlohmann::ordered_json per_rank = nlohmann::ordered_json::array();
+    for (size_t q = 0; q < all.size(); ++q) {
+      Unpacker u(all[q]);
+      nlohmann::ordered_json r;
+      r["rank"] = q;
+      r["nodes"] = map.describe(static_cast<int>(q));
+      r["wait_seconds"] = u.get<double>();
+      r["train_seconds"] = u.get<double>();
+      r["comm_seconds"] = u.get<double>();
+      r["peak_rss_bytes"] = static_cast<int64_t>(u.get<double>());
+      per_rank.push_back(r);
+      while (!u.done()) {
+        const int i = u.get<int32_t>();
+        MURMUR_CHECK(ProtocolError, i >= 0 && i < n, "run: gathered state names node ", i);
+        algorithm->set_output_state(i, u.get_bytes(u.get<uint64_t>()));
+      }
+    }
+    if (ranks > 1) rank_stats = per_rank;
+  }
 
   const double wall = Seconds(t_start, Clock::now());
   double acc_min = 1.0, acc_max = 0.0, acc_mean = 0.0, loss_mean = 0.0;
@@ -300,6 +512,13 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   s["bytes_sent_total"] = sent_total;
   s["header_bytes_sent_total"] = header_total;
   s["messages_total"] = messages_total;
+  s["sim_seconds"] = sim_total;
+  nlohmann::ordered_json tta = nlohmann::ordered_json::object();
+  for (double target : acc_targets)
+    tta[Num(target)] = reached.count(target) ? reached[target] : nlohmann::ordered_json();
+  s["time_to_acc"] = tta;
+  s["transport"] = std::string(cluster->name());
+  s["ranks"] = ranks;
   s["wall_seconds"] = wall;
   s["setup_seconds"] = setup_seconds;
   s["train_seconds"] = train_s;
@@ -308,11 +527,12 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   s["round_seconds_mean"] = loop_s / rounds;
   s["threads"] = threads;
   s["peak_rss_bytes"] = PeakRssBytes();
+  if (ranks > 1) s["per_rank"] = rank_stats;
   // The algorithm's own files first: summary.json marks a finished run.
   for (const algo::OutputFile& f : algorithm->outputs()) WriteFileAtomic(dir / f.name, f.content);
   const std::string text = s.dump(2) + "\n";
   WriteFileAtomic(dir / "summary.json", text);
-  if (!options.quiet)
+  if (!quiet)
     LogInfo("done in ", Num(wall), " s: final accuracy mean ", Num(acc_mean), ", min ",
             Num(acc_min), avg_model ? ", averaged model " + Num(avg_acc) : std::string(), "; sent ",
             Num(static_cast<double>(sent_total) / n / 1e6), " MB per node; ",

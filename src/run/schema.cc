@@ -190,12 +190,50 @@ std::vector<KeySpec> Build() {
       I("compression.chunk", 0, 0, 4e9,
         "compress in chunks of this many values (0 = the whole vector at once)"),
 
+      S("comm.transport", "auto",
+        "how the nodes talk: inproc (every node in this process), mpi (the nodes spread over the "
+        "ranks of mpirun -np P; same results), auto (mpi when started by mpirun/mpiexec)",
+        Fixed({"auto", "inproc", "mpi"})),
+      S("comm.mapping", "block",
+        "mpi: nodes to ranks, block (contiguous ranges, the first nodes % P ranks one more) or "
+        "cyclic (node i on rank i % P)",
+        Fixed({"block", "cyclic"})),
+      F("comm.timeout_s", 120, 1e-3, kInf,
+        "mpi: longest wait for another rank (a phase's messages or a gather of metrics); then "
+        "the run ends with an error naming the rank and round"),
+
+      F("network.latency_ms", 1.0, 0, kInf,
+        "network model: per-link latency in milliseconds (sim_seconds in metrics.csv)"),
+      F("network.bandwidth_mbps", 100.0, 1e-9, kInf,
+        "network model: per-link bandwidth in Mbit/s (10^6 bit/s)"),
+      S("network.heterogeneity", "none",
+        "network model: none (all links equal), uniform (each link's latency and bandwidth "
+        "times an independent factor uniform in [1 - spread, 1 + spread]) or lognormal (factor "
+        "exp(spread N(0,1))); drawn from run.seed",
+        Fixed({"none", "uniform", "lognormal"})),
+      F("network.spread", 0.5, 0, kInf, "network model: spread of the per-link factors"),
+      I("network.stragglers", 0, 0, 1e6,
+        "network model: number of nodes (drawn from run.seed) whose compute is slowed down"),
+      F("network.straggler_slowdown", 4.0, 1e-9, kInf,
+        "network model: compute-time multiplier of the stragglers"),
+      S("network.compute", "model",
+        "network model: local compute time per round, model (train.local_steps x "
+        "train.batch_size x network.seconds_per_sample; deterministic, so metrics.csv is "
+        "reproducible) or measured (each node's own steps on this machine; varies run to run)",
+        Fixed({"model", "measured"})),
+      F("network.seconds_per_sample", 0.0, 0, kInf,
+        "network model with compute = model: seconds of one training sample (forward + "
+        "backward); the default 0 makes sim_seconds the communication time alone"),
+
       S("output.dir", "", "run directory; empty = runs/<timestamp>-<algorithm> (--out overrides)"),
       I("output.eval_every", 10, 0, 1e9, "evaluate every N rounds (0 = only after the last round)"),
       I("output.eval_samples", 0, 0, 1e12,
         "test samples used by intermediate evaluations (0 = all); the final evaluation uses the "
         "whole test set"),
       B("output.eval_avg_model", true, "also evaluate the average of all node models"),
+      FL("output.acc_targets", std::vector<double>{}, 0, 1,
+         "mean test accuracies for which summary.json reports time_to_acc (the first evaluation "
+         "reaching each: round, simulated seconds, bytes sent per node)"),
   };
 }
 

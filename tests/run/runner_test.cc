@@ -235,3 +235,94 @@ TEST_F(RunnerTest, ConfigProblemsSurfaceBeforeTraining) {
 
 }  // namespace
 }  // namespace murmur::run
+
+namespace murmur::run {
+namespace {
+
+class NetworkRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetLogLevel(LogLevel::kWarn);
+    root_ = fs::temp_directory_path() /
+            ("murmur_network_test_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  static Config Small(const std::string& topology) {
+    Config c;
+    for (const std::string& s : std::vector<std::string>{
+             "run.nodes=5", "run.rounds=4", "data.name=synthetic", "data.synthetic_train=400",
+             "data.synthetic_test=100", "data.synthetic_side=4", "model.name=logreg",
+             "train.batch_size=8", "train.local_steps=3", "output.eval_every=1",
+             "network.latency_ms=2", "network.bandwidth_mbps=8", "network.seconds_per_sample=1e-3",
+             "topology.name=" + topology})
+      c.set(s);
+    return c;
+  }
+  fs::path root_;
+};
+
+// Simulated time with modelled compute: D-PSGD sends the whole model (d floats + header) on
+// every edge once per round, so every round lasts compute + latency + bytes / bandwidth,
+// on a ring and on a star alike (the star's centre receives on n-1 links in parallel).
+TEST_F(NetworkRunTest, SimulatedSecondsMatchTheClosedFormOnARingAndAStar) {
+  for (const std::string topology : {"ring", "star"}) {
+    SCOPED_TRACE(topology);
+    RunOptions o;
+    o.out_dir = (root_ / topology).string();
+    o.quiet = true;
+    const RunResult r = RunExperiment(Small(topology), o);
+    const auto s = nlohmann::json::parse(r.summary_json);
+    const double frame = 4.0 * s["params"].get<double>() + 32;  // header + f32 payload
+    const double round = 3 * 8 * 1e-3 + 2e-3 + frame / (8e6 / 8);
+    EXPECT_NEAR(s["sim_seconds"].get<double>(), 4 * round, 1e-12);
+    const auto m = Csv(fs::path(r.out_dir) / "metrics.csv");
+    ASSERT_EQ(m[0].back(), "sim_seconds");
+    for (size_t k = 1; k < m.size(); ++k) {
+      const int rnd = std::stoi(m[k][0]);
+      EXPECT_NEAR(std::stod(m[k].back()), (rnd + 1) * round, 1e-8) << "row " << k;
+    }
+  }
+}
+
+TEST_F(NetworkRunTest, TimeToAccuracyReportsTheFirstEvaluationReachingEachTarget) {
+  Config c = Small("ring");
+  c.set("output.acc_targets=[0.0, 1.0]");
+  c.set("network.latency_ms=0");
+  c.set("network.seconds_per_sample=0.5");
+  RunOptions o;
+  o.out_dir = (root_ / "tta").string();
+  o.quiet = true;
+  const auto s = nlohmann::json::parse(RunExperiment(c, o).summary_json);
+  const auto& t = s["time_to_acc"];
+  ASSERT_TRUE(t.contains("0"));
+  EXPECT_EQ(t["0"]["round"], 0);  // reached at the first evaluation, after round 0
+  const double round0 = s["sim_seconds"].get<double>() / 4;
+  EXPECT_NEAR(t["0"]["sim_seconds"].get<double>(), round0, 1e-9);
+  EXPECT_DOUBLE_EQ(t["0"]["bytes_sent_per_node"].get<double>(),
+                   s["bytes_sent_per_node"].get<double>() / 4);
+  ASSERT_LT(s["final_acc_mean"].get<double>(), 1.0);
+  EXPECT_TRUE(t["1"].is_null());  // never reached
+}
+
+TEST_F(NetworkRunTest, TransportChoiceUnderALauncher) {
+  Config c = Small("ring");
+  RunOptions o;
+  o.out_dir = (root_ / "x").string();
+  o.quiet = true;
+  o.launcher_ranks = 3;
+  c.set("comm.transport=inproc");
+  try {
+    RunExperiment(c, o);
+    FAIL() << "inproc under a 3-process launcher must be refused";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("under mpirun with 3 processes"), std::string::npos)
+        << e.what();
+  }
+  o.launcher_ranks = 1;  // one process: in-process is what it is
+  EXPECT_EQ(nlohmann::json::parse(RunExperiment(c, o).summary_json)["transport"], "inproc");
+}
+
+}  // namespace
+}  // namespace murmur::run

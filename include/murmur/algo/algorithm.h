@@ -115,6 +115,11 @@ class Algorithm {
   virtual std::vector<std::pair<std::string, double>> resolved_parameters() const { return {}; }
   // Files for the run directory, asked for once after the last round.
   virtual std::vector<OutputFile> outputs() const { return {}; }
+  // The part of a node's state that outputs() reads, as bytes, and its inverse. When the
+  // nodes are spread over processes (MPI), the writing process loads every other node's
+  // state this way before calling outputs().
+  virtual comm::Bytes output_state(int node) const { return {}; }
+  virtual void set_output_state(int node, std::span<const uint8_t> bytes) {}
 };
 
 using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>(const AlgorithmContext&)>;

@@ -6,9 +6,13 @@
 // never arrive (lost to an injected fault). For the in-process transport, receives of a
 // phase must happen after every send of that phase (the runner's barrier guarantees it).
 //
+// Transports that span processes (MPI) move frames between processes in exchange(), which
+// the runner calls on its main thread after every send of a phase and before its receives;
+// in-process it does nothing.
+//
 // Thread-safety: send/receive may run concurrently for different nodes. The byte counters
-// of node i are written only by calls made on behalf of node i (sends from i, receives to
-// i), so they need no locks.
+// and link records of node i are written only by calls made on behalf of node i (sends from
+// i, receives to i), so they need no locks.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +37,13 @@ struct ByteCounters {
   ByteCounters operator-(const ByteCounters& o) const;
 };
 
+// One frame as the network model sees it: who sent how many bytes to whom in which phase.
+struct LinkRecord {
+  int from = 0, to = 0;
+  uint8_t phase = 0;
+  uint64_t bytes = 0;
+};
+
 class Transport {
  public:
   explicit Transport(int nodes);
@@ -47,6 +58,18 @@ class Transport {
 
   // Cumulative counters of one node since construction.
   const ByteCounters& counters(int node) const { return counters_[node]; }
+  // Overwrites a node's counters (the runner's copy of a node another process counted).
+  void set_counters(int node, const ByteCounters& c) { counters_[node] = c; }
+
+  // Moves the frames of (round, phase) to their receivers' processes; see above.
+  virtual void exchange(uint32_t round, uint8_t phase) {}
+  // Seconds exchange() has spent waiting for other processes since construction.
+  virtual double wait_seconds() const { return 0.0; }
+
+  // Keep a record of every frame sent (for the network model); off by default.
+  void record_links(bool on) { record_links_ = on; }
+  // The records of frames `from` sent since the last call; clears them.
+  std::vector<LinkRecord> take_links(int from);
 
  protected:
   virtual void do_send(int from, int to, uint32_t round, uint8_t phase, Bytes frame) = 0;
@@ -54,6 +77,8 @@ class Transport {
 
  private:
   std::vector<ByteCounters> counters_;
+  std::vector<std::vector<LinkRecord>> links_;
+  bool record_links_ = false;
 };
 
 // The default transport: all nodes in this process; frames move between per-receiver

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "murmur/algo/algorithm.h"
+#include "murmur/comm/network_model.h"
 #include "murmur/compress/compressor.h"
 #include "murmur/data/dataset.h"
 #include "murmur/data/partition.h"
@@ -21,6 +22,7 @@ compress::CompressorOptions CompressorOptionsFrom(const Config& c);
 algo::RelayOptions RelayOptionsFrom(const Config& c);
 algo::VoteOptions VoteOptionsFrom(const Config& c);
 algo::JwinsOptions JwinsOptionsFrom(const Config& c);
+comm::NetworkOptions NetworkOptionsFrom(const Config& c);
 // run.threads, with 0 resolved to the hardware threads and capped at run.nodes.
 int ThreadsFrom(const Config& c);
 

@@ -1,11 +1,14 @@
 // The experiment runner: config -> data, model, topology -> nodes -> rounds -> outputs.
 //
-// RunExperiment simulates run.nodes nodes in this process on a thread pool: each round every
-// node runs its local steps in parallel, then the algorithm's phases exchange real encoded
-// messages over the in-process transport. It writes config.toml, metrics.csv, eval.csv and
-// summary.json to the run directory (see docs/output.md) and returns the summary. The same
-// config and seed give identical metrics.csv, eval.csv and accuracy fields whatever the
-// thread count.
+// RunExperiment simulates run.nodes nodes on a thread pool: each round every node runs its
+// local steps in parallel, then the algorithm's phases exchange real encoded messages over
+// the transport. In-process (the default) every node lives in this process; under mpirun
+// (comm.transport = auto or mpi) every rank runs the nodes comm.mapping gives it, frames
+// between ranks travel over MPI, and rank 0 gathers the metrics and writes the outputs. It
+// writes config.toml, metrics.csv, eval.csv and summary.json to the run directory (see
+// docs/output.md) and returns the summary (on rank 0). The same config and seed give
+// identical metrics.csv, eval.csv and accuracy fields whatever the thread and rank count
+// (with network.compute = model; measured compute times differ between runs).
 #pragma once
 
 #include <string>
@@ -21,6 +24,10 @@ struct RunOptions {
   bool quiet = false;
   // Replace the outputs of an existing run directory instead of refusing.
   bool overwrite = false;
+  // Set by the command line from the launcher's environment: the number of processes mpirun
+  // or mpiexec started (0 = not started by one) and how many of them share this machine.
+  int launcher_ranks = 0;
+  int launcher_local_ranks = 0;
 };
 
 struct RunResult {

@@ -1,0 +1,324 @@
+// The MPI cluster and transport (see cluster.h for the threading and timeout rules).
+//
+// exchange(round, phase) moves one phase's frames between ranks:
+//   1. to every other rank q, a header (u64 frame count, then one u64 size per frame) and
+//      then each frame as its own message, all with MPI_Isend from the frame's own buffer
+//      (no copy) and the tag of this exchange; a rank with nothing for q still sends the
+//      header (count 0), so every rank knows when it has everything;
+//   2. from every other rank, MPI_Iprobe for its header, then MPI_Irecv of each announced
+//      frame into a buffer of the announced size; MPI's non-overtaking rule (same source,
+//      tag and communicator) keeps header and frames in order;
+//   3. poll MPI_Testall on all requests until done or the deadline (comm.timeout_s) passes.
+// Received frames go into the receivers' mailboxes keyed by (round, phase, sender), so a
+// receive is matched by (round, sender) whatever order frames arrive in. Every send is
+// non-blocking and every rank both sends and receives one header per peer and phase, so no
+// topology (directed, time-varying, trees) can deadlock. Frames between nodes of the same
+// rank go straight to the mailbox, still encoded, so byte counts equal the in-process run.
+#include <mpi.h>
+#include <sched.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "../mailbox.h"
+#include "murmur/comm/cluster.h"
+#include "murmur/core/check.h"
+
+namespace murmur::comm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void Check(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  throw Error(murmur::detail::Concat("mpi: ", what, " failed: ", std::string(text, len)));
+}
+
+void FinalizeAtExit() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+void EnsureInitialized() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (initialized) return;
+  int provided = 0;
+  Check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  MURMUR_CHECK(Error, provided >= MPI_THREAD_FUNNELED,
+               "mpi: the MPI library offers no MPI_THREAD_FUNNELED support");
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  std::atexit(FinalizeAtExit);
+}
+
+// Polls `done` until it returns true; between polls yields the core (first ~50 ms), then
+// sleeps 100 us. Returns false when `timeout_s` passes first.
+template <typename Done>
+bool PollUntil(Done done, double timeout_s) {
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration<double>(timeout_s);
+  const auto spin_until = start + std::chrono::milliseconds(50);
+  while (!done()) {
+    const auto now = Clock::now();
+    if (now > deadline) return false;
+    if (now < spin_until)
+      sched_yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  return true;
+}
+
+int IntCount(size_t n, const char* what) {
+  MURMUR_CHECK(Error, n <= static_cast<size_t>(INT_MAX), "mpi: ", what, " of ", n,
+               " bytes exceeds one MPI message (2 GiB)");
+  return static_cast<int>(n);
+}
+
+class MpiTransport final : public Transport {
+ public:
+  MpiTransport(const NodeMap& map, MPI_Comm world, double timeout_s)
+      : Transport(map.nodes()), map_(map), boxes_(map.nodes()), timeout_s_(timeout_s) {
+    Check(MPI_Comm_dup(world, &comm_), "MPI_Comm_dup");
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+    MURMUR_ASSERT(size_ == map.ranks());
+    out_.resize(size_);
+  }
+  ~MpiTransport() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+  }
+  std::string_view name() const override { return "mpi"; }
+  double wait_seconds() const override { return wait_s_; }
+
+  void exchange(uint32_t round, uint8_t phase) override {
+    const auto t0 = Clock::now();
+    const int tag = 1 + static_cast<int>(seq_++ % 30000);
+    std::vector<MPI_Request> sends, recvs;
+    std::vector<int> send_peer, recv_peer;  // peer rank of each request
+    std::vector<std::vector<uint64_t>> headers(size_);
+    for (int q = 0; q < size_; ++q) {
+      if (q == rank_) continue;
+      std::vector<uint64_t>& h = headers[q];
+      h.push_back(out_[q].size());
+      for (const Bytes& f : out_[q]) h.push_back(f.size());
+      sends.emplace_back();
+      send_peer.push_back(q);
+      Check(MPI_Isend(h.data(), IntCount(h.size() * 8, "header"), MPI_BYTE, q, tag, comm_,
+                      &sends.back()),
+            "MPI_Isend");
+      for (Bytes& f : out_[q]) {
+        sends.emplace_back();
+        send_peer.push_back(q);
+        Check(MPI_Isend(f.data(), IntCount(f.size(), "frame"), MPI_BYTE, q, tag, comm_,
+                        &sends.back()),
+              "MPI_Isend");
+      }
+    }
+    std::vector<std::vector<Bytes>> in(size_);
+    std::vector<bool> have_header(size_, false);
+    have_header[rank_] = true;
+    int headers_left = size_ - 1;
+    bool recvs_done = false, sends_done = false;
+    auto step = [&] {
+      for (int q = 0; q < size_ && headers_left > 0; ++q) {
+        if (have_header[q]) continue;
+        int flag = 0;
+        MPI_Status st;
+        Check(MPI_Iprobe(q, tag, comm_, &flag, &st), "MPI_Iprobe");
+        if (!flag) continue;
+        int bytes = 0;
+        MPI_Get_count(&st, MPI_BYTE, &bytes);
+        MURMUR_CHECK(ProtocolError, bytes >= 8 && bytes % 8 == 0, "mpi: header of ", bytes,
+                     " bytes from rank ", q, " in round ", round, " phase ",
+                     static_cast<int>(phase));
+        std::vector<uint64_t> h(static_cast<size_t>(bytes) / 8);
+        Check(MPI_Recv(h.data(), bytes, MPI_BYTE, q, tag, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+        MURMUR_CHECK(ProtocolError, h[0] == h.size() - 1, "mpi: header from rank ", q,
+                     " announces ", h[0], " frames but lists ", h.size() - 1, " sizes");
+        in[q].resize(h[0]);
+        for (size_t k = 0; k < h[0]; ++k) {
+          MURMUR_CHECK(ProtocolError, h[k + 1] >= kHeaderBytes && h[k + 1] <= INT_MAX, "mpi: rank ",
+                       q, " announces a frame of ", h[k + 1], " bytes");
+          in[q][k].resize(h[k + 1]);
+          recvs.emplace_back();
+          recv_peer.push_back(q);
+          Check(MPI_Irecv(in[q][k].data(), static_cast<int>(h[k + 1]), MPI_BYTE, q, tag, comm_,
+                          &recvs.back()),
+                "MPI_Irecv");
+        }
+        have_header[q] = true;
+        --headers_left;
+      }
+      if (headers_left == 0 && !recvs_done) {
+        int flag = 0;
+        Check(MPI_Testall(static_cast<int>(recvs.size()), recvs.data(), &flag, MPI_STATUSES_IGNORE),
+              "MPI_Testall");
+        recvs_done = flag != 0;
+      }
+      if (!sends_done) {
+        int flag = 0;
+        Check(MPI_Testall(static_cast<int>(sends.size()), sends.data(), &flag, MPI_STATUSES_IGNORE),
+              "MPI_Testall");
+        sends_done = flag != 0;
+      }
+      return recvs_done && sends_done;
+    };
+    if (!PollUntil(step, timeout_s_)) {
+      int peer = -1;
+      const char* what = "";
+      for (int q = 0; q < size_ && peer < 0; ++q)
+        if (!have_header[q]) peer = q, what = "no message from";
+      for (size_t k = 0; k < recvs.size() && peer < 0; ++k) {
+        int flag = 0;
+        MPI_Test(&recvs[k], &flag, MPI_STATUS_IGNORE);
+        if (!flag) peer = recv_peer[k], what = "an incomplete message from";
+      }
+      for (size_t k = 0; k < sends.size() && peer < 0; ++k) {
+        int flag = 0;
+        MPI_Test(&sends[k], &flag, MPI_STATUS_IGNORE);
+        if (!flag) peer = send_peer[k], what = "unfinished sends to";
+      }
+      MURMUR_ASSERT(peer >= 0);
+      throw TimeoutError(murmur::detail::Concat(
+          "mpi: rank ", rank_, " waited ", timeout_s_, " s in round ", round, " phase ",
+          static_cast<int>(phase), ": ", what, " rank ", peer, " (", map_.describe(peer),
+          "); that rank died or hangs, or the network failed (comm.timeout_s)"));
+    }
+    for (int q = 0; q < size_; ++q) {
+      out_[q].clear();
+      for (Bytes& f : in[q]) {
+        const FrameView v = DecodeFrame(f);
+        const int from = static_cast<int>(v.header.sender),
+                  to = static_cast<int>(v.header.receiver);
+        MURMUR_CHECK(ProtocolError,
+                     from >= 0 && from < nodes() && map_.owner(from) == q && to >= 0 &&
+                         to < nodes() && map_.owner(to) == rank_ && v.header.round == round &&
+                         v.header.phase == phase,
+                     "mpi: rank ", q, " delivered a frame from node ", v.header.sender, " to node ",
+                     v.header.receiver, " for round ", v.header.round, " phase ",
+                     static_cast<int>(v.header.phase), " in round ", round, " phase ",
+                     static_cast<int>(phase));
+        boxes_.put(from, to, round, phase, std::move(f));
+      }
+    }
+    wait_s_ += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+
+ protected:
+  void do_send(int from, int to, uint32_t round, uint8_t phase, Bytes frame) override {
+    const int q = map_.owner(to);
+    if (q == rank_) {
+      boxes_.put(from, to, round, phase, std::move(frame));
+      return;
+    }
+    std::lock_guard<std::mutex> lock(out_mu_);
+    out_[q].push_back(std::move(frame));
+  }
+  std::optional<Bytes> do_receive(int to, int from, uint32_t round, uint8_t phase) override {
+    return boxes_.take(to, from, round, phase);
+  }
+
+ private:
+  NodeMap map_;
+  detail::Mailboxes boxes_;
+  double timeout_s_;
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1;
+  uint64_t seq_ = 0;
+  double wait_s_ = 0.0;
+  std::mutex out_mu_;
+  std::vector<std::vector<Bytes>> out_;  // frames for each rank, queued until exchange()
+};
+
+class MpiCluster final : public Cluster {
+ public:
+  explicit MpiCluster(double timeout_s) : timeout_s_(timeout_s) {
+    MURMUR_CHECK(ConfigError, timeout_s > 0, "comm.timeout_s: must be > 0, got ", timeout_s);
+    EnsureInitialized();
+    Check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
+  ~MpiCluster() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+  }
+  std::string_view name() const override { return "mpi"; }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::unique_ptr<Transport> make_transport(const NodeMap& map) override {
+    return std::make_unique<MpiTransport>(map, comm_, timeout_s_);
+  }
+
+  std::vector<Bytes> gather(Bytes local, std::string_view what) override {
+    int64_t mine = static_cast<int64_t>(local.size());
+    std::vector<int64_t> sizes(rank_ == 0 ? size_ : 0);
+    MPI_Request req;
+    Check(MPI_Igather(&mine, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, 0, comm_, &req),
+          "MPI_Igather");
+    wait(req, what);
+    std::vector<int> counts(sizes.size()), displs(sizes.size());
+    size_t total = 0;
+    for (size_t q = 0; q < sizes.size(); ++q) {
+      counts[q] = IntCount(static_cast<size_t>(sizes[q]), "gathered block");
+      displs[q] = IntCount(total, "gathered data");
+      total += static_cast<size_t>(sizes[q]);
+    }
+    Bytes all(total);
+    Check(MPI_Igatherv(local.data(), IntCount(local.size(), "gathered block"), MPI_BYTE, all.data(),
+                       counts.data(), displs.data(), MPI_BYTE, 0, comm_, &req),
+          "MPI_Igatherv");
+    wait(req, what);
+    std::vector<Bytes> out(sizes.size());
+    for (size_t q = 0; q < sizes.size(); ++q)
+      out[q].assign(all.begin() + displs[q], all.begin() + displs[q] + counts[q]);
+    return out;
+  }
+
+ private:
+  void wait(MPI_Request& req, std::string_view what) {
+    auto done = [&] {
+      int flag = 0;
+      Check(MPI_Test(&req, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+      return flag != 0;
+    };
+    MURMUR_CHECK(TimeoutError, PollUntil(done, timeout_s_), "mpi: rank ", rank_, " waited ",
+                 timeout_s_, " s for the other ranks to gather the ", what,
+                 "; a rank died or hangs, or the network failed (comm.timeout_s)");
+  }
+
+  double timeout_s_;
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1;
+};
+
+}  // namespace
+
+bool MpiBuilt() { return true; }
+
+std::unique_ptr<Cluster> MakeMpiCluster(double timeout_s) {
+  return std::make_unique<MpiCluster>(timeout_s);
+}
+
+void AbortMpiIfRunning(int code) {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+}  // namespace murmur::comm

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs configs/smoke.toml with several algorithms and topologies in process and under
+# `mpirun -np RANKS`, and checks that metrics.csv, eval.csv, the algorithm's own files and
+# the accuracy and byte fields of summary.json are identical.
+#   same_as_inproc.sh MURMUR SOURCE_DIR WORK_DIR [RANKS]
+set -euo pipefail
+murmur=$1 src=$2 work=$3 ranks=${4:-3}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1  # CI runs as root
+export OMPI_MCA_rmaps_base_oversubscribe=1                      # more ranks than cores
+export OMPI_MCA_btl_vader_single_copy_mechanism=none            # containers forbid CMA
+rm -rf "$work" && mkdir -p "$work"
+cases=(
+  "dpsgd_ring|algorithm.name=dpsgd topology.name=ring"
+  "dpsgd_cyclic|algorithm.name=dpsgd topology.name=exponential comm.mapping=cyclic"
+  "allreduce|algorithm.name=allreduce topology.name=complete"
+  "sgp_one_peer|algorithm.name=sgp topology.name=one_peer_exponential"
+  "sparse_push_k_peer|algorithm.name=sparse_push topology.name=k_peer_exponential compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5"
+  "scsp_directed|algorithm.name=scsp topology.name=directed_ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5 algorithm.average_every=7"
+  "choco_randomk|algorithm.name=choco topology.name=ring compression.name=randomk compression.ratio=0.1 algorithm.gamma=0.3"
+  "relaysum_dbt|algorithm.name=relaysum topology.name=double_binary_tree"
+  "relaysum_bfs_grad|algorithm.name=relaysum topology.name=torus relaysum.spanning_tree=bfs relaysum.variant=grad"
+  "vote_server|algorithm.name=majority_vote vote.mask_ratio=0.05 vote.server=5"
+  "vote_all_to_all|algorithm.name=majority_vote vote.mode=all_to_all vote.mask_ratio=0.05"
+  "jwins|algorithm.name=jwins topology.name=regular topology.degree=3 jwins.save_accumulator=true"
+)
+fields='final_acc_mean final_acc_min final_acc_max final_loss_mean final_acc_avg_model final_consensus_distance bytes_sent_total header_bytes_sent_total messages_total sim_seconds'
+fail=0
+for c in "${cases[@]}"; do
+  name=${c%%|*}
+  sets=()
+  for kv in ${c#*|} network.seconds_per_sample=2e-5 run.rounds=12 output.eval_every=4; do sets+=(--set "$kv"); done
+  "$murmur" run "$src/configs/smoke.toml" "${sets[@]}" --quiet --out "$work/$name-inproc"
+  mpirun -np "$ranks" "$murmur" run "$src/configs/smoke.toml" "${sets[@]}" --quiet \
+    --out "$work/$name-mpi"
+  a=$work/$name-inproc b=$work/$name-mpi
+  for f in $(cd "$a" && ls *.csv); do
+    if ! cmp -s "$a/$f" "$b/$f"; then echo "FAIL $name: $f differs"; fail=1; fi
+  done
+  for k in $fields; do
+    va=$(grep "\"$k\":" "$a/summary.json") vb=$(grep "\"$k\":" "$b/summary.json")
+    if [[ "$va" != "$vb" ]]; then echo "FAIL $name: $va vs $vb"; fail=1; fi
+  done
+  grep -q "\"ranks\": $ranks" "$b/summary.json" || { echo "FAIL $name: not $ranks ranks"; fail=1; }
+  echo "ok $name ($(ls "$a" | tr '\n' ' '))"
+done
+exit $fail
