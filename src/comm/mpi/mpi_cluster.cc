@@ -151,7 +151,7 @@ class MpiTransport final : public Transport {
         for (size_t k = 0; k < h[0]; ++k) {
           MURMUR_CHECK(ProtocolError, h[k + 1] >= kHeaderBytes && h[k + 1] <= INT_MAX, "mpi: rank ",
                        q, " announces a frame of ", h[k + 1], " bytes");
-          in[q][k].resize(h[k + 1]);
+          in[q][k] = buffer(h[k + 1]);
           recvs.emplace_back();
           recv_peer.push_back(q);
           Check(MPI_Irecv(in[q][k].data(), static_cast<int>(h[k + 1]), MPI_BYTE, q, tag, comm_,
@@ -197,6 +197,7 @@ class MpiTransport final : public Transport {
           "); that rank died or hangs, or the network failed (comm.timeout_s)"));
     }
     for (int q = 0; q < size_; ++q) {
+      for (Bytes& f : out_[q]) recycle(std::move(f));
       out_[q].clear();
       for (Bytes& f : in[q]) {
         const FrameView v = DecodeFrame(f);
@@ -231,6 +232,28 @@ class MpiTransport final : public Transport {
   }
 
  private:
+  // A receive buffer of `size` bytes: a recycled sent frame when one is large enough (its
+  // bytes are overwritten by the receive, so shrinking it costs nothing), else a new one.
+  // Saves zero-filling and page-faulting a fresh buffer per frame: gossip sends and
+  // receives frames of the same sizes every round.
+  Bytes buffer(size_t size) {
+    for (size_t k = pool_.size(); k-- > 0;) {
+      if (pool_[k].size() < size) continue;
+      Bytes b = std::move(pool_[k]);
+      pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(k));
+      pool_bytes_ -= b.size();
+      b.resize(size);
+      return b;
+    }
+    return Bytes(size);
+  }
+  void recycle(Bytes b) {
+    constexpr size_t kMaxPoolBytes = size_t{256} << 20;
+    if (b.empty() || pool_bytes_ + b.size() > kMaxPoolBytes) return;
+    pool_bytes_ += b.size();
+    pool_.push_back(std::move(b));
+  }
+
   NodeMap map_;
   detail::Mailboxes boxes_;
   double timeout_s_;
@@ -240,6 +263,8 @@ class MpiTransport final : public Transport {
   double wait_s_ = 0.0;
   std::mutex out_mu_;
   std::vector<std::vector<Bytes>> out_;  // frames for each rank, queued until exchange()
+  std::vector<Bytes> pool_;              // sent frames whose buffers receives reuse
+  size_t pool_bytes_ = 0;
 };
 
 class MpiCluster final : public Cluster {
