@@ -239,16 +239,9 @@ TEST_F(RunnerTest, ConfigProblemsSurfaceBeforeTraining) {
 namespace murmur::run {
 namespace {
 
-class NetworkRunTest : public ::testing::Test {
+// The run directory and log set-up of RunnerTest, with a small config of a given topology.
+class NetworkRunTest : public RunnerTest {
  protected:
-  void SetUp() override {
-    SetLogLevel(LogLevel::kWarn);
-    root_ = fs::temp_directory_path() /
-            ("murmur_network_test_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
   static Config Small(const std::string& topology) {
     Config c;
     for (const std::string& s : std::vector<std::string>{
@@ -260,7 +253,6 @@ class NetworkRunTest : public ::testing::Test {
       c.set(s);
     return c;
   }
-  fs::path root_;
 };
 
 // Simulated time with modelled compute: D-PSGD sends the whole model (d floats + header) on
