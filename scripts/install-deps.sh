@@ -15,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist   # default dataset
   libopenmpi-dev openmpi-bin  # MPI transport (mpirun -np P murmur run ...)
+  gnuplot-nox             # murmur plot
 )
 for arg in "$@"; do
   case "$arg" in

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <initializer_list>
 #include <iostream>
 
@@ -14,6 +15,7 @@
 #include "murmur/graph/topology.h"
 #include "murmur/run/config.h"
 #include "murmur/run/registry.h"
+#include "murmur/run/report.h"
 #include "murmur/run/runner.h"
 #include "tune_gamma_command.h"
 
@@ -42,6 +44,39 @@ int main(int argc, char** argv) {
   run->add_option("--out", out_dir, "run directory (default: output.dir or runs/<time>-<algo>)");
   run->add_flag("--quiet,-q", quiet, "no progress line or log messages");
   run->add_flag("--overwrite", overwrite, "replace the outputs of an existing run directory");
+
+  auto* sweep = app.add_subcommand(
+      "sweep", "run every point of a grid of configs, each into its own directory (resumable)");
+  std::string sweep_path;
+  sweep->add_option("sweep", sweep_path, "sweep file (TOML); see docs/workflow.md")->required();
+  sweep->add_flag("--quiet,-q", quiet, "no progress lines");
+
+  auto* plot = app.add_subcommand(
+      "plot", "plot test accuracy (min-max band over nodes) and consensus distance of runs");
+  std::vector<std::string> plot_dirs;
+  murmur::run::PlotOptions plot_opt;
+  plot->add_option("runs", plot_dirs, "run directories (or directories of runs, e.g. a sweep's)")
+      ->required();
+  plot->add_option("--x", plot_opt.x, "x axis: round, bytes (MB sent per node) or sim_time")
+      ->capture_default_str();
+  plot->add_option("--out,-o", plot_opt.out, "image to write: FILE.png or FILE.svg")
+      ->capture_default_str();
+  plot->add_option("--title", plot_opt.title, "title of the figure");
+
+  auto* compare = app.add_subcommand(
+      "compare",
+      "Markdown table of runs: accuracy (± std over seeds), bytes, compression ratio, "
+      "rounds and simulated time to a target accuracy");
+  std::vector<std::string> compare_dirs;
+  murmur::run::CompareOptions compare_opt;
+  std::string compare_out;
+  compare->add_option("runs", compare_dirs, "run directories (or directories of runs)")->required();
+  compare->add_option("--target", compare_opt.target,
+                      "accuracy target (default: the reference's final mean accuracy - 0.01)");
+  compare->add_option("--reference", compare_opt.reference,
+                      "run directory of the full-sharing reference (default: the first dpsgd, "
+                      "allreduce or sgp run without compression)");
+  compare->add_option("--out,-o", compare_out, "also write the table to this file");
 
   auto* list = app.add_subcommand("list", "list algorithms, topologies, models, datasets, ...");
 
@@ -128,6 +163,32 @@ int main(int argc, char** argv) {
       ro.launcher_ranks = EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"});
       ro.launcher_local_ranks = EnvInt({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"});
       murmur::run::RunExperiment(cfg, ro);
+    } else if (*sweep) {
+      if (quiet) murmur::SetLogLevel(murmur::LogLevel::kWarn);
+      murmur::run::SweepOptions so;
+      so.quiet = quiet;
+      const auto r = murmur::run::RunSweep(sweep_path, so);
+      std::fprintf(stderr,
+                   "murmur sweep: %d points: %d run, %d complete before, %d failed; %s/sweep.csv\n",
+                   r.points, r.ran, r.skipped, r.failed, r.out_dir.c_str());
+      return r.failed ? 1 : 0;
+    } else if (*plot) {
+      std::vector<murmur::run::RunRecord> runs;
+      for (const auto& d : murmur::run::ExpandRunDirs(plot_dirs))
+        runs.push_back(murmur::run::LoadRun(d));
+      murmur::run::Plot(runs, plot_opt);
+      std::fprintf(stderr, "murmur plot: %zu run(s) -> %s (script: %s.gp)\n", runs.size(),
+                   plot_opt.out.c_str(), plot_opt.out.c_str());
+    } else if (*compare) {
+      std::vector<murmur::run::RunRecord> runs;
+      for (const auto& d : murmur::run::ExpandRunDirs(compare_dirs))
+        runs.push_back(murmur::run::LoadRun(d));
+      const std::string table = murmur::run::CompareMarkdown(runs, compare_opt);
+      std::cout << table;
+      if (!compare_out.empty()) {
+        std::ofstream f(compare_out);
+        if (!(f << table)) throw murmur::IoError(compare_out + ": cannot write");
+      }
     } else if (*list) {
       std::cout << murmur::run::ListComponents();
     } else if (*topo) {

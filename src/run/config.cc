@@ -357,6 +357,12 @@ const std::vector<double>& Config::get_double_list(const std::string& k) const {
   return Get<std::vector<double>>(values_, k);
 }
 
+std::string Config::show(const std::string& key) const {
+  auto it = values_.find(key);
+  MURMUR_CHECK(ConfigError, it != values_.end(), "unknown key '", key, "'");
+  return Show(it->second);
+}
+
 std::string Config::to_toml() const {
   std::ostringstream os;
   os << "# Resolved murmur configuration: every key, defaults included.\n";

@@ -53,6 +53,8 @@ class Config {
   const std::vector<int64_t>& get_int_list(const std::string& key) const;
   const std::vector<double>& get_double_list(const std::string& key) const;
 
+  // One value as TOML text ("choco" quoted, 0.01, [1, 2]).
+  std::string show(const std::string& key) const;
   // The resolved configuration as TOML, every key written out.
   std::string to_toml() const;
   bool operator==(const Config& o) const { return values_ == o.values_; }

@@ -1,0 +1,420 @@
+#include "murmur/run/report.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <sys/wait.h>
+
+#include "murmur/core/check.h"
+#include "murmur/run/metrics.h"
+
+namespace murmur::run {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Csv {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  int column(const std::string& name, const std::string& path, bool required = true) const {
+    for (size_t k = 0; k < header.size(); ++k)
+      if (header[k] == name) return static_cast<int>(k);
+    MURMUR_CHECK(DataError, !required, path, ": no column '", name, "'");
+    return -1;
+  }
+};
+
+Csv ReadCsv(const fs::path& path) {
+  std::ifstream in(path);
+  MURMUR_CHECK(IoError, in.good(), path.string(), ": cannot open");
+  Csv csv;
+  std::string line;
+  for (size_t n = 0; std::getline(in, line); ++n) {
+    std::vector<std::string> cells;
+    std::stringstream ls(line);
+    std::string cell;
+    while (std::getline(ls, cell, ',')) cells.push_back(cell);
+    if (!line.empty() && line.back() == ',') cells.push_back("");
+    if (n == 0) {
+      csv.header = std::move(cells);
+      continue;
+    }
+    if (line.empty()) continue;
+    // A run still being written may end in a partial line: keep only complete rows.
+    if (cells.size() != csv.header.size()) break;
+    csv.rows.push_back(std::move(cells));
+  }
+  MURMUR_CHECK(DataError, !csv.header.empty(), path.string(), ": empty file");
+  return csv;
+}
+
+double Number(const std::string& s, const fs::path& path) {
+  if (s.empty()) return std::nan("");
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  MURMUR_CHECK(DataError, end == s.c_str() + s.size(), path.string(), ": '", s,
+               "' is not a number");
+  return v;
+}
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+bool Ignored(const std::string& key, bool with_seed) {
+  return key.rfind("output.", 0) == 0 || key.rfind("comm.", 0) == 0 || key == "run.threads" ||
+         (!with_seed && key == "run.seed");
+}
+
+// The short name of a key in labels: the section for "<section>.name" (algorithm=choco), else
+// the last component (ratio=0.1), else the key itself.
+std::string ShortKey(const std::string& key) {
+  const size_t dot = key.find('.');
+  const std::string section = key.substr(0, dot), name = key.substr(dot + 1);
+  if (name == "name") return section;
+  return name;
+}
+
+// "key=value" with strings unquoted.
+std::string Setting(const Config& c, const std::string& key, const std::string& shown) {
+  std::string v = c.show(key);
+  if (v.size() >= 2 && v.front() == '"') return shown + "=" + v.substr(1, v.size() - 2);
+  // Numbers, alone or in a list, with 6 significant digits: 0.1, not 0.10000000000000001.
+  std::string out, token;
+  auto flush = [&] {
+    char* end = nullptr;
+    const double d = std::strtod(token.c_str(), &end);
+    if (!token.empty() && end == token.c_str() + token.size() &&
+        token.find('.') != std::string::npos) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6g", d);
+      out += buf;
+    } else {
+      out += token;
+    }
+    token.clear();
+  };
+  for (char ch : v) {
+    if (ch == '[' || ch == ']' || ch == ',' || ch == ' ') {
+      flush();
+      out += ch;
+    } else {
+      token += ch;
+    }
+  }
+  flush();
+  return shown + "=" + out;
+}
+
+}  // namespace
+
+RunRecord LoadRun(const std::string& dir_name) {
+  const fs::path dir(dir_name);
+  MURMUR_CHECK(IoError, fs::is_directory(dir), dir_name, ": not a run directory");
+  RunRecord r;
+  r.dir = dir_name;
+  r.config = Config::FromFile((dir / "config.toml").string());
+  const int n = static_cast<int>(r.config.get_int("run.nodes"));
+
+  // Per round: bytes sent (all nodes) and simulated time.
+  const fs::path mpath = dir / "metrics.csv";
+  const Csv m = ReadCsv(mpath);
+  const int c_round = m.column("round", mpath.string()),
+            c_bytes = m.column("bytes_sent", mpath.string());
+  const int c_sim = m.column("sim_seconds", mpath.string(), false);
+  std::map<int64_t, double> bytes, sim;
+  for (const auto& row : m.rows) {
+    const int64_t round = static_cast<int64_t>(Number(row[c_round], mpath));
+    bytes[round] += Number(row[c_bytes], mpath);
+    if (c_sim >= 0) sim[round] = Number(row[c_sim], mpath);
+  }
+  std::map<int64_t, double> cumulative;
+  double total = 0;
+  for (const auto& [round, b] : bytes) cumulative[round] = (total += b) / n;
+
+  const fs::path epath = dir / "eval.csv";
+  const Csv e = ReadCsv(epath);
+  const int e_round = e.column("round", epath.string()),
+            e_acc = e.column("test_acc", epath.string());
+  const int e_cons = e.column("consensus_distance", epath.string());
+  std::map<int64_t, std::vector<double>> accs;
+  std::map<int64_t, double> cons;
+  for (const auto& row : e.rows) {
+    const int64_t round = static_cast<int64_t>(Number(row[e_round], epath));
+    accs[round].push_back(Number(row[e_acc], epath));
+    cons[round] = Number(row[e_cons], epath);
+  }
+  for (const auto& [round, a] : accs) {
+    if (static_cast<int>(a.size()) != n) continue;  // an evaluation still being written
+    CurvePoint p;
+    p.round = round;
+    p.acc_min = *std::min_element(a.begin(), a.end());
+    p.acc_max = *std::max_element(a.begin(), a.end());
+    for (double v : a) p.acc_mean += v / n;
+    p.consensus = cons[round];
+    p.bytes_per_node = cumulative.count(round) ? cumulative[round] : 0.0;
+    p.sim_seconds = sim.count(round) ? sim[round] : std::nan("");  // runs before sim_seconds
+    r.curve.push_back(p);
+  }
+
+  const fs::path spath = dir / "summary.json";
+  if (fs::exists(spath)) {
+    std::ifstream in(spath);
+    nlohmann::json s;
+    try {
+      s = nlohmann::json::parse(in);
+      r.final_acc_mean = s.at("final_acc_mean").get<double>();
+      r.final_acc_min = s.at("final_acc_min").get<double>();
+      r.bytes_per_node = s.at("bytes_sent_per_node").get<double>();
+      r.sim_seconds = s.value("sim_seconds", 0.0);
+    } catch (const nlohmann::json::exception& ex) {
+      MURMUR_FAIL(DataError, spath.string(), ": ", ex.what());
+    }
+    r.finished = true;
+  } else if (!r.curve.empty()) {  // still running: its latest evaluation
+    r.final_acc_mean = r.curve.back().acc_mean;
+    r.final_acc_min = r.curve.back().acc_min;
+    r.bytes_per_node = r.curve.back().bytes_per_node;
+    r.sim_seconds = r.curve.back().sim_seconds;
+  }
+  return r;
+}
+
+std::vector<std::string> ExpandRunDirs(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (const std::string& a : args) {
+    const fs::path p(a);
+    MURMUR_CHECK(IoError, fs::is_directory(p), a, ": no such directory");
+    if (fs::exists(p / "config.toml")) {
+      out.push_back(a);
+      continue;
+    }
+    std::vector<std::string> inner;
+    for (const auto& entry : fs::directory_iterator(p))
+      if (entry.is_directory() && fs::exists(entry.path() / "config.toml"))
+        inner.push_back(entry.path().string());
+    MURMUR_CHECK(IoError, !inner.empty(), a, ": neither a run directory (no config.toml) nor a ",
+                 "directory of runs");
+    std::sort(inner.begin(), inner.end());
+    out.insert(out.end(), inner.begin(), inner.end());
+  }
+  return out;
+}
+
+std::vector<std::string> RunLabels(const std::vector<RunRecord>& runs, bool with_seed) {
+  std::vector<std::string> differing;
+  for (const KeySpec& k : Schema()) {
+    if (Ignored(k.key, with_seed)) continue;
+    for (const RunRecord& r : runs)
+      if (r.config.show(k.key) != runs[0].config.show(k.key)) {
+        differing.push_back(k.key);
+        break;
+      }
+  }
+  // Short key names where they stay unambiguous among the differing keys.
+  std::vector<std::string> shown;
+  for (const std::string& k : differing) shown.push_back(ShortKey(k));
+  for (size_t a = 0; a < shown.size(); ++a)
+    for (size_t b = 0; b < shown.size(); ++b)
+      if (a != b && shown[a] == shown[b]) shown[a] = differing[a];
+  std::vector<std::string> labels;
+  for (const RunRecord& r : runs) {
+    std::string l;
+    for (size_t k = 0; k < differing.size(); ++k)
+      l += (l.empty() ? "" : ", ") + Setting(r.config, differing[k], shown[k]);
+    labels.push_back(l.empty() ? fs::path(r.dir).filename().string() : l);
+  }
+  return labels;
+}
+
+namespace {
+
+bool FullSharing(const Config& c) {
+  const std::string& a = c.get_string("algorithm.name");
+  return (a == "dpsgd" || a == "allreduce" || a == "sgp") &&
+         c.get_string("compression.name") == "none";
+}
+
+// First evaluation reaching `target`: its round and simulated time.
+const CurvePoint* Reach(const RunRecord& r, double target) {
+  for (const CurvePoint& p : r.curve)
+    if (p.acc_mean >= target) return &p;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string CompareMarkdown(const std::vector<RunRecord>& runs, const CompareOptions& o) {
+  MURMUR_CHECK(ConfigError, !runs.empty(), "compare: no runs");
+  // Groups: runs whose labels without the seed agree.
+  const std::vector<std::string> labels = RunLabels(runs, false);
+  std::vector<std::string> group_label;
+  std::vector<std::vector<const RunRecord*>> groups;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    auto it = std::find(group_label.begin(), group_label.end(), labels[i]);
+    if (it == group_label.end()) {
+      group_label.push_back(labels[i]);
+      groups.emplace_back();
+      it = group_label.end() - 1;
+    }
+    groups[it - group_label.begin()].push_back(&runs[i]);
+  }
+  int ref = -1;
+  for (size_t g = 0; g < groups.size() && ref < 0; ++g)
+    for (const RunRecord* r : groups[g])
+      if (o.reference.empty() ? FullSharing(r->config)
+                              : fs::equivalent(fs::path(r->dir), fs::path(o.reference)))
+        ref = static_cast<int>(g);
+  MURMUR_CHECK(ConfigError, o.reference.empty() || ref >= 0, "compare --reference ", o.reference,
+               ": not one of the runs compared");
+  auto mean_of = [](const std::vector<const RunRecord*>& g, auto field) {
+    double s = 0;
+    for (const RunRecord* r : g) s += field(*r);
+    return s / g.size();
+  };
+  double target = o.target;
+  if (target < 0 && ref >= 0)
+    target = mean_of(groups[ref], [](const RunRecord& r) { return r.final_acc_mean; }) - 0.01;
+  const double ref_bytes =
+      ref >= 0 ? mean_of(groups[ref], [](const RunRecord& r) { return r.bytes_per_node; }) : 0;
+
+  std::ostringstream os;
+  os << "| run | seeds | final acc mean | final acc min | MB sent/node | compression";
+  if (target >= 0) os << " | rounds to " << Fixed(target, 4) << " | sim s to " << Fixed(target, 4);
+  os << " |\n|---|---|---|---|---|---";
+  if (target >= 0) os << "|---|---";
+  os << "|\n";
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const auto& runs_g = groups[g];
+    const double acc = mean_of(runs_g, [](const RunRecord& r) { return r.final_acc_mean; });
+    double var = 0;
+    for (const RunRecord* r : runs_g) var += (r->final_acc_mean - acc) * (r->final_acc_mean - acc);
+    const double sd = runs_g.size() > 1 ? std::sqrt(var / (runs_g.size() - 1)) : 0.0;
+    const double bytes = mean_of(runs_g, [](const RunRecord& r) { return r.bytes_per_node; });
+    bool unfinished = false;
+    for (const RunRecord* r : runs_g) unfinished |= !r->finished;
+    os << "| " << group_label[g] << (static_cast<int>(g) == ref ? " (reference)" : "")
+       << (unfinished ? " (unfinished)" : "") << " | " << runs_g.size() << " | " << Fixed(acc, 4)
+       << (runs_g.size() > 1 ? " ± " + Fixed(sd, 4) : "") << " | "
+       << Fixed(mean_of(runs_g, [](const RunRecord& r) { return r.final_acc_min; }), 4) << " | "
+       << Fixed(bytes / 1e6, 2) << " | "
+       << (ref >= 0 && bytes > 0 ? Fixed(ref_bytes / bytes, 1) + "×" : "–");
+    if (target >= 0) {
+      int reached = 0;
+      double rounds = 0, sim = 0;
+      for (const RunRecord* r : runs_g)
+        if (const CurvePoint* p = Reach(*r, target)) {
+          ++reached;
+          rounds += static_cast<double>(p->round + 1);
+          sim += p->sim_seconds;
+        }
+      if (reached == static_cast<int>(runs_g.size()))
+        os << " | " << Fixed(rounds / reached, 0) << " | "
+           << (std::isnan(sim) ? "–" : Num(sim / reached));
+      else
+        os << " | not reached (" << reached << "/" << runs_g.size() << ") | –";
+    }
+    os << " |\n";
+  }
+  if (ref < 0)
+    os << "\nNo full-sharing run (dpsgd, allreduce or sgp without compression) among these; "
+          "pass --reference RUN_DIR for the compression column.\n";
+  else
+    os << "\ncompression = MB sent per node by the reference / by the row; rounds to target "
+          "count the rounds up to the first evaluation whose mean accuracy reached it (mean "
+          "over seeds).\n";
+  return os.str();
+}
+
+std::string PlotScript(const std::vector<RunRecord>& runs, const PlotOptions& o) {
+  MURMUR_CHECK(ConfigError, !runs.empty(), "plot: no runs");
+  MURMUR_CHECK(ConfigError, o.x == "round" || o.x == "bytes" || o.x == "sim_time", "plot --x: '",
+               o.x, "' is not round, bytes or sim_time");
+  const std::string ext = fs::path(o.out).extension().string();
+  MURMUR_CHECK(ConfigError, ext == ".png" || ext == ".svg", "plot --out ", o.out,
+               ": the file must end in .png or .svg");
+  for (char ch : o.out)
+    MURMUR_CHECK(ConfigError, ch != '"' && ch != '\\', "plot --out: no quotes or backslashes");
+  if (o.x == "sim_time")
+    for (const RunRecord& r : runs)
+      MURMUR_CHECK(ConfigError, r.curve.empty() || !std::isnan(r.curve[0].sim_seconds), "plot --x ",
+                   "sim_time: ", r.dir, " has no sim_seconds (it predates the network model); use ",
+                   "--x round or bytes");
+  const std::vector<std::string> labels = RunLabels(runs, true);
+  auto quoted = [](const std::string& s) {
+    std::string q = "\"";
+    for (char ch : s) q += (ch == '"' || ch == '\\') ? std::string("\\") + ch : std::string(1, ch);
+    return q + "\"";
+  };
+  std::ostringstream os;
+  os << "# murmur plot: " << runs.size() << " run(s); data inline. Rerun: gnuplot THIS_FILE\n";
+  os << (ext == ".png" ? "set terminal pngcairo size 1100,800 noenhanced font \",10\"\n"
+                       : "set terminal svg size 1100,800 noenhanced font \"sans,10\"\n");
+  os << "set output " << quoted(o.out) << "\n";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    os << "$run" << i << " << EOD\n";
+    for (const CurvePoint& p : runs[i].curve) {
+      const double x = o.x == "round"   ? static_cast<double>(p.round + 1)
+                       : o.x == "bytes" ? p.bytes_per_node / 1e6
+                                        : p.sim_seconds;
+      os << Num(x) << " " << Num(p.acc_mean) << " " << Num(p.acc_min) << " " << Num(p.acc_max)
+         << " " << Num(std::max(p.consensus, 1e-30)) << "\n";
+    }
+    os << "EOD\n";
+  }
+  const std::string xlabel = o.x == "round"   ? "round"
+                             : o.x == "bytes" ? "MB sent per node"
+                                              : "simulated seconds (network model)";
+  os << "set multiplot layout 2,1 title " << quoted(o.title.empty() ? "murmur" : o.title) << "\n"
+     << "set grid\nset key below Left reverse\nset xlabel " << quoted(xlabel) << "\n"
+     << "set ylabel \"test accuracy (band: min-max over nodes)\"\nset yrange [0:1]\n"
+     << "set style fill transparent solid 0.15 noborder\nplot ";
+  for (size_t i = 0; i < runs.size(); ++i)
+    os << (i ? ", \\\n     " : "") << "$run" << i << " using 1:3:4 with filledcurves lc " << i + 1
+       << " notitle, $run" << i << " using 1:2 with linespoints lc " << i + 1
+       << " pt 7 ps 0.5 title " << quoted(labels[i]);
+  os << "\nunset key\nset ylabel \"consensus distance (log)\"\nset autoscale y\nset logscale "
+        "y\nplot ";
+  for (size_t i = 0; i < runs.size(); ++i)
+    os << (i ? ", \\\n     " : "") << "$run" << i << " using 1:5 with linespoints lc " << i + 1
+       << " pt 7 ps 0.5 title " << quoted(labels[i]);
+  os << "\nunset multiplot\n";
+  return os.str();
+}
+
+void Plot(const std::vector<RunRecord>& runs, const PlotOptions& o) {
+  const std::string script = PlotScript(runs, o);
+  const std::string gp = o.out + ".gp";
+  {
+    std::ofstream out(gp);
+    MURMUR_CHECK(IoError, out.good(), gp, ": cannot create");
+    out << script;
+  }
+  std::string cmd = "gnuplot '";
+  for (char ch : gp) cmd += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  cmd += "' 2>&1";
+  std::FILE* pipe = ::popen(cmd.c_str(), "r");
+  MURMUR_CHECK(IoError, pipe, "plot: cannot start gnuplot");
+  std::string output;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe)) output += buf;
+  const int status = ::pclose(pipe);
+  MURMUR_CHECK(IoError, !(WIFEXITED(status) && WEXITSTATUS(status) == 127),
+               "plot: gnuplot not found; install it (apt-get install gnuplot-nox)");
+  MURMUR_CHECK(IoError, WIFEXITED(status) && WEXITSTATUS(status) == 0, "plot: gnuplot failed on ",
+               gp, ": ", output);
+  MURMUR_CHECK(IoError, fs::exists(o.out) && fs::file_size(o.out) > 0, "plot: gnuplot wrote no ",
+               o.out, ": ", output);
+}
+
+}  // namespace murmur::run

@@ -1,0 +1,282 @@
+#include "murmur/run/report.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "murmur/core/check.h"
+#include "murmur/core/log.h"
+#include "murmur/run/metrics.h"
+#include "murmur/run/runner.h"
+
+namespace murmur::run {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Write(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+}
+
+class ReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetLogLevel(LogLevel::kWarn);
+    root_ = fs::temp_directory_path() /
+            ("murmur_report_test_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // A hand-made run of 2 nodes and 4 rounds: each node sends `bytes_per_round` per round,
+  // evaluations after rounds 1 and 3 with mean accuracies acc1 and acc3.
+  std::string MakeRun(const std::string& name, const std::vector<std::string>& sets,
+                      double bytes_per_round, double acc1, double acc3) {
+    const fs::path dir = root_ / name;
+    fs::create_directories(dir);
+    Config c;
+    c.set("run.nodes=2");
+    c.set("run.rounds=4");
+    for (const auto& s : sets) c.set(s);
+    Write(dir / "config.toml", c.to_toml());
+    std::string m =
+        "round,node,train_loss,bytes_sent,bytes_received,messages,header_bytes_sent,"
+        "messages_received,lr,sim_seconds\n";
+    for (int r = 0; r < 4; ++r)
+      for (int i = 0; i < 2; ++i)
+        m += std::to_string(r) + "," + std::to_string(i) + ",1," + Num(bytes_per_round) +
+             ",0,1,32,1,0.1," + Num(0.5 * (r + 1)) + "\n";
+    Write(dir / "metrics.csv", m);
+    std::string e =
+        "round,node,test_acc,test_loss,avg_model_acc,avg_model_loss,consensus_distance\n";
+    for (auto [r, acc] : {std::pair{1, acc1}, std::pair{3, acc3}})
+      for (int i = 0; i < 2; ++i)
+        e += std::to_string(r) + "," + std::to_string(i) + "," + Num(acc + (i ? 0.01 : -0.01)) +
+             ",1,,,0.5\n";
+    Write(dir / "eval.csv", e);
+    Write(dir / "summary.json", "{\"final_acc_mean\": " + Num(acc3) +
+                                    ", \"final_acc_min\": " + Num(acc3 - 0.01) +
+                                    ", \"bytes_sent_per_node\": " + Num(4 * bytes_per_round) +
+                                    ", \"sim_seconds\": 2.0}\n");
+    return dir.string();
+  }
+
+  fs::path root_;
+};
+
+TEST_F(ReportTest, LoadRunRebuildsTheCurveFromTheCsvFiles) {
+  const RunRecord r = LoadRun(MakeRun("a", {}, 1000, 0.5, 0.7));
+  ASSERT_EQ(r.curve.size(), 2u);
+  EXPECT_EQ(r.curve[0].round, 1);
+  EXPECT_DOUBLE_EQ(r.curve[0].acc_mean, 0.5);
+  EXPECT_DOUBLE_EQ(r.curve[0].acc_min, 0.49);
+  EXPECT_DOUBLE_EQ(r.curve[1].acc_max, 0.71);
+  EXPECT_DOUBLE_EQ(r.curve[0].bytes_per_node, 2000);  // rounds 0 and 1
+  EXPECT_DOUBLE_EQ(r.curve[1].sim_seconds, 2.0);
+  EXPECT_TRUE(r.finished);
+  EXPECT_THROW(LoadRun((root_ / "missing").string()), IoError);
+}
+
+TEST_F(ReportTest, CompareGroupsSeedsAndComputesRatiosAgainstTheFullSharingRun) {
+  std::vector<RunRecord> runs;
+  for (const auto& d :
+       {MakeRun("ref1", {"run.seed=1"}, 8000, 0.60, 0.80),
+        MakeRun("ref2", {"run.seed=2"}, 8000, 0.62, 0.82),
+        MakeRun("choco1", {"run.seed=1", "algorithm.name=choco", "compression.name=topk"}, 100,
+                0.50, 0.79),
+        MakeRun("choco2", {"run.seed=2", "algorithm.name=choco", "compression.name=topk"}, 100,
+                0.52, 0.81),
+        MakeRun("local", {"algorithm.name=local"}, 0, 0.3, 0.4)})
+    runs.push_back(LoadRun(d));
+  const std::string t = CompareMarkdown(runs, {});
+  // Reference: dpsgd without compression, final mean 0.81 over its 2 seeds -> target 0.80.
+  EXPECT_NE(t.find("| rounds to 0.8000 | sim s to 0.8000 |"), std::string::npos) << t;
+  // dpsgd: 0.81 ± std(0.80, 0.82) = 0.0141; 32 kB; ratio 1; seed 1 reaches 0.80 at round 3
+  // (4 rounds, sim 2 s), seed 2 too.
+  EXPECT_NE(t.find("| algorithm=dpsgd, compression=none (reference) | 2 | 0.8100 ± 0.0141 | "
+                   "0.8000 | 0.03 | 1.0× | 4 | 2 |"),
+            std::string::npos)
+      << t;
+  // choco: 80x fewer bytes; seed 1 (0.79) never reaches 0.80 -> 1 of 2.
+  EXPECT_NE(t.find("| algorithm=choco, compression=topk | 2 | 0.8000 ± 0.0141 | 0.7900 | 0.00 | "
+                   "80.0× | not reached (1/2) | – |"),
+            std::string::npos)
+      << t;
+  // A run that sent nothing has no ratio.
+  EXPECT_NE(t.find("| algorithm=local, compression=none | 1 | 0.4000 | 0.3900 | 0.00 | – |"),
+            std::string::npos)
+      << t;
+  // An explicit target and reference.
+  CompareOptions o;
+  o.target = 0.5;
+  o.reference = (root_ / "choco1").string();
+  const std::string t2 = CompareMarkdown(runs, o);
+  EXPECT_NE(t2.find("(reference) | 2 | 0.8000 ± 0.0141 | 0.7900 | 0.00 | 1.0× | 2 | 1 |"),
+            std::string::npos)
+      << t2;
+  o.reference = (root_ / "elsewhere").string();
+  fs::create_directories(o.reference);
+  EXPECT_THROW(CompareMarkdown(runs, o), ConfigError);
+}
+
+TEST_F(ReportTest, ExpandRunDirsTakesTheRunsInsideADirectory) {
+  MakeRun("sweep/b", {}, 1, 0, 0);
+  MakeRun("sweep/a", {}, 1, 0, 0);
+  const auto dirs = ExpandRunDirs({(root_ / "sweep").string()});
+  ASSERT_EQ(dirs.size(), 2u);
+  EXPECT_EQ(fs::path(dirs[0]).filename(), "a");
+  fs::create_directories(root_ / "empty");
+  EXPECT_THROW(ExpandRunDirs({(root_ / "empty").string()}), IoError);
+}
+
+TEST_F(ReportTest, PlotWritesValidPngAndSvgForOneAndSeveralRuns) {
+  std::vector<RunRecord> runs{LoadRun(MakeRun("a", {"run.seed=1"}, 100, 0.5, 0.7)),
+                              LoadRun(MakeRun("b", {"run.seed=2"}, 200, 0.4, 0.8)),
+                              LoadRun(MakeRun("c", {"algorithm.name=sgp"}, 300, 0.3, 0.6))};
+  for (size_t count : {size_t{1}, size_t{3}})
+    for (const char* x : {"round", "bytes", "sim_time"}) {
+      const std::vector<RunRecord> some(runs.begin(), runs.begin() + count);
+      PlotOptions o;
+      o.x = x;
+      o.out = (root_ / ("p" + std::to_string(count) + x + ".png")).string();
+      Plot(some, o);
+      const std::string png = Slurp(o.out);
+      ASSERT_GT(png.size(), 1000u);
+      EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+      EXPECT_EQ(png.substr(12, 4), "IHDR");
+      EXPECT_EQ(static_cast<unsigned char>(png[18]) * 256 + static_cast<unsigned char>(png[19]),
+                1100);  // width
+      o.out = (root_ / ("p" + std::to_string(count) + x + ".svg")).string();
+      Plot(some, o);
+      const std::string svg = Slurp(o.out);
+      EXPECT_NE(svg.find("<svg"), std::string::npos);
+      EXPECT_NE(svg.find("</svg>"), std::string::npos);
+      EXPECT_TRUE(fs::exists(o.out + ".gp"));
+    }
+  // Labels name what differs, each curve's own.
+  const std::string script = PlotScript(runs, {});
+  EXPECT_NE(script.find("\"seed=1, algorithm=dpsgd\""), std::string::npos) << script;
+  EXPECT_NE(script.find("\"seed=1, algorithm=sgp\""), std::string::npos);
+  PlotOptions bad;
+  bad.x = "time";
+  EXPECT_THROW(PlotScript(runs, bad), ConfigError);
+  bad = {};
+  bad.out = "plot.jpg";
+  EXPECT_THROW(PlotScript(runs, bad), ConfigError);
+}
+
+class SweepTest : public ReportTest {
+ protected:
+  std::string SweepFile(const std::string& extra) {
+    Config base;
+    for (const char* s : {"run.nodes=4", "run.rounds=3", "data.name=synthetic",
+                          "data.synthetic_train=200", "data.synthetic_test=50",
+                          "data.synthetic_side=4", "model.name=logreg", "output.eval_every=1"})
+      base.set(s);
+    Write(root_ / "base.toml", base.to_toml());
+    const fs::path f = root_ / "sweep.toml";
+    Write(f, "base = \"base.toml\"\nout = \"" + (root_ / "out").string() + "\"\n" + extra);
+    return f.string();
+  }
+};
+
+TEST_F(SweepTest, RunsEveryPointSkipsFinishedOnesAndRerunsAnInterruptedOne) {
+  const std::string f = SweepFile(
+      "[set]\ntrain.lr = 0.2\n[[variant]]\nname = \"full\"\n\"algorithm.name\" = \"dpsgd\"\n"
+      "[[variant]]\nname = \"push\"\nalgorithm.name = \"sgp\"\n"
+      "[grid]\n\"run.seed\" = [1, 2]\n");
+  SweepOptions o;
+  o.quiet = true;
+  SweepResult r = RunSweep(f, o);
+  EXPECT_EQ(r.points, 4);
+  EXPECT_EQ(r.ran, 4);
+  const fs::path out = root_ / "out";
+  const fs::path a = out / "variant=full__run.seed=1", b = out / "variant=push__run.seed=2";
+  ASSERT_TRUE(fs::exists(a / "summary.json"));
+  EXPECT_EQ(Config::FromFile((b / "config.toml").string()).get_string("algorithm.name"), "sgp");
+  EXPECT_EQ(Config::FromFile((b / "config.toml").string()).get_double("train.lr"), 0.2);
+  const std::string a_summary = Slurp(a / "summary.json");  // holds its wall time: unique
+
+  // Interrupt point b: its run directory lost summary.json and has a partial metrics.csv.
+  fs::remove(b / "summary.json");
+  Write(b / "metrics.csv", "round,node\n0,");
+  r = RunSweep(f, o);
+  EXPECT_EQ(r.ran, 1);
+  EXPECT_EQ(r.skipped, 3);
+  EXPECT_EQ(Slurp(a / "summary.json"), a_summary);  // not rerun
+  EXPECT_TRUE(fs::exists(b / "summary.json"));      // rerun
+  EXPECT_EQ(LoadRun(b.string()).curve.size(), 3u);
+
+  // One row per point, swept keys and summary fields.
+  const std::string csv = Slurp(out / "sweep.csv");
+  EXPECT_EQ(csv.rfind("point,status,variant,run.seed,final_acc_mean", 0), 0u) << csv;
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);
+  EXPECT_NE(csv.find("variant=push__run.seed=2,done,push,2,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("variant=full__run.seed=1,skipped (complete),full,1,"), std::string::npos);
+
+  // A finished point of another config is never overwritten.
+  Write(root_ / "sweep.toml", Slurp(f) + "");
+  Config changed = Config::FromFile((root_ / "base.toml").string());
+  changed.set("train.batch_size=7");
+  Write(root_ / "base.toml", changed.to_toml());
+  EXPECT_THROW(RunSweep(f, o), ConfigError);
+  EXPECT_EQ(Slurp(a / "summary.json"), a_summary);
+}
+
+TEST_F(SweepTest, AFailingPointIsReportedAndTheOthersStillRun) {
+  const std::string f = SweepFile(
+      "[grid]\n\"algorithm.name\" = [\"dpsgd\", \"allreduce\"]\n"
+      "\"compression.name\" = [\"none\", \"topk\"]\n");
+  SweepOptions o;
+  o.quiet = true;
+  const SweepResult r = RunSweep(f, o);
+  EXPECT_EQ(r.points, 4);
+  EXPECT_EQ(r.ran, 2);     // dpsgd/none, allreduce/none
+  EXPECT_EQ(r.failed, 2);  // neither compresses
+  const std::string csv = Slurp(root_ / "out" / "sweep.csv");
+  EXPECT_NE(csv.find("algorithm.name=dpsgd__compression.name=topk,failed,dpsgd,topk,"),
+            std::string::npos)
+      << csv;
+}
+
+TEST_F(SweepTest, BadSweepFilesAreRefusedBeforeAnythingRuns) {
+  struct Case {
+    std::string text, error;
+  };
+  const std::vector<Case> cases{
+      {"[grids]\nx = [1]\n", "unknown key 'grids'"},
+      {"[grid]\n\"train.lr\" = 0.1\n", "[grid] train.lr: expected a non-empty list"},
+      {"[grid]\n\"train.lrr\" = [0.1]\n", "unknown key 'train.lrr'"},
+      {"[grid]\n\"train.lr\" = [\"fast\"]\n", "train.lr"},
+      {"[set]\n\"run.nodes\" = 0\n", "run.nodes"},
+      {"[[variant]]\nname = \"a\"\n[[variant]]\nname = \"a\"\n", "two points named"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    const std::string f = SweepFile(c.text);
+    try {
+      RunSweep(f, {});
+      ADD_FAILURE() << "accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(c.error), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(root_ / "out" / "sweep.csv"));
+  }
+  Write(root_ / "nobase.toml", "out = \"x\"\n");
+  EXPECT_THROW(RunSweep((root_ / "nobase.toml").string(), {}), ConfigError);
+}
+
+}  // namespace
+}  // namespace murmur::run
