@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   std::string sweep_path;
   sweep->add_option("sweep", sweep_path, "sweep file (TOML); see docs/workflow.md")->required();
   sweep->add_flag("--quiet,-q", quiet, "no progress lines");
+  bool sweep_dry = false;
+  sweep->add_flag("--dry-run", sweep_dry, "check every point's config and list the points");
 
   auto* plot = app.add_subcommand(
       "plot", "plot test accuracy (min-max band over nodes) and consensus distance of runs");
@@ -167,7 +169,13 @@ int main(int argc, char** argv) {
       if (quiet) murmur::SetLogLevel(murmur::LogLevel::kWarn);
       murmur::run::SweepOptions so;
       so.quiet = quiet;
+      so.dry_run = sweep_dry;
       const auto r = murmur::run::RunSweep(sweep_path, so);
+      if (sweep_dry) {
+        for (const auto& name : r.point_names) std::cout << r.out_dir << "/" << name << "\n";
+        std::fprintf(stderr, "murmur sweep: %d points, every config valid (dry run)\n", r.points);
+        return 0;
+      }
       std::fprintf(stderr,
                    "murmur sweep: %d points: %d run, %d complete before, %d failed; %s/sweep.csv\n",
                    r.points, r.ran, r.skipped, r.failed, r.out_dir.c_str());

@@ -211,6 +211,22 @@ std::vector<std::string> ExpandRunDirs(const std::vector<std::string>& args) {
   return out;
 }
 
+namespace {
+
+// Whether a key says anything about this run: algorithm sections only for their algorithm,
+// compression parameters only when something is compressed.
+bool Relevant(const Config& c, const std::string& key) {
+  const std::string& algo = c.get_string("algorithm.name");
+  if (key.rfind("jwins.", 0) == 0) return algo == "jwins";
+  if (key.rfind("relaysum.", 0) == 0) return algo == "relaysum";
+  if (key.rfind("vote.", 0) == 0) return algo == "majority_vote";
+  if (key.rfind("compression.", 0) == 0 && key != "compression.name")
+    return c.get_string("compression.name") != "none";
+  return true;
+}
+
+}  // namespace
+
 std::vector<std::string> RunLabels(const std::vector<RunRecord>& runs, bool with_seed) {
   std::vector<std::string> differing;
   for (const KeySpec& k : Schema()) {
@@ -231,7 +247,8 @@ std::vector<std::string> RunLabels(const std::vector<RunRecord>& runs, bool with
   for (const RunRecord& r : runs) {
     std::string l;
     for (size_t k = 0; k < differing.size(); ++k)
-      l += (l.empty() ? "" : ", ") + Setting(r.config, differing[k], shown[k]);
+      if (Relevant(r.config, differing[k]))
+        l += (l.empty() ? "" : ", ") + Setting(r.config, differing[k], shown[k]);
     labels.push_back(l.empty() ? fs::path(r.dir).filename().string() : l);
   }
   return labels;
@@ -383,8 +400,8 @@ std::string PlotScript(const std::vector<RunRecord>& runs, const PlotOptions& o)
     os << (i ? ", \\\n     " : "") << "$run" << i << " using 1:3:4 with filledcurves lc " << i + 1
        << " notitle, $run" << i << " using 1:2 with linespoints lc " << i + 1
        << " pt 7 ps 0.5 title " << quoted(labels[i]);
-  os << "\nunset key\nset ylabel \"consensus distance (log)\"\nset autoscale y\nset logscale "
-        "y\nplot ";
+  os << "\nunset key\nset ylabel \"consensus distance (log)\"\nset autoscale y\n"
+     << "set logscale y\nset format y \"%g\"\nplot ";
   for (size_t i = 0; i < runs.size(); ++i)
     os << (i ? ", \\\n     " : "") << "$run" << i << " using 1:5 with linespoints lc " << i + 1
        << " pt 7 ps 0.5 title " << quoted(labels[i]);

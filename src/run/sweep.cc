@@ -188,6 +188,8 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
   SweepResult res;
   res.out_dir = *out;
   res.points = static_cast<int>(points.size());
+  for (const Point& p : points) res.point_names.push_back(p.name);
+  if (options.dry_run) return res;
   fs::create_directories(*out);
   std::vector<std::string> columns{"point", "status"};
   for (const auto& [k, _] : points[0].swept) columns.push_back(k);

@@ -1,7 +1,9 @@
 #include "murmur/run/config.h"
+#include "murmur/run/report.h"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -110,8 +112,24 @@ TEST(Config, DocsAreInSyncWithSchema) {
 }
 
 TEST(Config, ShippedConfigsLoad) {
-  for (const char* name : {"quickstart.toml", "smoke.toml"})
-    EXPECT_NO_THROW(Config::FromFile(std::string(MURMUR_SOURCE_DIR) + "/configs/" + name)) << name;
+  int configs = 0, sweeps = 0;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(std::string(MURMUR_SOURCE_DIR) + "/configs")) {
+    const std::string path = e.path().string();
+    if (e.path().extension() != ".toml") continue;
+    if (path.size() > 11 && path.substr(path.size() - 11) == ".sweep.toml") {
+      // Every point of a shipped sweep is a valid config.
+      SweepOptions o;
+      o.dry_run = true;
+      EXPECT_GT(RunSweep(path, o).points, 0) << path;
+      ++sweeps;
+    } else {
+      EXPECT_NO_THROW(Config::FromFile(path)) << path;
+      ++configs;
+    }
+  }
+  EXPECT_GE(configs, 20);
+  EXPECT_GE(sweeps, 5);
   EXPECT_THROW(Config::FromFile("/nonexistent.toml"), IoError);
 }
 

@@ -37,8 +37,10 @@ std::vector<std::string> ExpandRunDirs(const std::vector<std::string>& args);
 
 // What tells the runs apart: "key=value, ..." over the config keys whose values differ
 // (output.*, comm.* and run.threads never count; run.seed only with with_seed), keys shortened
-// where unambiguous (algorithm.name -> algorithm, compression.ratio -> ratio). A run that
-// differs in nothing is labelled by its directory name.
+// where unambiguous (algorithm.name -> algorithm, compression.ratio -> ratio), and keys that do
+// not concern a run left out of its label (jwins.* unless it runs jwins, compression
+// parameters when it compresses nothing). A run that differs in nothing is labelled by its
+// directory name.
 std::vector<std::string> RunLabels(const std::vector<RunRecord>& runs, bool with_seed);
 
 struct CompareOptions {
@@ -66,10 +68,12 @@ void Plot(const std::vector<RunRecord>& runs, const PlotOptions& options);
 
 struct SweepOptions {
   bool quiet = false;
+  bool dry_run = false;  // check every point's config and name the points; run nothing
 };
 struct SweepResult {
   int points = 0, ran = 0, skipped = 0, failed = 0;
-  std::string out_dir;  // where the points and sweep.csv are
+  std::string out_dir;                   // where the points and sweep.csv are
+  std::vector<std::string> point_names;  // directory names, in run order
 };
 // Runs every point of SWEEP.toml's grid into its own directory (see docs/workflow.md),
 // skipping complete points and rerunning interrupted ones; writes sweep.csv.
