@@ -10,6 +10,7 @@
 #include "murmur/core/log.h"
 #include "murmur/run/metrics.h"
 #include "murmur/run/runner.h"
+#include "run/temp_dir_test.h"
 
 namespace murmur::run {
 namespace {
@@ -28,18 +29,8 @@ void Write(const fs::path& p, const std::string& text) {
   out << text;
 }
 
-class ReportTest : public ::testing::Test {
+class ReportTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    SetLogLevel(LogLevel::kWarn);
-    root_ = fs::temp_directory_path() /
-            ("murmur_report_test_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   // A hand-made run of 2 nodes and 4 rounds: each node sends `bytes_per_round` per round,
   // evaluations after rounds 1 and 3 with mean accuracies acc1 and acc3.
   std::string MakeRun(const std::string& name, const std::vector<std::string>& sets,
@@ -72,8 +63,6 @@ class ReportTest : public ::testing::Test {
                                     ", \"sim_seconds\": 2.0}\n");
     return dir.string();
   }
-
-  fs::path root_;
 };
 
 TEST_F(ReportTest, LoadRunRebuildsTheCurveFromTheCsvFiles) {

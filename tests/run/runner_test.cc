@@ -9,6 +9,7 @@
 
 #include "murmur/core/check.h"
 #include "murmur/core/log.h"
+#include "run/temp_dir_test.h"
 
 namespace murmur::run {
 namespace {
@@ -37,17 +38,8 @@ std::vector<std::vector<std::string>> Csv(const fs::path& p) {
   return rows;
 }
 
-class RunnerTest : public ::testing::Test {
+class RunnerTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    SetLogLevel(LogLevel::kWarn);
-    root_ = fs::temp_directory_path() /
-            ("murmur_runner_test_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   static Config Small() {
     Config c;
     for (const char* s :
@@ -65,7 +57,6 @@ class RunnerTest : public ::testing::Test {
     o.quiet = true;
     return RunExperiment(c, o);
   }
-  fs::path root_;
 };
 
 TEST_F(RunnerTest, WritesAllOutputs) {
