@@ -214,7 +214,8 @@ std::vector<std::string> ExpandRunDirs(const std::vector<std::string>& args) {
 namespace {
 
 // Whether a key says anything about this run: algorithm sections only for their algorithm,
-// compression parameters only when something is compressed.
+// compression parameters only when something is compressed, a partitioner's, topology's or
+// dataset's parameters only for that one.
 bool Relevant(const Config& c, const std::string& key) {
   const std::string& algo = c.get_string("algorithm.name");
   if (key.rfind("jwins.", 0) == 0) return algo == "jwins";
@@ -222,6 +223,11 @@ bool Relevant(const Config& c, const std::string& key) {
   if (key.rfind("vote.", 0) == 0) return algo == "majority_vote";
   if (key.rfind("compression.", 0) == 0 && key != "compression.name")
     return c.get_string("compression.name") != "none";
+  const std::string& partition = c.get_string("partition.name");
+  if (key == "partition.alpha" || key == "partition.min_samples") return partition == "dirichlet";
+  if (key == "partition.shards_per_node") return partition == "shards";
+  if (key == "topology.degree") return c.get_string("topology.name") == "regular";
+  if (key.rfind("data.synthetic_", 0) == 0) return c.get_string("data.name") == "synthetic";
   return true;
 }
 
