@@ -91,6 +91,12 @@ vote_plain() {
     --set vote.mask_reuse=5
   row "vote0_k0.0001_r20-iid" $C/majority_vote.toml "${s[@]}" --set vote.mask_ratio=0.0001 \
     --set vote.mask_reuse=20
+  # The two sparsest diverged at lr 0.2 (rounds 291 and 721): again at lr 0.1.
+  s=(--set partition.name=iid --set train.momentum=0 --set train.lr=0.1)
+  row "vote0_lr0.1_k0.0005_r5-iid" $C/majority_vote.toml "${s[@]}" --set vote.mask_ratio=0.0005 \
+    --set vote.mask_reuse=5
+  row "vote0_lr0.1_k0.0001_r20-iid" $C/majority_vote.toml "${s[@]}" --set vote.mask_ratio=0.0001 \
+    --set vote.mask_reuse=20
 }
 
 # JWINS vs full-sharing D-PSGD vs CHOCO top-10% on a random 4-regular graph, Dirichlet(0.1),
