@@ -82,6 +82,15 @@ const char* KindName(Kind k) {
   return "?";
 }
 
+// A d-float scratch vector of the calling thread: the difference to compress and the mixing
+// sum are needed only within one call, so nodes share their thread's (16 nodes of a 90k-
+// parameter model save 11 MB against one pair per node).
+std::vector<float>& Scratch(size_t d) {
+  thread_local std::vector<float> v;
+  v.resize(d);
+  return v;
+}
+
 // Index of `peer` in the sorted `peers`.
 size_t Slot(const std::vector<int>& peers, int peer) {
   auto it = std::lower_bound(peers.begin(), peers.end(), peer);
@@ -238,9 +247,9 @@ class CompressedGossip final : public Algorithm {
         sources.push_back({-static_cast<float>(g.weight(to, node)),
                            s.out_copy[Slot(s.out_peers, to)].data(), nullptr});
       if (!sources.empty()) {
-        s.tmp.resize(v.size());
-        WeightedSum(s.tmp, sources);
-        for (size_t k = 0; k < v.size(); ++k) v[k] += gamma * s.tmp[k];
+        std::vector<float>& tmp = Scratch(v.size());
+        WeightedSum(tmp, sources);
+        for (size_t k = 0; k < v.size(); ++k) v[k] += gamma * tmp[k];
       }
     }
     if (push_sum_) {
@@ -259,7 +268,7 @@ class CompressedGossip final : public Algorithm {
     std::vector<std::vector<float>> out_copy;  // per out-peer; static graphs: one, shared
     std::vector<std::vector<float>> in_copy;   // per in-peer (time-varying graphs only)
     std::vector<float> sum;                    // static graphs: sum_j W_ij x^_{j->i}
-    std::vector<float> diff, tmp;
+    size_t dim = 0;                            // 0 until the state is allocated
     compress::Bytes payload;
     Rng rng{1};
   };
@@ -268,10 +277,10 @@ class CompressedGossip final : public Algorithm {
   // at 0 (as in the papers) when there is none.
   State& state(int node, size_t d) {
     State& s = nodes_[node];
-    if (s.diff.size() != d) {
+    if (s.dim != d) {
       MURMUR_CHECK(ConfigError, origin_.empty() || origin_.size() == d, name(), ": vector of ", d,
                    " values, but the initial model has ", origin_.size());
-      s.diff.assign(d, 0.0f);
+      s.dim = d;
       s.out_copy.resize(per_edge_ ? s.out_peers.size() : 1);
       if (per_edge_) s.in_copy.resize(s.in_peers.size());
       set_copies(s, node, origin_.empty() ? std::vector<float>(d, 0.0f) : origin_);
@@ -294,9 +303,10 @@ class CompressedGossip final : public Algorithm {
 
   // payload = Q(v - copy); copy += decoded payload.
   void encode(State& s, std::span<const float> v, std::vector<float>& copy) {
-    for (size_t k = 0; k < v.size(); ++k) s.diff[k] = v[k] - copy[k];
+    std::vector<float>& diff = Scratch(v.size());
+    for (size_t k = 0; k < v.size(); ++k) diff[k] = v[k] - copy[k];
     s.payload.clear();
-    compressor_->compress(s.diff, s.rng, s.payload);
+    compressor_->compress(diff, s.rng, s.payload);
     compress::DecompressAdd(s.payload, 1.0f, copy);
   }
 

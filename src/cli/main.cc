@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
   sweep->add_flag("--quiet,-q", quiet, "no progress lines");
   bool sweep_dry = false;
   sweep->add_flag("--dry-run", sweep_dry, "check every point's config and list the points");
+  std::vector<std::string> sweep_only;
+  sweep->add_option("--only", sweep_only,
+                    "run only this point (its directory name, as --dry-run lists it; repeatable)");
 
   auto* plot = app.add_subcommand(
       "plot", "plot test accuracy (min-max band over nodes) and consensus distance of runs");
@@ -170,6 +173,7 @@ int main(int argc, char** argv) {
       murmur::run::SweepOptions so;
       so.quiet = quiet;
       so.dry_run = sweep_dry;
+      so.only = sweep_only;
       const auto r = murmur::run::RunSweep(sweep_path, so);
       if (sweep_dry) {
         for (const auto& name : r.point_names) std::cout << r.out_dir << "/" << name << "\n";

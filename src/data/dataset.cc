@@ -30,9 +30,17 @@ void Dataset::gather(std::span<const int64_t> idx, float* out, int64_t* labels_o
 void Dataset::truncate(int64_t n) {
   if (n <= 0 || n >= size) return;
   size = n;
-  if (!pixels.empty()) pixels.resize(n * sample_dim());
-  if (!features.empty()) features.resize(n * sample_dim());
+  // Give the dropped samples' memory back (a subset of CIFAR-10's test set frees ~30 MB).
+  if (!pixels.empty()) {
+    pixels.resize(n * sample_dim());
+    pixels.shrink_to_fit();
+  }
+  if (!features.empty()) {
+    features.resize(n * sample_dim());
+    features.shrink_to_fit();
+  }
   labels.resize(n);
+  labels.shrink_to_fit();
 }
 
 namespace {

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -189,6 +190,11 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
   res.out_dir = *out;
   res.points = static_cast<int>(points.size());
   for (const Point& p : points) res.point_names.push_back(p.name);
+  for (const std::string& name : options.only)
+    MURMUR_CHECK(
+        ConfigError,
+        std::find(res.point_names.begin(), res.point_names.end(), name) != res.point_names.end(),
+        "sweep --only ", name, ": no such point in ", sweep_file, " (see --dry-run)");
   if (options.dry_run) return res;
   fs::create_directories(*out);
   std::vector<std::string> columns{"point", "status"};
@@ -217,7 +223,12 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
         "[" + std::to_string(i + 1) + "/" + std::to_string(points.size()) + "] " + p.name;
     std::string status = "done", error;
     const bool complete = fs::exists(dir / "summary.json");
-    if (complete) {
+    const bool selected =
+        options.only.empty() ||
+        std::find(options.only.begin(), options.only.end(), p.name) != options.only.end();
+    if (!selected && !complete) {
+      status = "not selected";
+    } else if (complete) {
       Config done;
       try {
         done = Config::FromFile((dir / "config.toml").string());
@@ -255,7 +266,7 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
     }
     std::vector<std::string> row{p.name, status};
     for (const auto& [_, v] : p.swept) row.push_back(v);
-    if (status != "failed") {
+    if (status != "failed" && status != "not selected") {
       std::ifstream in(dir / "summary.json");
       const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
       for (const std::string& f : fields)

@@ -3,6 +3,9 @@
 //  - mlp: two hidden ReLU layers of width model.mlp_hidden.
 //  - cnn: LeNet-5 (LeCun et al. 1998): conv5x5(6, pad 2) - pool - conv5x5(16) - pool -
 //    120 - 84 - classes, ReLU activations. 61,706 parameters on 28x28x1.
+//  - lenet_gn: the LeNet with GroupNorm of decentralizepy's CIFAR-10 tutorial and the JWINS
+//    paper: 3 x (conv5x5 'same' 32/32/64 channels + GroupNorm(2) + ReLU + maxpool 2), then
+//    one linear layer: 89,834 parameters on 32x32x3.
 //  - resnet20: the CIFAR ResNet of He et al. 2016 (3 stages x 3 basic blocks, 16/32/64
 //    channels, BatchNorm, parameter-free option-A shortcuts): 0.27 M parameters.
 //  - vgg11 / vgg11_bn: VGG-11 (Simonyan & Zisserman 2015) convolution stack 64-M-128-M-
@@ -56,6 +59,29 @@ struct LeNet : Net {
     x = torch::max_pool2d(torch::relu(c2(x)), 2);
     x = torch::relu(f1(x.flatten(1)));
     return f3(torch::relu(f2(x)));
+  }
+};
+
+struct LeNetGN : Net {
+  nn::Conv2d c1{nullptr}, c2{nullptr}, c3{nullptr};
+  nn::GroupNorm g1{nullptr}, g2{nullptr}, g3{nullptr};
+  nn::Linear fc{nullptr};
+  LeNetGN(const InputShape& s) {
+    MURMUR_CHECK(ConfigError, s.height >= 8 && s.width >= 8,
+                 "model.name: lenet_gn needs inputs of at least 8x8, got ", s.height, "x", s.width);
+    c1 = register_module("c1", nn::Conv2d(nn::Conv2dOptions(s.channels, 32, 5).padding(2)));
+    g1 = register_module("g1", nn::GroupNorm(2, 32));
+    c2 = register_module("c2", nn::Conv2d(nn::Conv2dOptions(32, 32, 5).padding(2)));
+    g2 = register_module("g2", nn::GroupNorm(2, 32));
+    c3 = register_module("c3", nn::Conv2d(nn::Conv2dOptions(32, 64, 5).padding(2)));
+    g3 = register_module("g3", nn::GroupNorm(2, 64));
+    fc = register_module("fc", nn::Linear(64 * (s.height / 8) * (s.width / 8), s.classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = torch::max_pool2d(torch::relu(g1(c1(x))), 2);
+    x = torch::max_pool2d(torch::relu(g2(c2(x))), 2);
+    x = torch::max_pool2d(torch::relu(g3(c3(x))), 2);
+    return fc(x.flatten(1));
   }
 };
 
@@ -153,6 +179,10 @@ const Registry<int>& ModelRegistry() {
     r.add("logreg", "logistic regression (one linear layer)", 0);
     r.add("mlp", "multi-layer perceptron, two hidden ReLU layers (model.mlp_hidden)", 0);
     r.add("cnn", "LeNet-5 style CNN: 2 conv + 3 linear layers (61.7k params on 28x28)", 0);
+    r.add("lenet_gn",
+          "LeNet with GroupNorm (decentralizepy / JWINS): 3 conv + GN + pool, 1 linear "
+          "(89.8k params on 32x32x3)",
+          0);
     r.add("resnet20", "ResNet-20 for CIFAR with BatchNorm (0.27M params)", 0);
     r.add("vgg11", "VGG-11 without BatchNorm, single linear classifier", 0);
     r.add("vgg11_bn", "VGG-11 with BatchNorm", 0);
@@ -169,6 +199,7 @@ std::shared_ptr<Net> BuildNet(const ModelOptions& o, const InputShape& s) {
     return std::make_shared<Mlp>(s, o.mlp_hidden);
   }
   if (o.name == "cnn") return std::make_shared<LeNet>(s);
+  if (o.name == "lenet_gn") return std::make_shared<LeNetGN>(s);
   if (o.name == "resnet20") return std::make_shared<ResNet20>(s);
   if (o.name == "vgg11") return std::make_shared<Vgg11>(s, false);
   if (o.name == "vgg11_bn") return std::make_shared<Vgg11>(s, true);

@@ -124,19 +124,23 @@ class TorchNodeModel final : public NodeModel {
     to_device();
     const int64_t n = max_samples > 0 ? std::min(max_samples, data.size) : data.size;
     const int64_t dim = data.sample_dim();
-    constexpr int64_t kBatch = 500;
-    xbuf_.resize(kBatch * dim);
-    ybuf_.resize(kBatch);
+    // Evaluation batches of 64: large enough to amortise the per-batch overhead, small enough
+    // that the activations of a conv net stay a few MB per thread. The input buffers are local,
+    // so a node keeps nothing of the evaluation between rounds (a node's resident state is its
+    // parameters, optimizer and training batch).
+    const int64_t kBatch = std::max<int64_t>(1, std::min<int64_t>(64, n));
+    std::vector<float> xbuf(static_cast<size_t>(kBatch * dim));
+    std::vector<int64_t> ybuf(kBatch);
     std::vector<int64_t> idx(kBatch);
     double loss_sum = 0.0;
     int64_t correct = 0;
     for (int64_t start = 0; start < n; start += kBatch) {
       const int64_t b = std::min(kBatch, n - start);
       for (int64_t i = 0; i < b; ++i) idx[i] = start + i;
-      data.gather(std::span<const int64_t>(idx.data(), b), xbuf_.data(), ybuf_.data());
+      data.gather(std::span<const int64_t>(idx.data(), b), xbuf.data(), ybuf.data());
       torch::Tensor x =
-          torch::from_blob(xbuf_.data(), {b, data.channels, data.height, data.width}).to(device_);
-      torch::Tensor y = torch::from_blob(ybuf_.data(), {b}, torch::kLong).to(device_);
+          torch::from_blob(xbuf.data(), {b, data.channels, data.height, data.width}).to(device_);
+      torch::Tensor y = torch::from_blob(ybuf.data(), {b}, torch::kLong).to(device_);
       torch::Tensor out = net_->forward(x);
       loss_sum +=
           torch::nn::functional::cross_entropy(

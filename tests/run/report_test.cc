@@ -224,6 +224,21 @@ TEST_F(SweepTest, RunsEveryPointSkipsFinishedOnesAndRerunsAnInterruptedOne) {
   EXPECT_EQ(Slurp(a / "summary.json"), a_summary);
 }
 
+TEST_F(SweepTest, OnlyRunsTheNamedPoints) {
+  const std::string f = SweepFile("[grid]\n\"run.seed\" = [1, 2, 3]\n");
+  SweepOptions o;
+  o.quiet = true;
+  o.only = {"run.seed=2"};
+  const SweepResult r = RunSweep(f, o);
+  EXPECT_EQ(r.ran, 1);
+  EXPECT_TRUE(fs::exists(root_ / "out" / "run.seed=2" / "summary.json"));
+  EXPECT_FALSE(fs::exists(root_ / "out" / "run.seed=1"));
+  const std::string csv = Slurp(root_ / "out" / "sweep.csv");
+  EXPECT_NE(csv.find("run.seed=1,not selected,1,"), std::string::npos) << csv;
+  o.only = {"run.seed=9"};
+  EXPECT_THROW(RunSweep(f, o), ConfigError);
+}
+
 TEST_F(SweepTest, AFailingPointIsReportedAndTheOthersStillRun) {
   const std::string f = SweepFile(
       "[grid]\n\"algorithm.name\" = [\"dpsgd\", \"allreduce\"]\n"

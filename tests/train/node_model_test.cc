@@ -40,6 +40,8 @@ TEST(NodeModel, ParameterCounts) {
             resnet + 2 * (16 * 7 + 32 * 6 + 64 * 6));
   o.name = "vgg11";
   EXPECT_EQ(InitialParameters(o, {3, 32, 32, 10}, 1).size(), 9225610u);
+  o.name = "lenet_gn";  // issue #9: 89,834 on CIFAR-10
+  EXPECT_EQ(InitialParameters(o, {3, 32, 32, 10}, 1).size(), 89834u);
 }
 
 TEST(NodeModel, InitIsDeterministicPerSeed) {
@@ -132,7 +134,7 @@ TEST(NodeModel, BatchNormBuffersLiveInTheFlatBufferWhenIncluded) {
 TEST(NodeModel, ModelsRunOnSmallInputs) {
   ConfigureWorkerThread();
   auto s = Synthetic(12, 32);
-  for (const char* name : {"logreg", "mlp", "cnn", "resnet20", "vgg11", "vgg11_bn"}) {
+  for (const char* name : {"logreg", "mlp", "cnn", "lenet_gn", "resnet20", "vgg11", "vgg11_bn"}) {
     ModelOptions o;
     o.name = name;
     auto x0 = InitialParameters(o, ShapeOf(s.train), 1);

@@ -69,6 +69,8 @@ void Plot(const std::vector<RunRecord>& runs, const PlotOptions& options);
 struct SweepOptions {
   bool quiet = false;
   bool dry_run = false;  // check every point's config and name the points; run nothing
+  // Run only these points (directory names, as --dry-run lists them); empty = all.
+  std::vector<std::string> only;
 };
 struct SweepResult {
   int points = 0, ran = 0, skipped = 0, failed = 0;

@@ -43,5 +43,7 @@ RunResult RunExperiment(const Config& config, const RunOptions& options);
 
 // Peak resident set size of this process in bytes (VmHWM), 0 where unknown.
 int64_t PeakRssBytes();
+// Starts a new peak (RunExperiment calls it first, so its peak is its own in a sweep).
+void ResetPeakRss();
 
 }  // namespace murmur::run
