@@ -123,15 +123,14 @@ class Jwins final : public Algorithm {
     const size_t L = wt_.coefficient_count();
     const graph::Graph& g = ctx_.topology->at(round);
     s.total.assign(s.c.begin(), s.c.end());
-    s.fill.resize(L);
     for (size_t j = 0; j < g.in[node].size(); ++j) {
       const int from = g.in[node][j];
       auto msg = detail::TryTakeMessage(*ctx_.transport, "jwins", node, from, round, 0,
                                         comm::Codec::kCompressed, static_cast<uint32_t>(L));
       if (!msg) continue;  // lost: as if nothing was sent
-      compress::DecompressOnto(msg->body, s.c, s.fill);
-      const float w = static_cast<float>(g.w_in[node][j]);
-      for (size_t k = 0; k < L; ++k) s.total[k] += w * (s.fill[k] - s.c[k]);
+      // t += w (fill_j - c), where fill_j differs from c only at the coordinates j sent.
+      compress::DecompressAddDifference(msg->body, static_cast<float>(g.w_in[node][j]), s.c,
+                                        s.total);
     }
     wt_.inverse(s.total, x);
     wt_.forward(x, s.last);
@@ -208,7 +207,7 @@ class Jwins final : public Algorithm {
 
  private:
   struct State {
-    std::vector<float> c, last, acc, total, fill, vals;
+    std::vector<float> c, last, acc, total, vals;
     std::vector<uint32_t> count, idx;
     compress::Bytes payload;
     Rng rng{1};

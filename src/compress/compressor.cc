@@ -759,4 +759,11 @@ void DecompressAdd(std::span<const uint8_t> payload, float weight, std::span<flo
       payload, out.size(), [] {}, [&](uint32_t i, float v) { out[i] += weight * v; });
 }
 
+void DecompressAddDifference(std::span<const uint8_t> payload, float weight,
+                             std::span<const float> base, std::span<float> out) {
+  MURMUR_ASSERT(base.size() == out.size());
+  Decode(
+      payload, out.size(), [] {}, [&](uint32_t i, float v) { out[i] += weight * (v - base[i]); });
+}
+
 }  // namespace murmur::compress

@@ -68,7 +68,7 @@ TEST(Config, MalformedConfigsNameTheProblem) {
        "topology.weights: unknown value 'best'; allowed: auto, metropolis_hastings"},
       {"[partition]\nname = \"skewed\"",
        "partition.name: unknown value 'skewed'; allowed: iid, shards, dirichlet"},
-      {"[model]\nname = \"gpt\"", "model.name: unknown value 'gpt'; allowed: cnn, logreg"},
+      {"[model]\nname = \"gpt\"", "model.name: unknown value 'gpt'; allowed: cnn, lenet_gn, logreg"},
       {"[data]\nname = \"imagenet\"", "data.name: unknown value 'imagenet'; allowed: cifar10"},
       {"[compression]\nname = \"top_k\"",
        "compression.name: unknown value 'top_k'; allowed: none, bf16, fp16, identity"},

@@ -84,6 +84,11 @@ PayloadInfo InspectPayload(std::span<const uint8_t> payload);
 void Decompress(std::span<const uint8_t> payload, std::span<float> out);
 // out += weight * decoded vector, touching only the coordinates the payload carries.
 void DecompressAdd(std::span<const uint8_t> payload, float weight, std::span<float> out);
+// out[i] += weight * (value_i - base[i]) for every coordinate i the payload carries: the
+// change that replacing base's coordinates by the payload's would make, weighted, in one pass
+// over the carried coordinates only (JWINS's fill-in rule).
+void DecompressAddDifference(std::span<const uint8_t> payload, float weight,
+                             std::span<const float> base, std::span<float> out);
 
 // out = base, with every coordinate the payload carries replaced by its value (a receiver
 // that fills what was not sent with its own vector, as JWINS does). out may alias base.
