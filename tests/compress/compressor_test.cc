@@ -277,6 +277,26 @@ TEST(Compressors, DecompressAddAccumulatesOnlyCarriedCoordinates) {
   EXPECT_EQ(acc, (std::vector<float>{1.0f, 3.5f, 1.0f, 1.0f}));
 }
 
+TEST(Compressors, DecompressAddDifferenceWeighsOnlyTheCarriedChanges) {
+  // The fill-in rule: out += w (fill - base) where fill is base with the payload's values.
+  const std::vector<float> base = {1.0f, 2.0f, 3.0f, 4.0f};
+  Bytes sparse;
+  EncodeSparsePayload(std::vector<uint32_t>{1, 3}, std::vector<float>{6.0f, 0.0f}, 4,
+                      IndexCodec::kAuto, {}, nullptr, sparse);
+  std::vector<float> out = {10.0f, 10.0f, 10.0f, 10.0f};
+  DecompressAddDifference(sparse, 0.5f, base, out);
+  EXPECT_EQ(out, (std::vector<float>{10.0f, 12.0f, 10.0f, 8.0f}));
+  // Same as the dense route: fill = DecompressOnto(base), out += w (fill - base).
+  std::vector<float> fill(4), dense_route = {10.0f, 10.0f, 10.0f, 10.0f};
+  DecompressOnto(sparse, base, fill);
+  for (size_t k = 0; k < 4; ++k) dense_route[k] += 0.5f * (fill[k] - base[k]);
+  EXPECT_EQ(out, dense_route);
+  Bytes dense;
+  EncodeDensePayload(std::vector<float>{0.0f, 0.0f, 0.0f, 0.0f}, {}, nullptr, dense);
+  DecompressAddDifference(dense, 1.0f, base, out);
+  EXPECT_EQ(out, (std::vector<float>{9.0f, 10.0f, 7.0f, 4.0f}));
+}
+
 TEST(ErrorFeedback, ResidualKeepsWhatWasDropped) {
   const std::vector<float> x = {1.0f, 0.1f, -0.2f, 0.05f};
   CompressorOptions o;
