@@ -2,18 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "comm/frames.h"
 #include "murmur/core/check.h"
 
 namespace murmur::comm {
 namespace {
 
 Bytes Msg(int from, int to, uint32_t round, size_t floats, uint8_t phase = 0) {
-  FrameHeader h;
-  h.sender = from;
-  h.receiver = to;
-  h.round = round;
-  h.phase = phase;
-  return EncodeDenseF32(h, std::vector<float>(floats, 1.0f * from));
+  return testing::DenseFrame(from, to, round, std::vector<float>(floats, 1.0f * from), phase);
 }
 
 TEST(InProcess, DeliversByRoundPhaseAndSenderAndCountsBytes) {

@@ -5,21 +5,18 @@
 #include <cstring>
 #include <thread>
 
+#include "comm/frames.h"
 #include "murmur/comm/cluster.h"
 #include "murmur/core/check.h"
 
 namespace murmur::comm {
 namespace {
 
-Bytes Msg(int from, int to, uint32_t round, size_t floats, uint8_t phase = 0) {
-  FrameHeader h;
-  h.sender = from;
-  h.receiver = to;
-  h.round = round;
-  h.phase = phase;
+// Values that differ per sender, receiver and position.
+Bytes Msg(int from, int to, uint32_t round, size_t floats) {
   std::vector<float> v(floats);
   for (size_t k = 0; k < floats; ++k) v[k] = 1000.0f * from + to + 0.5f * k;
-  return EncodeDenseF32(h, v);
+  return testing::DenseFrame(from, to, round, v);
 }
 
 std::unique_ptr<Cluster>& TheCluster() {
