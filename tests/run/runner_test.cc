@@ -309,3 +309,80 @@ TEST_F(NetworkRunTest, TransportChoiceUnderALauncher) {
 
 }  // namespace
 }  // namespace murmur::run
+
+namespace murmur::run {
+namespace {
+
+// Configs that load (every value is valid on its own) but ask for something impossible: the
+// run refuses them before the first round, with an error that names the key and the fix.
+// Together with Config.MalformedConfigsNameTheProblem (values that do not load) this is the
+// table of issue #8.
+TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
+  std::ofstream(root_ / "chain.txt") << "0 1\n1 2\n";
+  std::ofstream(root_ / "bad_id.txt") << "0 1\n1 9\n";
+  const std::string chain = (root_ / "chain.txt").string(), bad = (root_ / "bad_id.txt").string();
+  struct Case {
+    std::vector<std::string> sets;
+    std::string error;
+  };
+  const std::vector<Case> cases{
+      {{"algorithm.name=relaysum", "topology.name=ring"},
+       "topology.name: 'ring' on 6 nodes has a cycle (6 edges; a tree has 5): relaysum needs a "
+       "tree. Use chain, binary_tree or double_binary_tree, or set relaysum.spanning_tree = "
+       "\"bfs\""},
+      {{"algorithm.name=relaysum", "topology.name=one_peer_exponential"},
+       "topology.name: relaysum relays along a fixed tree; 'one_peer_exponential' changes every "
+       "round"},
+      {{"algorithm.name=relaysum", "relaysum.spanning_tree=bfs", "relaysum.root=9"},
+       "relaysum.root: node 9 is outside [0, 6)"},
+      {{"algorithm.name=sgp", "topology.name=file", "topology.file=" + chain,
+        "topology.directed=true", "run.nodes=3"},
+       "topology.name: 'file' on 3 nodes is not (strongly) connected"},
+      {{"topology.name=file", "topology.file=" + bad, "run.nodes=3"},
+       bad + ":2: node id 9 is outside [0, 3) (run.nodes = 3)"},
+      {{"topology.name=file", "topology.file=" + (root_ / "missing.txt").string()},
+       "topology.file: cannot open '" + (root_ / "missing.txt").string() + "'"},
+      {{"algorithm.name=dpsgd", "compression.name=topk"},
+       "compression.name: dpsgd sends full precision; set compression.name = \"none\" or use "
+       "choco (got 'topk')"},
+      {{"algorithm.name=allreduce", "compression.name=topk"},
+       "compression.name: allreduce sends full precision; set compression.name = \"none\" (got "
+       "'topk')"},
+      {{"algorithm.name=jwins", "compression.name=topk"},
+       "compression.name: jwins selects wavelet coefficients itself (jwins.alpha_list); set "
+       "compression.name = \"none\" (got 'topk')"},
+      {{"algorithm.name=majority_vote", "compression.name=sign"},
+       "compression.name: majority_vote sparsifies by its vote (vote.mask_ratio); set "
+       "compression.name = \"none\" (got 'sign')"},
+      {{"algorithm.name=majority_vote", "vote.server=6"}, "vote.server: node 6 is outside [0, 6)"},
+      {{"algorithm.name=scsp", "algorithm.average_every=0", "algorithm.final_average=false"},
+       "algorithm.average_every / algorithm.final_average: scsp with no averaging is "
+       "sparse_push; set one of them"},
+      {{"topology.name=regular", "topology.degree=3", "run.nodes=5"},
+       "topology.degree: nodes * degree must be even for a regular graph, got 5 * 3"},
+      {{"algorithm.name=sgp", "topology.name=k_peer_exponential", "topology.peers=5"},
+       "topology.peers: must be in [1, 3] for 6 nodes (ceil(log2 n) peers in all), got 5"},
+      {{"network.stragglers=9"}, "network.stragglers: 9 is not in [0, run.nodes = 6]"},
+      {{"data.name=fashion_mnist", "data.path=/nonexistent"},
+       "data.path '/nonexistent': not a directory (fashion_mnist needs the four IDX files "
+       "there)"},
+  };
+  for (const Case& k : cases) {
+    Config c = Small();
+    for (const auto& s : k.sets) c.set(s);
+    std::string err;
+    try {
+      Run(c, "x");
+    } catch (const Error& e) {
+      err = e.what();
+    }
+    std::string joined;
+    for (const auto& s : k.sets) joined += s + " ";
+    EXPECT_NE(err.find(k.error), std::string::npos) << joined << "\n=> '" << err << "'";
+    EXPECT_FALSE(fs::exists(root_ / "x" / "metrics.csv")) << joined << ": a run started";
+  }
+  EXPECT_EQ(cases.size(), 16u);
+}
+
+}  // namespace
+}  // namespace murmur::run
