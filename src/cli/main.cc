@@ -169,6 +169,10 @@ int main(int argc, char** argv) {
       ro.launcher_local_ranks = EnvInt({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"});
       murmur::run::RunExperiment(cfg, ro);
     } else if (*sweep) {
+      if (EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) > 1)
+        throw murmur::ConfigError(
+            "murmur sweep runs its points in one process; start it without mpirun (each rank "
+            "would run every point into the same directories)");
       if (quiet) murmur::SetLogLevel(murmur::LogLevel::kWarn);
       murmur::run::SweepOptions so;
       so.quiet = quiet;
