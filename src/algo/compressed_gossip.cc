@@ -179,26 +179,17 @@ class CompressedGossip final : public Algorithm {
       detail::AbsorbLocalSteps(s.x, s.w, xs);
       v = s.x;
     }
-    const graph::Graph& g = ctx_.topology->at(round);
-    comm::FrameHeader h;
-    h.round = round;
-    h.sender = node;
     const std::optional<float> weight = push_sum_ ? std::optional<float>(s.w) : std::nullopt;
     const uint32_t dim = static_cast<uint32_t>(xs.size());
+    // Static graphs: one q for every out-peer; time-varying ones: one per edge copy.
     if (!per_edge_) {
-      if (g.out[node].empty()) return;
+      if (ctx_.topology->at(round).out[node].empty()) return;
       encode(s, v, s.out_copy[0]);
-      for (int to : g.out[node]) {
-        h.receiver = to;
-        ctx_.transport->send(detail::EncodeCompressedFrame(h, dim, s.payload, weight));
-      }
-      return;
     }
-    for (int to : g.out[node]) {
-      encode(s, v, s.out_copy[Slot(s.out_peers, to)]);
-      h.receiver = to;
-      ctx_.transport->send(detail::EncodeCompressedFrame(h, dim, s.payload, weight));
-    }
+    detail::SendToOutPeers(ctx_, round, node, [&](const comm::FrameHeader& h) {
+      if (per_edge_) encode(s, v, s.out_copy[Slot(s.out_peers, static_cast<int>(h.receiver))]);
+      return detail::EncodeCompressedFrame(h, dim, s.payload, weight);
+    });
   }
 
   void receive(int phase, uint32_t round, int node, std::span<float> xs) override {

@@ -28,14 +28,8 @@ class Dpsgd final : public Algorithm {
   std::string_view name() const override { return "dpsgd"; }
 
   void send(int phase, uint32_t round, int node, std::span<float> x) override {
-    const graph::Graph& g = ctx_.topology->at(round);
-    comm::FrameHeader h;
-    h.round = round;
-    h.sender = node;
-    for (int to : g.out[node]) {
-      h.receiver = to;
-      ctx_.transport->send(comm::EncodeDenseF32(h, x));
-    }
+    detail::SendToOutPeers(ctx_, round, node,
+                           [&](const comm::FrameHeader& h) { return comm::EncodeDenseF32(h, x); });
   }
 
   void receive(int phase, uint32_t round, int node, std::span<float> x) override {

@@ -15,6 +15,19 @@ namespace murmur::algo::detail {
 // Algorithms embed it for periodic exact averaging; it ignores ctx.compression.
 std::unique_ptr<Algorithm> MakeExactAverage(const AlgorithmContext& ctx, int phase_base);
 
+// Sends encode(h) to every out-neighbour of `node` in `round`'s graph, h carrying the round,
+// the sender and each receiver (encode fills in codec and payload).
+template <typename Encode>
+void SendToOutPeers(const AlgorithmContext& ctx, uint32_t round, int node, Encode encode) {
+  comm::FrameHeader h;
+  h.round = round;
+  h.sender = static_cast<uint32_t>(node);
+  for (int to : ctx.topology->at(round).out[node]) {
+    h.receiver = static_cast<uint32_t>(to);
+    ctx.transport->send(encode(h));
+  }
+}
+
 // What an algorithm needs of the mixing weights of every graph of the topology's period.
 enum class Mixing {
   kDoublyStochastic,  // gossip averaging (dpsgd, choco): preserves the average

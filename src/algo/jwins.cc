@@ -107,15 +107,9 @@ class Jwins final : public Algorithm {
       compress::EncodeSparsePayload(s.idx, s.vals, static_cast<uint32_t>(L),
                                     ctx_.compressor.index_codec, values_, nullptr, s.payload);
     }
-    const graph::Graph& g = ctx_.topology->at(round);
-    comm::FrameHeader h;
-    h.round = round;
-    h.sender = node;
-    for (int to : g.out[node]) {
-      h.receiver = to;
-      ctx_.transport->send(
-          detail::EncodeCompressedFrame(h, static_cast<uint32_t>(L), s.payload, std::nullopt));
-    }
+    detail::SendToOutPeers(ctx_, round, node, [&](const comm::FrameHeader& h) {
+      return detail::EncodeCompressedFrame(h, static_cast<uint32_t>(L), s.payload, std::nullopt);
+    });
   }
 
   void receive(int, uint32_t round, int node, std::span<float> x) override {

@@ -33,14 +33,9 @@ class Sgp final : public Algorithm {
   void send(int, uint32_t round, int node, std::span<float> z) override {
     State& s = nodes_[node];
     detail::AbsorbLocalSteps(s.x, s.w, z);
-    const graph::Graph& g = ctx_.topology->at(round);
-    comm::FrameHeader h;
-    h.round = round;
-    h.sender = node;
-    for (int to : g.out[node]) {
-      h.receiver = to;
-      ctx_.transport->send(detail::EncodePushSumF32Frame(h, s.w, s.x));
-    }
+    detail::SendToOutPeers(ctx_, round, node, [&](const comm::FrameHeader& h) {
+      return detail::EncodePushSumF32Frame(h, s.w, s.x);
+    });
   }
 
   void receive(int, uint32_t round, int node, std::span<float> z) override {
