@@ -189,7 +189,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const graph::TopologyOptions topt = TopologyOptionsFrom(c);
   const auto topology = graph::MakeTopology(topt);
   const auto transport = cluster->make_transport(map);
-  transport->record_links(root || ranks > 1);
+  transport->record_links(true);  // the network model needs every frame of every round
   const comm::NetworkModel network(NetworkOptionsFrom(c), n, seed);
   const bool model_compute = c.get_string("network.compute") == "model";
   std::vector<double> acc_targets = c.get_double_list("output.acc_targets");

@@ -77,6 +77,32 @@ bool PollUntil(Done done, double timeout_s) {
   return true;
 }
 
+// A duplicate of a communicator (so murmur's messages never match anyone else's), with this
+// process's rank and the size; freed on destruction unless MPI is already finalized.
+class DupComm {
+ public:
+  explicit DupComm(MPI_Comm parent) {
+    Check(MPI_Comm_dup(parent, &comm_), "MPI_Comm_dup");
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
+  ~DupComm() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+  }
+  DupComm(const DupComm&) = delete;
+  DupComm& operator=(const DupComm&) = delete;
+  MPI_Comm get() const { return comm_; }
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1;
+};
+
 int IntCount(size_t n, const char* what) {
   MURMUR_CHECK(Error, n <= static_cast<size_t>(INT_MAX), "mpi: ", what, " of ", n,
                " bytes exceeds one MPI message (2 GiB)");
@@ -86,18 +112,9 @@ int IntCount(size_t n, const char* what) {
 class MpiTransport final : public Transport {
  public:
   MpiTransport(const NodeMap& map, MPI_Comm world, double timeout_s)
-      : Transport(map.nodes()), map_(map), boxes_(map.nodes()), timeout_s_(timeout_s) {
-    Check(MPI_Comm_dup(world, &comm_), "MPI_Comm_dup");
-    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(comm_, &rank_);
-    MPI_Comm_size(comm_, &size_);
-    MURMUR_ASSERT(size_ == map.ranks());
-    out_.resize(size_);
-  }
-  ~MpiTransport() override {
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (!finalized) MPI_Comm_free(&comm_);
+      : Transport(map.nodes()), map_(map), boxes_(map.nodes()), timeout_s_(timeout_s), dup_(world) {
+    MURMUR_ASSERT(dup_.size() == map.ranks());
+    out_.resize(dup_.size());
   }
   std::string_view name() const override { return "mpi"; }
   double wait_seconds() const override { return wait_s_; }
@@ -107,36 +124,36 @@ class MpiTransport final : public Transport {
     const int tag = 1 + static_cast<int>(seq_++ % 30000);
     std::vector<MPI_Request> sends, recvs;
     std::vector<int> send_peer, recv_peer;  // peer rank of each request
-    std::vector<std::vector<uint64_t>> headers(size_);
-    for (int q = 0; q < size_; ++q) {
-      if (q == rank_) continue;
+    std::vector<std::vector<uint64_t>> headers(dup_.size());
+    for (int q = 0; q < dup_.size(); ++q) {
+      if (q == dup_.rank()) continue;
       std::vector<uint64_t>& h = headers[q];
       h.push_back(out_[q].size());
       for (const Bytes& f : out_[q]) h.push_back(f.size());
       sends.emplace_back();
       send_peer.push_back(q);
-      Check(MPI_Isend(h.data(), IntCount(h.size() * 8, "header"), MPI_BYTE, q, tag, comm_,
+      Check(MPI_Isend(h.data(), IntCount(h.size() * 8, "header"), MPI_BYTE, q, tag, dup_.get(),
                       &sends.back()),
             "MPI_Isend");
       for (Bytes& f : out_[q]) {
         sends.emplace_back();
         send_peer.push_back(q);
-        Check(MPI_Isend(f.data(), IntCount(f.size(), "frame"), MPI_BYTE, q, tag, comm_,
+        Check(MPI_Isend(f.data(), IntCount(f.size(), "frame"), MPI_BYTE, q, tag, dup_.get(),
                         &sends.back()),
               "MPI_Isend");
       }
     }
-    std::vector<std::vector<Bytes>> in(size_);
-    std::vector<bool> have_header(size_, false);
-    have_header[rank_] = true;
-    int headers_left = size_ - 1;
+    std::vector<std::vector<Bytes>> in(dup_.size());
+    std::vector<bool> have_header(dup_.size(), false);
+    have_header[dup_.rank()] = true;
+    int headers_left = dup_.size() - 1;
     bool recvs_done = false, sends_done = false;
     auto step = [&] {
-      for (int q = 0; q < size_ && headers_left > 0; ++q) {
+      for (int q = 0; q < dup_.size() && headers_left > 0; ++q) {
         if (have_header[q]) continue;
         int flag = 0;
         MPI_Status st;
-        Check(MPI_Iprobe(q, tag, comm_, &flag, &st), "MPI_Iprobe");
+        Check(MPI_Iprobe(q, tag, dup_.get(), &flag, &st), "MPI_Iprobe");
         if (!flag) continue;
         int bytes = 0;
         MPI_Get_count(&st, MPI_BYTE, &bytes);
@@ -144,7 +161,8 @@ class MpiTransport final : public Transport {
                      " bytes from rank ", q, " in round ", round, " phase ",
                      static_cast<int>(phase));
         std::vector<uint64_t> h(static_cast<size_t>(bytes) / 8);
-        Check(MPI_Recv(h.data(), bytes, MPI_BYTE, q, tag, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+        Check(MPI_Recv(h.data(), bytes, MPI_BYTE, q, tag, dup_.get(), MPI_STATUS_IGNORE),
+              "MPI_Recv");
         MURMUR_CHECK(ProtocolError, h[0] == h.size() - 1, "mpi: header from rank ", q,
                      " announces ", h[0], " frames but lists ", h.size() - 1, " sizes");
         in[q].resize(h[0]);
@@ -154,7 +172,7 @@ class MpiTransport final : public Transport {
           in[q][k] = buffer(h[k + 1]);
           recvs.emplace_back();
           recv_peer.push_back(q);
-          Check(MPI_Irecv(in[q][k].data(), static_cast<int>(h[k + 1]), MPI_BYTE, q, tag, comm_,
+          Check(MPI_Irecv(in[q][k].data(), static_cast<int>(h[k + 1]), MPI_BYTE, q, tag, dup_.get(),
                           &recvs.back()),
                 "MPI_Irecv");
         }
@@ -178,7 +196,7 @@ class MpiTransport final : public Transport {
     if (!PollUntil(step, timeout_s_)) {
       int peer = -1;
       const char* what = "";
-      for (int q = 0; q < size_ && peer < 0; ++q)
+      for (int q = 0; q < dup_.size() && peer < 0; ++q)
         if (!have_header[q]) peer = q, what = "no message from";
       for (size_t k = 0; k < recvs.size() && peer < 0; ++k) {
         int flag = 0;
@@ -192,11 +210,11 @@ class MpiTransport final : public Transport {
       }
       MURMUR_ASSERT(peer >= 0);
       throw TimeoutError(murmur::detail::Concat(
-          "mpi: rank ", rank_, " waited ", timeout_s_, " s in round ", round, " phase ",
+          "mpi: rank ", dup_.rank(), " waited ", timeout_s_, " s in round ", round, " phase ",
           static_cast<int>(phase), ": ", what, " rank ", peer, " (", map_.describe(peer),
           "); that rank died or hangs, or the network failed (comm.timeout_s)"));
     }
-    for (int q = 0; q < size_; ++q) {
+    for (int q = 0; q < dup_.size(); ++q) {
       for (Bytes& f : out_[q]) recycle(std::move(f));
       out_[q].clear();
       for (Bytes& f : in[q]) {
@@ -205,7 +223,7 @@ class MpiTransport final : public Transport {
                   to = static_cast<int>(v.header.receiver);
         MURMUR_CHECK(ProtocolError,
                      from >= 0 && from < nodes() && map_.owner(from) == q && to >= 0 &&
-                         to < nodes() && map_.owner(to) == rank_ && v.header.round == round &&
+                         to < nodes() && map_.owner(to) == dup_.rank() && v.header.round == round &&
                          v.header.phase == phase,
                      "mpi: rank ", q, " delivered a frame from node ", v.header.sender, " to node ",
                      v.header.receiver, " for round ", v.header.round, " phase ",
@@ -220,7 +238,7 @@ class MpiTransport final : public Transport {
  protected:
   void do_send(int from, int to, uint32_t round, uint8_t phase, Bytes frame) override {
     const int q = map_.owner(to);
-    if (q == rank_) {
+    if (q == dup_.rank()) {
       boxes_.put(from, to, round, phase, std::move(frame));
       return;
     }
@@ -257,8 +275,7 @@ class MpiTransport final : public Transport {
   NodeMap map_;
   detail::Mailboxes boxes_;
   double timeout_s_;
-  MPI_Comm comm_ = MPI_COMM_NULL;
-  int rank_ = 0, size_ = 1;
+  DupComm dup_;
   uint64_t seq_ = 0;
   double wait_s_ = 0.0;
   std::mutex out_mu_;
@@ -269,31 +286,20 @@ class MpiTransport final : public Transport {
 
 class MpiCluster final : public Cluster {
  public:
-  explicit MpiCluster(double timeout_s) : timeout_s_(timeout_s) {
-    MURMUR_CHECK(ConfigError, timeout_s > 0, "comm.timeout_s: must be > 0, got ", timeout_s);
-    EnsureInitialized();
-    Check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
-    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(comm_, &rank_);
-    MPI_Comm_size(comm_, &size_);
-  }
-  ~MpiCluster() override {
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (!finalized) MPI_Comm_free(&comm_);
-  }
+  explicit MpiCluster(double timeout_s)
+      : timeout_s_(CheckedTimeout(timeout_s)), dup_(MPI_COMM_WORLD) {}
   std::string_view name() const override { return "mpi"; }
-  int rank() const override { return rank_; }
-  int size() const override { return size_; }
+  int rank() const override { return dup_.rank(); }
+  int size() const override { return dup_.size(); }
   std::unique_ptr<Transport> make_transport(const NodeMap& map) override {
-    return std::make_unique<MpiTransport>(map, comm_, timeout_s_);
+    return std::make_unique<MpiTransport>(map, dup_.get(), timeout_s_);
   }
 
   std::vector<Bytes> gather(Bytes local, std::string_view what) override {
     int64_t mine = static_cast<int64_t>(local.size());
-    std::vector<int64_t> sizes(rank_ == 0 ? size_ : 0);
+    std::vector<int64_t> sizes(dup_.rank() == 0 ? dup_.size() : 0);
     MPI_Request req;
-    Check(MPI_Igather(&mine, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, 0, comm_, &req),
+    Check(MPI_Igather(&mine, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, 0, dup_.get(), &req),
           "MPI_Igather");
     wait(req, what);
     std::vector<int> counts(sizes.size()), displs(sizes.size());
@@ -305,7 +311,7 @@ class MpiCluster final : public Cluster {
     }
     Bytes all(total);
     Check(MPI_Igatherv(local.data(), IntCount(local.size(), "gathered block"), MPI_BYTE, all.data(),
-                       counts.data(), displs.data(), MPI_BYTE, 0, comm_, &req),
+                       counts.data(), displs.data(), MPI_BYTE, 0, dup_.get(), &req),
           "MPI_Igatherv");
     wait(req, what);
     std::vector<Bytes> out(sizes.size());
@@ -321,14 +327,20 @@ class MpiCluster final : public Cluster {
       Check(MPI_Test(&req, &flag, MPI_STATUS_IGNORE), "MPI_Test");
       return flag != 0;
     };
-    MURMUR_CHECK(TimeoutError, PollUntil(done, timeout_s_), "mpi: rank ", rank_, " waited ",
+    MURMUR_CHECK(TimeoutError, PollUntil(done, timeout_s_), "mpi: rank ", dup_.rank(), " waited ",
                  timeout_s_, " s for the other ranks to gather the ", what,
                  "; a rank died or hangs, or the network failed (comm.timeout_s)");
   }
 
+  // Validates the timeout and initialises MPI before the communicator is duplicated.
+  static double CheckedTimeout(double timeout_s) {
+    MURMUR_CHECK(ConfigError, timeout_s > 0, "comm.timeout_s: must be > 0, got ", timeout_s);
+    EnsureInitialized();
+    return timeout_s;
+  }
+
   double timeout_s_;
-  MPI_Comm comm_ = MPI_COMM_NULL;
-  int rank_ = 0, size_ = 1;
+  DupComm dup_;
 };
 
 }  // namespace
