@@ -123,10 +123,11 @@ comm::NetworkOptions NetworkOptionsFrom(const Config& c) {
   return o;
 }
 
-int ThreadsFrom(const Config& c) {
+int ThreadsFrom(const Config& c, int processes_here, int local_nodes) {
   int threads = static_cast<int>(c.get_int("run.threads"));
-  if (threads <= 0) threads = ThreadPool::hardware_threads();
-  return std::min<int>(threads, static_cast<int>(c.get_int("run.nodes")));
+  if (threads <= 0) threads = ThreadPool::hardware_threads() / std::max(1, processes_here);
+  if (local_nodes <= 0) local_nodes = static_cast<int>(c.get_int("run.nodes"));
+  return std::max(1, std::min(threads, local_nodes));
 }
 
 }  // namespace murmur::run

@@ -206,10 +206,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const int64_t dim = static_cast<int64_t>(x0.size());
 
   // Worker threads: run.threads, or this machine's cores shared by the ranks on it.
-  int threads = ThreadsFrom(c);
-  if (c.get_int("run.threads") == 0 && options.launcher_local_ranks > 1)
-    threads = std::max(1, ThreadPool::hardware_threads() / options.launcher_local_ranks);
-  threads = std::max(1, std::min(threads, n_local));
+  const int threads = ThreadsFrom(c, options.launcher_local_ranks, n_local);
   ThreadPool pool(threads, train::ConfigureWorkerThread);
   train::ConfigureWorkerThread();
 

@@ -49,8 +49,8 @@ std::vector<KeySpec> Build() {
       I("run.seed", 1, 0, 9.2e18,
         "seed of every random stream (data split, init, shuffling, random graphs)"),
       I("run.threads", 0, 0, 1024,
-        "worker threads for node-parallel work; 0 = all hardware threads. Results do not depend on "
-        "it"),
+        "worker threads for node-parallel work; 0 = all hardware threads (under mpirun: shared "
+        "by the ranks on a machine). Results do not depend on it"),
 
       S("data.name", "fashion_mnist", "dataset", [] { return data::DatasetRegistry().names(); }),
       S("data.path", "",

@@ -23,7 +23,9 @@ algo::RelayOptions RelayOptionsFrom(const Config& c);
 algo::VoteOptions VoteOptionsFrom(const Config& c);
 algo::JwinsOptions JwinsOptionsFrom(const Config& c);
 comm::NetworkOptions NetworkOptionsFrom(const Config& c);
-// run.threads, with 0 resolved to the hardware threads and capped at run.nodes.
-int ThreadsFrom(const Config& c);
+// run.threads, with 0 resolved to the hardware threads shared by the `processes_here`
+// murmur processes on this machine (MPI ranks), capped at the nodes this process runs
+// (`local_nodes`; 0 = run.nodes); at least 1.
+int ThreadsFrom(const Config& c, int processes_here = 1, int local_nodes = 0);
 
 }  // namespace murmur::run
