@@ -167,6 +167,24 @@ class CompressedGossip final : public Algorithm {
   std::vector<std::pair<std::string, double>> resolved_parameters() const override {
     return {{"gamma", gamma_}};
   }
+  void checkpoint(int node, StateIo& io) override {
+    State& s = nodes_[node];
+    io.vector(s.x);
+    io.value(s.w);
+    io.value(s.dim);
+    io.vectors(s.out_copy);
+    io.vectors(s.in_copy);
+    io.vector(s.sum);
+    io.rng(s.rng);
+    if (!io.loading() || s.dim == 0) return;
+    bool ok = s.out_copy.size() == (per_edge_ ? s.out_peers.size() : 1) &&
+              s.in_copy.size() == (per_edge_ ? s.in_peers.size() : 0) &&
+              (push_sum_ ? s.x.size() == s.dim : s.x.empty()) &&
+              s.sum.size() == (per_edge_ ? 0 : s.dim);
+    for (const auto* copies : {&s.out_copy, &s.in_copy})
+      for (const auto& c : *copies) ok = ok && c.size() == s.dim;
+    MURMUR_CHECK(IoError, ok, io.what(), ": copies that do not match the topology and model");
+  }
 
   void send(int phase, uint32_t round, int node, std::span<float> xs) override {
     if (phase > 0) {

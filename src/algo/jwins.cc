@@ -132,6 +132,20 @@ class Jwins final : public Algorithm {
       for (size_t k = 0; k < L; ++k) s.acc[k] += s.last[k] - s.c[k];
   }
 
+  void checkpoint(int node, StateIo& io) override {
+    State& s = nodes_[node];
+    io.vector(s.last);
+    io.vector(s.acc);
+    io.vector(s.count);
+    io.rng(s.rng);
+    const size_t L = wt_.coefficient_count();
+    MURMUR_CHECK(IoError,
+                 !io.loading() || (s.acc.size() == L && s.count.size() == L &&
+                                   (s.last.empty() || s.last.size() == L)),
+                 io.what(), ": wavelet state that does not match the model's ", L,
+                 " coefficients");
+  }
+
   comm::Bytes output_state(int node) const override {
     const State& s = nodes_[node];
     const size_t L = s.count.size();

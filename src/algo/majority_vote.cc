@@ -97,6 +97,19 @@ class MajorityVote final : public Algorithm {
   }
 
   std::string_view name() const override { return "majority_vote"; }
+  void checkpoint(int node, StateIo& io) override {
+    State& s = nodes_[node];
+    io.vector(s.x);
+    io.vector(s.a);
+    io.vector(s.mask);  // reused until the next vote round (vote.mask_reuse)
+    if (!io.loading()) return;
+    MURMUR_CHECK(IoError, s.x.size() == Dim() && s.a.size() == Dim(), io.what(), ": models of ",
+                 s.x.size(), " values, expected ", Dim());
+    MURMUR_CHECK(IoError, s.mask.empty() || s.mask.size() == k_, io.what(), ": a mask of ",
+                 s.mask.size(), " indices, expected ", k_);
+    for (uint32_t k : s.mask)
+      MURMUR_CHECK(IoError, k < Dim(), io.what(), ": mask index ", k, " outside [0, ", Dim(), ")");
+  }
   int phases() const override { return server_mode_ ? 4 : 3; }
   std::vector<std::pair<std::string, double>> resolved_parameters() const override {
     return {{"mask_size", static_cast<double>(k_)}, {"vote_size", static_cast<double>(kv_)}};

@@ -100,6 +100,17 @@ class RelaySum final : public Algorithm {
 
   std::string_view name() const override { return "relaysum"; }
   int phases() const override { return static_cast<int>(trees_.size()); }
+  void checkpoint(int node, StateIo& io) override {
+    State& s = nodes_[node];
+    io.vector(s.prev);
+    for (size_t t = 0; t < s.trees.size(); ++t) {
+      TreeState& ts = s.trees[t];
+      for (auto& m : ts.m) io.fixed(std::span<float>(m), "a relayed message");
+      io.fixed(std::span<uint32_t>(ts.c), "the relay counts");
+    }
+    MURMUR_CHECK(IoError, s.prev.size() == (variant_ == Variant::kModel ? 0 : x0_.size()),
+                 io.what(), ": a previous model of ", s.prev.size(), " values");
+  }
 
   void send(int phase, uint32_t round, int node, std::span<float> x) override {
     State& s = nodes_[node];

@@ -29,6 +29,10 @@ class Sgp final : public Algorithm {
   }
   std::string_view name() const override { return "sgp"; }
   double push_sum_weight(int node) const override { return nodes_[node].w; }
+  void checkpoint(int node, StateIo& io) override {
+    io.vector(nodes_[node].x);
+    io.value(nodes_[node].w);
+  }
 
   void send(int, uint32_t round, int node, std::span<float> z) override {
     State& s = nodes_[node];

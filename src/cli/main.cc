@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <iostream>
@@ -35,13 +36,20 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   auto* run = app.add_subcommand("run", "run one experiment from a TOML config");
-  std::string config_path, out_dir;
+  std::string config_path, out_dir, resume_dir;
   std::vector<std::string> sets;
   bool quiet = false, overwrite = false;
-  run->add_option("config", config_path, "experiment config (TOML); see docs/config.md")
-      ->required();
-  run->add_option("--set", sets, "override a key: --set train.lr=0.1 (repeatable)");
-  run->add_option("--out", out_dir, "run directory (default: output.dir or runs/<time>-<algo>)");
+  auto* config_opt =
+      run->add_option("config", config_path, "experiment config (TOML); see docs/config.md");
+  auto* set_opt =
+      run->add_option("--set", sets, "override a key: --set train.lr=0.1 (repeatable)");
+  auto* out_opt = run->add_option("--out", out_dir,
+                                  "run directory (default: output.dir or runs/<time>-<algo>)");
+  auto* resume_opt = run->add_option(
+      "--resume", resume_dir,
+      "continue the unfinished run in RUN_DIR from its newest checkpoint "
+      "(output.checkpoint_every), with the config saved there");
+  resume_opt->excludes(config_opt)->excludes(set_opt)->excludes(out_opt);
   run->add_flag("--quiet,-q", quiet, "no progress line or log messages");
   run->add_flag("--overwrite", overwrite, "replace the outputs of an existing run directory");
 
@@ -158,9 +166,16 @@ int main(int argc, char** argv) {
   try {
     if (*run) {
       if (quiet) murmur::SetLogLevel(murmur::LogLevel::kWarn);
+      murmur::run::RunOptions ro;
+      if (!resume_dir.empty()) {
+        config_path = (std::filesystem::path(resume_dir) / "config.toml").string();
+        out_dir = resume_dir;
+        ro.resume = true;
+      } else if (config_path.empty()) {
+        throw murmur::ConfigError("murmur run: give a config file, or --resume RUN_DIR");
+      }
       murmur::run::Config cfg = murmur::run::Config::FromFile(config_path);
       for (const auto& s : sets) cfg.set(s);
-      murmur::run::RunOptions ro;
       ro.out_dir = out_dir;
       ro.quiet = quiet;
       ro.overwrite = overwrite;

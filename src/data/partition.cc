@@ -139,4 +139,16 @@ void NodeLoader::next_batch(int batch, float* x, int64_t* y) {
   data_.gather(batch_idx_, x, y);
 }
 
+void NodeLoader::checkpoint(StateIo& io) {
+  io.fixed(std::span<int64_t>(order_), "the epoch order");
+  io.value(pos_);
+  io.value(epoch_);
+  io.rng(rng_);
+  MURMUR_CHECK(IoError, pos_ <= order_.size(), io.what(), ": position ", pos_,
+               " past the end of an epoch of ", order_.size(), " samples");
+  for (int64_t k : order_)
+    MURMUR_CHECK(IoError, k >= 0 && k < data_.size, io.what(), ": sample ", k, " outside [0, ",
+                 data_.size, ")");
+}
+
 }  // namespace murmur::data

@@ -9,11 +9,23 @@
 
 namespace murmur::run {
 
-CsvWriter::CsvWriter(const std::string& path, const std::vector<std::string>& columns)
+CsvWriter::CsvWriter(const std::string& path, const std::vector<std::string>& columns,
+                     std::string_view resume_text)
     : path_(path), columns_(columns.size()) {
+  std::string header;
+  for (const std::string& c : columns) header += (header.empty() ? "" : ",") + c;
+  header += '\n';
+  MURMUR_CHECK(IoError, resume_text.empty() || resume_text.starts_with(header), path,
+               ": the saved rows do not start with the header '", header.substr(0, header.size() - 1),
+               "'");
   f_ = std::fopen(path.c_str(), "w");
   MURMUR_CHECK(IoError, f_ != nullptr, path, ": cannot create (", std::strerror(errno), ")");
-  row(columns);
+  if (resume_text.empty()) {
+    row(columns);
+  } else {
+    std::fwrite(resume_text.data(), 1, resume_text.size(), f_);
+    flush();
+  }
 }
 
 CsvWriter::~CsvWriter() {
@@ -42,8 +54,8 @@ std::string Num(double v) {
   return buf;
 }
 
-Progress::Progress(int64_t rounds, bool quiet)
-    : rounds_(rounds), quiet_(quiet), tty_(isatty(STDERR_FILENO) != 0) {}
+Progress::Progress(int64_t rounds, bool quiet, int64_t first)
+    : rounds_(rounds), first_(first), quiet_(quiet), tty_(isatty(STDERR_FILENO) != 0) {}
 
 namespace {
 std::string Duration(double s) {
@@ -62,8 +74,8 @@ std::string Duration(double s) {
 
 void Progress::update(int64_t round, double loss, double last_acc, double mb, double elapsed) {
   if (quiet_) return;
-  const int64_t done = round + 1;
-  const double eta = done > 0 ? elapsed / done * (rounds_ - done) : 0.0;
+  const int64_t done = round + 1, here = done - first_;
+  const double eta = here > 0 ? elapsed / here * (rounds_ - done) : 0.0;
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "round %lld/%lld | loss %.4f | acc %s | sent %.2f MB/node | %s elapsed | ETA %s",

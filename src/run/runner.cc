@@ -20,9 +20,11 @@
 #include "murmur/comm/network_model.h"
 #include "murmur/comm/transport.h"
 #include "murmur/core/log.h"
+#include "murmur/core/state_io.h"
 #include "murmur/core/thread_pool.h"
 #include "murmur/data/partition.h"
 #include "murmur/graph/topology.h"
+#include "murmur/run/checkpoint.h"
 #include "murmur/run/metrics.h"
 #include "murmur/run/options.h"
 #include "murmur/train/node_model.h"
@@ -82,6 +84,19 @@ void WriteFileAtomic(const fs::path& path, const std::string& text) {
   std::error_code ec;
   fs::rename(tmp, path, ec);
   MURMUR_CHECK(IoError, !ec, path.string(), ": cannot rename into place (", ec.message(), ")");
+}
+
+std::string ReadText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  MURMUR_CHECK(IoError, in.good(), path.string(), ": cannot open");
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Index of the first NaN or infinity in v, or -1.
+int64_t FirstNonFinite(std::span<const float> v) {
+  for (size_t k = 0; k < v.size(); ++k)
+    if (!std::isfinite(v[k])) return static_cast<int64_t>(k);
+  return -1;
 }
 
 struct NodeEval {
@@ -262,18 +277,29 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   if (out_dir.empty()) out_dir = c.get_string("output.dir");
   if (out_dir.empty()) out_dir = DefaultOutDir(algo_name);
   const fs::path dir(out_dir);
+  // A resumed run continues from the newest whole checkpoint; every rank reads it.
+  std::optional<Checkpoint> resume_from;
+  if (options.resume) {
+    MURMUR_CHECK(IoError, !fs::exists(dir / "summary.json"), "--resume ", out_dir,
+                 ": the run already finished (summary.json exists); nothing to resume");
+    resume_from = LoadLatestCheckpoint(dir, root);
+    MURMUR_CHECK(IoError, resume_from.has_value(), "--resume ", out_dir, ": no usable checkpoint in ",
+                 (dir / "checkpoints").string(),
+                 " (checkpoints are written with output.checkpoint_every > 0)");
+  }
+  std::string resume_metrics, resume_evals;  // the CSV files as the checkpoint saw them
   std::optional<CsvWriter> metrics, evals;
-  if (root) {
+  const std::vector<std::string> metric_columns{
+      "round", "node", "train_loss", "bytes_sent", "bytes_received", "messages",
+      "header_bytes_sent", "messages_received", "lr", "sim_seconds"};
+  const std::vector<std::string> eval_columns{"round",         "node",           "test_acc",
+                                              "test_loss",     "avg_model_acc",  "avg_model_loss",
+                                              "consensus_distance"};
+  if (root && !options.resume) {
     PrepareOutDir(out_dir, options.overwrite);
     WriteFileAtomic(dir / "config.toml", c.to_toml());
-    metrics.emplace((dir / "metrics.csv").string(),
-                    std::vector<std::string>{"round", "node", "train_loss", "bytes_sent",
-                                             "bytes_received", "messages", "header_bytes_sent",
-                                             "messages_received", "lr", "sim_seconds"});
-    evals.emplace(
-        (dir / "eval.csv").string(),
-        std::vector<std::string>{"round", "node", "test_acc", "test_loss", "avg_model_acc",
-                                 "avg_model_loss", "consensus_distance"});
+    metrics.emplace((dir / "metrics.csv").string(), metric_columns);
+    evals.emplace((dir / "eval.csv").string(), eval_columns);
   }
   const double setup_seconds = Seconds(t_start, Clock::now());
   if (!quiet)
@@ -298,7 +324,6 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   double last_acc = -1.0, avg_acc = -1.0, avg_loss = 0.0, consensus = 0.0;
   uint64_t sent_total = 0;
   std::map<double, nlohmann::ordered_json> reached;  // accuracy target -> when
-  Progress progress(rounds, quiet);
 
   // Rank 0 learns every other rank's per-round numbers: loss, compute time, cumulative
   // counters and link records of each of its nodes.
@@ -385,9 +410,125 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
                            {"bytes_sent_per_node", static_cast<double>(sent_total) / n}};
   };
 
-  const auto t_loop = Clock::now();
   int64_t last_eval_round = -1;
-  for (int64_t round = 0; round < rounds; ++round) {
+  const int64_t checkpoint_every = c.get_int("output.checkpoint_every");
+  const int checkpoint_keep = static_cast<int>(c.get_int("output.checkpoint_keep"));
+  std::string last_checkpoint;  // path of the newest checkpoint written or resumed from
+
+  // Loop seconds (without evaluations) and evaluation seconds of the rounds a resumed run
+  // did before its checkpoint; t_loop starts this process's rounds.
+  double loop_before = 0.0, eval_before = 0.0;
+  auto t_loop = Clock::now();
+  // A checkpoint's payload: the config, the runner's totals, the CSV files so far, then one
+  // block per node (model, optimizer, data position, algorithm state).
+  auto runner_state = [&](StateIo& io) {
+    // Measured times of the rounds before the checkpoint: a resumed run reports them all.
+    double loop_done = loop_before + Seconds(t_loop, Clock::now()) - (eval_s - eval_before);
+    for (double* v : {&sim_total, &last_acc, &avg_acc, &avg_loss, &consensus, &train_s, &comm_s,
+                      &eval_s, &loop_done})
+      io.value(*v);
+    io.value(sent_total);
+    io.value(last_eval_round);
+    std::vector<NodeEval> evals_now(node_eval);
+    io.vector(evals_now);
+    std::vector<comm::ByteCounters> counters(n);
+    for (int i = 0; i < n; ++i) counters[i] = transport->counters(i);
+    io.vector(counters);
+    nlohmann::ordered_json when = nlohmann::ordered_json::array();
+    for (const auto& [target, at] : reached) when.push_back({target, at});
+    std::string when_text = when.dump();
+    io.text(when_text);
+    if (!io.loading()) return;
+    loop_before = loop_done;
+    eval_before = eval_s;
+    MURMUR_CHECK(IoError, evals_now.size() == static_cast<size_t>(n) &&
+                              counters.size() == static_cast<size_t>(n),
+                 io.what(), ": totals of ", counters.size(), " nodes, expected ", n);
+    node_eval = evals_now;
+    for (int i = 0; i < n; ++i) {
+      transport->set_counters(i, counters[i]);
+      before[i] = counters[i];
+    }
+    reached.clear();
+    for (const auto& e : nlohmann::ordered_json::parse(when_text))
+      reached[e[0].get<double>()] = e[1];
+  };
+  auto node_state = [&](int i, StateIo& io) {
+    models[i]->checkpoint(io);
+    loaders[i]->checkpoint(io);
+    algorithm->checkpoint(i, io);
+  };
+  const std::string config_text = c.to_toml();
+  auto write_checkpoint = [&](int64_t rounds_done) {
+    Packer p;
+    for (int i : local) {
+      StateIo io;
+      node_state(i, io);
+      p.put<int32_t>(i);
+      p.put<uint64_t>(io.bytes().size());
+      p.bytes.insert(p.bytes.end(), io.bytes().begin(), io.bytes().end());
+    }
+    const std::vector<comm::Bytes> all =
+        cluster->gather(std::move(p.bytes), "checkpoint after round " + std::to_string(rounds_done));
+    last_checkpoint = CheckpointPath(dir, rounds_done).string();
+    if (!root) return;
+    StateIo io;
+    std::string text = config_text;
+    io.text(text);
+    int64_t rd = rounds_done;
+    io.value(rd);
+    runner_state(io);
+    std::string m = ReadText(dir / "metrics.csv"), e = ReadText(dir / "eval.csv");
+    io.text(m);
+    io.text(e);
+    for (const comm::Bytes& b : all) io.bytes().insert(io.bytes().end(), b.begin(), b.end());
+    WriteCheckpoint(dir, rounds_done, io.bytes(), checkpoint_keep);
+  };
+  int64_t start_round = 0;
+  if (resume_from) {
+    StateIo io(resume_from->payload, "checkpoint " + resume_from->path);
+    std::string text;
+    io.text(text);
+    MURMUR_CHECK(IoError, text == config_text, io.what(), " was written with another config than ",
+                 (dir / "config.toml").string(), "; a run resumes with the config it started with");
+    io.value(start_round);
+    MURMUR_CHECK(IoError, start_round == resume_from->rounds_done && start_round < rounds,
+                 io.what(), ": holds round ", start_round, " of ", rounds);
+    runner_state(io);
+    io.text(resume_metrics);
+    io.text(resume_evals);
+    std::vector<bool> seen(n, false), here(n, false);
+    for (int i : local) here[i] = true;
+    std::vector<uint8_t> block;
+    for (int count = 0; count < n; ++count) {
+      int32_t i = -1;
+      io.value(i);
+      MURMUR_CHECK(IoError, i >= 0 && i < n && !seen[i], io.what(), ": names node ", i,
+                   " twice or outside [0, ", n, ")");
+      seen[i] = true;
+      io.vector(block);  // as written: a u64 length, then the bytes
+      if (!here[i]) continue;
+      StateIo nio(block, io.what() + ": node " + std::to_string(i));
+      node_state(i, nio);
+      nio.expect_end();
+    }
+    io.expect_end();
+    last_checkpoint = resume_from->path;
+    if (root) {
+      metrics.emplace((dir / "metrics.csv").string(), metric_columns, resume_metrics);
+      evals.emplace((dir / "eval.csv").string(), eval_columns, resume_evals);
+    }
+    if (!quiet)
+      LogInfo("resuming from ", resume_from->path, " after round ", start_round, " of ", rounds);
+  }
+  auto checkpoint_note = [&] {
+    return last_checkpoint.empty() ? std::string()
+                                   : "; the last good checkpoint is kept: " + last_checkpoint;
+  };
+
+  Progress progress(rounds, quiet, start_round);
+  t_loop = Clock::now();
+  for (int64_t round = start_round; round < rounds; ++round) {
     const uint32_t r32 = static_cast<uint32_t>(round);
     const double lr = LearningRate(c, round);
     auto t0 = Clock::now();
@@ -398,10 +539,12 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
       compute_s[i] = model_compute ? model_compute_s : Seconds(ts, Clock::now());
     });
     auto t1 = Clock::now();
+    const std::string advice =
+        "; lower train.lr" +
+        (has_gamma ? " or algorithm.gamma (currently " + gamma_text + ")" : std::string());
     for (int i : local)
       MURMUR_CHECK(Error, std::isfinite(losses[i]), "training diverged: node ", i, " has loss ",
-                   losses[i], " in round ", round, "; lower train.lr",
-                   has_gamma ? " or algorithm.gamma (currently " + gamma_text + ")" : "");
+                   losses[i], " in round ", round, advice, checkpoint_note());
     for (int phase = 0; phase < algorithm->phases(); ++phase) {
       pool.parallel_for(n_local, [&](size_t k) {
         const int i = local[k];
@@ -413,6 +556,16 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
         algorithm->receive(phase, r32, i, models[i]->params());
       });
     }
+    // Divergence guard: a NaN or infinity in any model stops the run before it is saved.
+    std::vector<int64_t> bad(n, -1);
+    pool.parallel_for(n_local, [&](size_t k) {
+      const int i = local[k];
+      bad[i] = FirstNonFinite(models[i]->params());
+    });
+    for (int i : local)
+      MURMUR_CHECK(Error, bad[i] < 0, "training diverged: node ", i, "'s model holds ",
+                   models[i]->params()[bad[i]], " at coordinate ", bad[i], " after round ", round,
+                   advice, checkpoint_note());
     auto t2 = Clock::now();
     train_s += Seconds(t0, t1);
     comm_s += Seconds(t1, t2);
@@ -443,10 +596,12 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     }
     progress.update(round, loss_mean, last_acc, static_cast<double>(sent_total) / n / 1e6,
                     Seconds(t_loop, Clock::now()));
+    if (checkpoint_every > 0 && (round + 1) % checkpoint_every == 0 && round + 1 < rounds)
+      write_checkpoint(round + 1);
   }
   progress.finish();
   MURMUR_ASSERT(last_eval_round == rounds - 1);
-  const double loop_s = Seconds(t_loop, Clock::now()) - eval_s;
+  const double loop_s = loop_before + Seconds(t_loop, Clock::now()) - (eval_s - eval_before);
 
   nlohmann::ordered_json rank_stats;
   // Every rank's own numbers, and the node state the algorithm's output files need.

@@ -234,6 +234,13 @@ std::vector<KeySpec> Build() {
       FL("output.acc_targets", std::vector<double>{}, 0, 1,
          "mean test accuracies for which summary.json reports time_to_acc (the first evaluation "
          "reaching each: round, simulated seconds, bytes sent per node)"),
+      I("output.checkpoint_every", 0, 0, 1e12,
+        "write a checkpoint (every node's model, optimizer, data position and algorithm state, "
+        "and the metrics so far) to RUN_DIR/checkpoints every N rounds, for murmur run --resume "
+        "RUN_DIR (0 = never)"),
+      I("output.checkpoint_keep", 2, 1, 1e6,
+        "checkpoints kept (the newest); with 2 or more a corrupt newest one falls back to the "
+        "one before"),
   };
 }
 

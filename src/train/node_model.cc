@@ -155,6 +155,26 @@ class TorchNodeModel final : public NodeModel {
     return r;
   }
 
+  void checkpoint(StateIo& io) override {
+    io.fixed(std::span<float>(host_), "the model");
+    torch::NoGradGuard ng;
+    if (!device_.is_cpu() && opt_.momentum > 0.0 && !io.loading() && mom_dev_.defined())
+      torch::from_blob(momentum_.data(), {trainable_}).copy_(mom_dev_.cpu());
+    io.fixed(std::span<float>(momentum_), "the momentum buffer");
+    if (io.loading()) {
+      if (!device_.is_cpu() && opt_.momentum > 0.0)
+        mom_dev_ = torch::from_blob(momentum_.data(), {trainable_}).to(device_);
+      to_device();
+    }
+    if (options_.include_buffers) return;
+    for (torch::Tensor& b : net_->buffers()) {  // any dtype: raw bytes
+      torch::Tensor c = b.detach().to(torch::kCPU).contiguous();
+      std::span<uint8_t> raw(static_cast<uint8_t*>(c.data_ptr()), c.nbytes());
+      io.fixed(raw, "a BatchNorm buffer");
+      if (io.loading()) b.copy_(c);
+    }
+  }
+
   void copy_local_state_from(NodeModel& other) override {
     auto& o = dynamic_cast<TorchNodeModel&>(other);
     if (options_.include_buffers) return;

@@ -21,6 +21,7 @@
 #include "murmur/comm/transport.h"
 #include "murmur/compress/compressor.h"
 #include "murmur/core/registry.h"
+#include "murmur/core/state_io.h"
 #include "murmur/graph/topology.h"
 
 namespace murmur::algo {
@@ -120,6 +121,11 @@ class Algorithm {
   // state this way before calling outputs().
   virtual comm::Bytes output_state(int node) const { return {}; }
   virtual void set_output_state(int node, std::span<const uint8_t> bytes) {}
+  // Saves, or loads when io.loading(), every part of a node's state that lives from one round
+  // to the next (buffers, copies, accumulators, relay messages, RNG states), for checkpoints.
+  // Called between rounds only, for one node at a time. Algorithms whose nodes keep nothing
+  // between rounds (dpsgd, allreduce, local) keep this default.
+  virtual void checkpoint(int node, StateIo& io) {}
 };
 
 using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>(const AlgorithmContext&)>;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "murmur/core/rng.h"
+#include "murmur/core/state_io.h"
 #include "murmur/data/dataset.h"
 
 namespace murmur::data {
@@ -37,6 +38,8 @@ class NodeLoader {
   void next_batch(int batch, float* x, int64_t* y);
   const std::vector<int64_t>& indices() const { return indices_; }
   int64_t epoch() const { return epoch_; }
+  // Saves or loads (io.loading()) the position in the epoch, its order and the shuffle RNG.
+  void checkpoint(StateIo& io);
 
  private:
   const Dataset& data_;

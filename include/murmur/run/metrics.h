@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace murmur::run {
@@ -10,7 +11,10 @@ namespace murmur::run {
 // Appends rows to a CSV file; the header is written on open. Flushes after every flush().
 class CsvWriter {
  public:
-  CsvWriter(const std::string& path, const std::vector<std::string>& columns);
+  // Creates (or truncates) path and writes the header; with `resume_text` (a resumed run: the
+  // file as a checkpoint saw it, header included) writes that instead.
+  CsvWriter(const std::string& path, const std::vector<std::string>& columns,
+            std::string_view resume_text = {});
   ~CsvWriter();
   CsvWriter(const CsvWriter&) = delete;
   CsvWriter& operator=(const CsvWriter&) = delete;
@@ -31,13 +35,14 @@ std::string Num(double v);
 // run (and at the end) otherwise.
 class Progress {
  public:
-  Progress(int64_t rounds, bool quiet);
+  // `first`: the round this process starts at (a resumed run), for the ETA.
+  Progress(int64_t rounds, bool quiet, int64_t first = 0);
   void update(int64_t round, double loss, double last_acc, double mb_sent_per_node,
               double elapsed_seconds);
   void finish();
 
  private:
-  int64_t rounds_;
+  int64_t rounds_, first_;
   bool quiet_, tty_;
   double last_print_ = -1.0;
   int64_t last_decile_ = -1;

@@ -24,6 +24,10 @@ struct RunOptions {
   bool quiet = false;
   // Replace the outputs of an existing run directory instead of refusing.
   bool overwrite = false;
+  // Continue the unfinished run in out_dir (its config is `config`) from its newest whole
+  // checkpoint (output.checkpoint_every): the result is the one the run would have had
+  // without the interruption.
+  bool resume = false;
   // Set by the command line from the launcher's environment: the number of processes mpirun
   // or mpiexec started (0 = not started by one) and how many of them share this machine.
   int launcher_ranks = 0;

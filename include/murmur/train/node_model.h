@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "murmur/core/registry.h"
+#include "murmur/core/state_io.h"
 #include "murmur/data/dataset.h"
 #include "murmur/data/partition.h"
 
@@ -69,6 +70,9 @@ class NodeModel {
   virtual EvalResult evaluate(const data::Dataset& data, int64_t max_samples) = 0;
   // Copies state that is not in params() (BatchNorm statistics without include_buffers).
   virtual void copy_local_state_from(NodeModel& other) = 0;
+  // Saves or loads (io.loading()) the parameters, the optimizer state and the state outside
+  // params() (BatchNorm statistics without include_buffers), for checkpoints.
+  virtual void checkpoint(StateIo& io) = 0;
 };
 
 // Model names with one line of help each (the factory is internal).

@@ -1,0 +1,222 @@
+#include "murmur/run/checkpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "murmur/core/check.h"
+#include "murmur/run/config.h"
+#include "murmur/run/runner.h"
+#include "run/temp_dir_test.h"
+
+namespace murmur::run {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<uint8_t> Payload(int seed, size_t n) {
+  std::vector<uint8_t> b(n);
+  for (size_t k = 0; k < n; ++k) b[k] = static_cast<uint8_t>(seed + 13 * k);
+  return b;
+}
+
+using CheckpointFileTest = testing::TempDirTest;
+
+TEST_F(CheckpointFileTest, KeepsTheNewestAndFallsBackPastDamagedOnesWithAWarning) {
+  for (int r : {3, 6, 9}) WriteCheckpoint(root_, r, Payload(r, 1000 + r), 2);
+  const auto files = ListCheckpoints(root_);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].filename(), "round-00000009.ckpt");
+  EXPECT_EQ(files[1].filename(), "round-00000006.ckpt");
+  std::optional<Checkpoint> c = LoadLatestCheckpoint(root_);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->rounds_done, 9);
+  EXPECT_EQ(c->payload, Payload(9, 1009));
+  EXPECT_EQ(c->path, files[0].string());
+
+  // A leftover temporary file (a crash while writing) is not a checkpoint.
+  std::ofstream(root_ / "checkpoints" / "round-00000012.ckpt.tmp") << "partial";
+  EXPECT_EQ(LoadLatestCheckpoint(root_)->rounds_done, 9);
+
+  // One flipped byte in the newest: the one before, with a warning naming the file.
+  {
+    std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(500);
+    f.put('\x5a');
+  }
+  ::testing::internal::CaptureStderr();
+  c = LoadLatestCheckpoint(root_);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->rounds_done, 6);
+  EXPECT_EQ(c->payload, Payload(6, 1006));
+  EXPECT_NE(err.find("checkpoint " + files[0].string() + ": checksum mismatch"), std::string::npos)
+      << err;
+
+  // A torn write of the older one too: none left.
+  fs::resize_file(files[1], 40);
+  ::testing::internal::CaptureStderr();
+  EXPECT_FALSE(LoadLatestCheckpoint(root_));
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find(files[1].string() + ": payload of 0 bytes, header says 1006"),
+            std::string::npos)
+      << err;
+}
+
+TEST_F(CheckpointFileTest, RejectsARenamedOrForeignFile) {
+  WriteCheckpoint(root_, 4, Payload(1, 64));
+  fs::rename(root_ / "checkpoints" / "round-00000004.ckpt",
+             root_ / "checkpoints" / "round-00000005.ckpt");
+  ::testing::internal::CaptureStderr();
+  EXPECT_FALSE(LoadLatestCheckpoint(root_));
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("holds round 4 but is named for round 5"), std::string::npos) << err;
+  std::ofstream(root_ / "checkpoints" / "round-00000007.ckpt") << std::string(100, 'x');
+  ::testing::internal::CaptureStderr();
+  EXPECT_FALSE(LoadLatestCheckpoint(root_));
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("not a murmur checkpoint"), std::string::npos) << err;
+  // No checkpoint directory at all: nothing, quietly.
+  EXPECT_FALSE(LoadLatestCheckpoint(root_ / "elsewhere"));
+}
+
+class ResumeTest : public testing::TempDirTest {
+ protected:
+  static Config Small() {
+    Config c;
+    for (const char* s :
+         {"run.nodes=5", "run.rounds=7", "data.name=synthetic", "data.synthetic_train=500",
+          "data.synthetic_test=100", "data.synthetic_side=4", "model.name=mlp",
+          "model.mlp_hidden=8", "train.batch_size=8", "train.lr=0.1", "train.momentum=0.9",
+          "algorithm.name=choco", "compression.name=randomk", "compression.ratio=0.2",
+          "algorithm.gamma=0.4", "output.eval_every=2", "output.checkpoint_every=2",
+          "network.compute=model", "output.acc_targets=[0.2, 0.99]"})
+      c.set(s);
+    return c;
+  }
+  RunResult Run(const Config& c, const fs::path& dir, bool resume = false) {
+    RunOptions o;
+    o.out_dir = dir.string();
+    o.quiet = true;
+    o.resume = resume;
+    return RunExperiment(c, o);
+  }
+  static Config Saved(const fs::path& dir) {
+    return Config::FromFile((dir / "config.toml").string());
+  }
+};
+
+// A run whose end was lost (no summary.json, metrics past the last checkpoint) resumes from
+// its newest checkpoint to the same files. (tests/run/resume_after_kill.sh does this with a
+// real SIGKILL for every algorithm.)
+TEST_F(ResumeTest, ContinuesFromTheNewestCheckpointToTheSameOutputs) {
+  const Config c = Small();
+  Run(c, root_ / "full");
+  Run(c, root_ / "cut");
+  const fs::path cut = root_ / "cut";
+  EXPECT_EQ(ListCheckpoints(cut).size(), 2u);  // after rounds 4 and 6 (2 is gone)
+  EXPECT_EQ(ListCheckpoints(cut)[0].filename(), "round-00000006.ckpt");
+  fs::remove(cut / "summary.json");
+  std::ofstream(cut / "metrics.csv", std::ios::app) << "6,0,garbage of a round cut short\n";
+  Run(Saved(cut), cut, /*resume=*/true);
+  for (const char* f : {"metrics.csv", "eval.csv"})
+    EXPECT_EQ(Slurp(root_ / "full" / f), Slurp(cut / f)) << f;
+  // summary.json: equal but for the fields that measure the process, which must still be
+  // sound (the time of the rounds before the checkpoint carries over).
+  auto strip = [](const std::string& s) {
+    std::stringstream in(s), out;
+    std::string line;
+    while (std::getline(in, line)) {
+      bool measured = line.find("peak_rss_bytes") != std::string::npos;
+      for (const char* k : {"\"wall_seconds", "\"setup_seconds", "\"train_seconds",
+                            "\"comm_seconds", "\"eval_seconds", "\"round_seconds_mean"})
+        measured = measured || line.find(k) != std::string::npos;
+      if (!measured) out << line << "\n";
+    }
+    return out.str();
+  };
+  const std::string summary = Slurp(cut / "summary.json");
+  EXPECT_EQ(strip(Slurp(root_ / "full" / "summary.json")), strip(summary));
+  for (const char* k : {"\"round_seconds_mean\": ", "\"train_seconds\": ", "\"eval_seconds\": "}) {
+    const auto at = summary.find(k);
+    ASSERT_NE(at, std::string::npos) << k;
+    EXPECT_GT(std::stod(summary.substr(at + std::strlen(k))), 0.0) << k << summary;
+  }
+}
+
+TEST_F(ResumeTest, RefusesAFinishedRunAMissingCheckpointAndAChangedConfig) {
+  const fs::path dir = root_ / "r";
+  Config c = Small();
+  Run(c, dir);
+  auto expect_error = [&](const Config& cfg, const std::string& text) {
+    try {
+      Run(cfg, dir, true);
+      ADD_FAILURE() << "no error; expected: " << text;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  };
+  expect_error(Saved(dir), "the run already finished (summary.json exists); nothing to resume");
+  fs::remove(dir / "summary.json");
+  Config other = Saved(dir);
+  other.set("train.lr=0.2");
+  expect_error(other, "was written with another config than " + (dir / "config.toml").string());
+  fs::remove_all(dir / "checkpoints");
+  expect_error(Saved(dir), "no usable checkpoint in " + (dir / "checkpoints").string());
+}
+
+TEST_F(ResumeTest, DivergenceInAModelNamesNodeRoundAndCoordinateAndKeepsTheLastCheckpoint) {
+  // One step with an absurd learning rate: the loss of the step is finite, the model is not.
+  Config c = Small();
+  c.set("algorithm.name=dpsgd");
+  c.set("compression.name=none");
+  c.set("train.local_steps=1");
+  c.set("train.momentum=0");
+  c.set("train.lr=1e300");  // inf in float
+  c.set("train.warmup_rounds=0");
+  try {
+    Run(c, root_ / "a");
+    FAIL();
+  } catch (const Error& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find("training diverged: node "), std::string::npos) << w;
+    EXPECT_NE(w.find("'s model holds "), std::string::npos) << w;
+    EXPECT_NE(w.find(" after round 0; lower train.lr"), std::string::npos) << w;
+  }
+
+  // A learning rate that blows up after a few rounds: the checkpoints before stay, none is
+  // written after, and the error points at the newest.
+  c = Small();
+  c.set("train.lr=5");
+  c.set("output.checkpoint_every=1");
+  c.set("output.checkpoint_keep=100");
+  c.set("run.rounds=60");
+  try {
+    Run(c, root_ / "b");
+    FAIL();
+  } catch (const Error& e) {
+    const std::string w = e.what();
+    const auto files = ListCheckpoints(root_ / "b");
+    ASSERT_FALSE(files.empty()) << w;
+    EXPECT_NE(w.find("the last good checkpoint is kept: " + files[0].string()), std::string::npos)
+        << w;
+    // The newest checkpoint holds the rounds before the one that diverged.
+    const auto at = w.find(" round ");
+    ASSERT_NE(at, std::string::npos) << w;
+    EXPECT_EQ(LoadLatestCheckpoint(root_ / "b")->rounds_done, std::stoll(w.substr(at + 7))) << w;
+  }
+}
+
+}  // namespace
+}  // namespace murmur::run

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Checkpoint and resume, end to end, for every algorithm: a run with output.checkpoint_every
+# is killed with SIGKILL at a random round, resumed with `murmur run --resume`, and its
+# metrics.csv, eval.csv, the algorithm's own files and summary.json must equal those of an
+# uninterrupted run with the same seed. summary.json is compared without the fields that
+# measure the process (wall/setup/train/comm/eval seconds, peak RSS), which differ between
+# any two runs. Every other case first corrupts (odd cases) or truncates (cases 2 mod 4) the
+# newest checkpoint: the resume must warn naming that file and use the one before.
+#   resume_after_kill.sh MURMUR SOURCE_DIR WORK_DIR [SEED]
+set -euo pipefail
+murmur=$1 src=$2 work=$3
+RANDOM=${4:-$$}
+rm -rf "$work" && mkdir -p "$work"
+cases=(
+  "dpsgd_momentum|algorithm.name=dpsgd topology.name=ring train.momentum=0.9 train.nesterov=true"
+  "allreduce|algorithm.name=allreduce topology.name=complete train.weight_decay=1e-3"
+  "local|algorithm.name=local"
+  "sgp_one_peer|algorithm.name=sgp topology.name=one_peer_exponential"
+  "choco_topk|algorithm.name=choco topology.name=ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5"
+  "choco_randomk_ef|algorithm.name=choco topology.name=exponential compression.name=randomk compression.ratio=0.1 algorithm.gamma=0.3"
+  "sparse_push_k_peer|algorithm.name=sparse_push topology.name=k_peer_exponential compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5"
+  "scsp_directed|algorithm.name=scsp topology.name=directed_ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5 algorithm.average_every=7"
+  "relaysum_dbt|algorithm.name=relaysum topology.name=double_binary_tree"
+  "relaysum_bfs_grad|algorithm.name=relaysum topology.name=torus relaysum.spanning_tree=bfs relaysum.variant=grad"
+  "relaysum_mix_counts|algorithm.name=relaysum topology.name=chain relaysum.variant=mix relaysum.normalize=counts"
+  "vote_server_reuse|algorithm.name=majority_vote vote.mask_ratio=0.05 vote.server=5 vote.mask_reuse=4"
+  "vote_all_to_all|algorithm.name=majority_vote vote.mode=all_to_all vote.mask_ratio=0.05 vote.layerwise=true"
+  "jwins|algorithm.name=jwins topology.name=regular topology.degree=3 jwins.save_accumulator=true"
+)
+rounds=80 every=3
+measured='"(wall_seconds|setup_seconds|train_seconds|comm_seconds|eval_seconds|round_seconds_mean|peak_rss_bytes)":'
+fail=0 k=0
+for c in "${cases[@]}"; do
+  name=${c%%|*}
+  sets=()
+  for kv in ${c#*|} network.seconds_per_sample=2e-5 run.rounds=$rounds output.eval_every=4 \
+      output.checkpoint_every=$every; do
+    sets+=(--set "$kv")
+  done
+  full=$work/$name-full part=$work/$name-resumed
+  "$murmur" run "$src/configs/smoke.toml" "${sets[@]}" --quiet --out "$full"
+  # Kill at a random round in [every + 4, rounds / 2]: at least one checkpoint exists.
+  kill_at=$((every + 4 + RANDOM % (rounds / 2 - every - 3)))
+  "$murmur" run "$src/configs/smoke.toml" "${sets[@]}" --quiet --out "$part" &
+  pid=$!
+  until grep -q "^$kill_at," "$part/metrics.csv" 2>/dev/null; do
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.002
+  done
+  kill -9 $pid 2>/dev/null || true
+  status=0
+  wait $pid || status=$?
+  if [[ $status -ne 137 || -e $part/summary.json ]]; then
+    echo "FAIL $name: the run was not killed mid-run (exit $status)"
+    fail=1
+    continue
+  fi
+  last=$(tail -n 1 "$part/metrics.csv" | cut -d, -f1)
+  mapfile -t ckpts < <(ls -r "$part"/checkpoints/*.ckpt)
+  bad=""
+  if ((k % 2 == 1 && ${#ckpts[@]} >= 2)); then  # flip one byte in the middle
+    bad=${ckpts[0]}
+    size=$(stat -c %s "$bad")
+    printf '\xff' | dd of="$bad" bs=1 seek=$((size / 2)) conv=notrunc status=none
+    printf '\x00' | dd of="$bad" bs=1 seek=$((size / 2 + 1)) conv=notrunc status=none
+  elif ((k % 4 == 2 && ${#ckpts[@]} >= 2)); then  # a torn write
+    bad=${ckpts[0]}
+    truncate -s $(($(stat -c %s "$bad") / 3)) "$bad"
+  fi
+  log=$work/$name-resume.log
+  if ! "$murmur" run --resume "$part" >"$log" 2>&1; then
+    echo "FAIL $name: resume failed:"
+    cat "$log"
+    fail=1
+    continue
+  fi
+  if [[ -n $bad ]] && ! grep -q "checkpoint $bad: .*trying the one before" "$log"; then
+    echo "FAIL $name: no warning naming the damaged $bad:"
+    cat "$log"
+    fail=1
+  fi
+  from=$(grep -o 'resuming from [^ ]*' "$log" | sed 's/resuming from //')
+  for f in $(cd "$full" && ls *.csv); do
+    if ! cmp -s "$full/$f" "$part/$f"; then echo "FAIL $name: $f differs"; fail=1; fi
+  done
+  if ! diff <(grep -Ev "$measured" "$full/summary.json") \
+      <(grep -Ev "$measured" "$part/summary.json") >"$work/$name-summary.diff"; then
+    echo "FAIL $name: summary.json differs:"
+    cat "$work/$name-summary.diff"
+    fail=1
+  fi
+  echo "ok $name: killed with $((last + 1)) rounds in metrics.csv (target $kill_at), resumed from ${from##*/}${bad:+ (damaged ${bad##*/})}"
+  k=$((k + 1))
+done
+exit $fail
