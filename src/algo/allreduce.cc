@@ -7,8 +7,12 @@
 // 2(n-1) messages carrying 2(n-1)/n * d values in all: the same messages and bytes as a
 // ring all-reduce (Patarasuk & Yuan 2009), while the sum order is the node-id order D-PSGD
 // uses, so D-PSGD on a complete graph with uniform weights equals it bit for bit.
+// Lost messages (injected faults, [faults]): the owner of a chunk averages the copies that
+// arrived, and a node that misses an averaged chunk keeps its own values of it; the nodes'
+// models then differ slightly until the next round's average.
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "internal.h"
@@ -62,17 +66,23 @@ class AllReduce final : public Algorithm {
           sources.push_back({w, mine.data(), nullptr});
           continue;
         }
-        frames[j] = take(node, j, round, phase_base_);
+        auto frame = take(node, j, round, phase_base_);
+        if (!frame) continue;
+        frames[j] = std::move(*frame);
         sources.push_back({w, nullptr, payload(frames[j], j, mine.size()).data()});
       }
+      // Lost chunks (injected faults): the mean of those that arrived.
+      if (sources.size() < static_cast<size_t>(n))
+        for (auto& src : sources) src.weight = 1.0f / static_cast<float>(sources.size());
       avg_[node].resize(mine.size());
       WeightedSum(avg_[node], sources);
     } else {
       for (int c = 0; c < n; ++c) {
         if (c == node) continue;
         std::span<float> dst = chunk(x, c);
-        comm::Bytes frame = take(node, c, round, phase_base_ + 1);
-        WeightedSource src{1.0f, nullptr, payload(frame, c, dst.size()).data()};
+        auto frame = take(node, c, round, phase_base_ + 1);
+        if (!frame) continue;  // lost: this node keeps its own values of chunk c
+        WeightedSource src{1.0f, nullptr, payload(*frame, c, dst.size()).data()};
         std::memcpy(dst.data(), src.bytes, dst.size() * 4);
       }
     }
@@ -84,12 +94,12 @@ class AllReduce final : public Algorithm {
     const int64_t b = c * d / n, e = (c + 1) * d / n;
     return x.subspan(b, e - b);
   }
-  comm::Bytes take(int node, int from, uint32_t round, int phase) {
+  std::optional<comm::Bytes> take(int node, int from, uint32_t round, int phase) {
     auto frame = ctx_.transport->receive(node, from, round, static_cast<uint8_t>(phase));
-    MURMUR_CHECK(ProtocolError, frame.has_value(), "allreduce: node ", node, " got no phase-",
-                 phase, " message from node ", from, " in round ", round,
+    MURMUR_CHECK(ProtocolError, frame.has_value() || ctx_.transport->faulty(), "allreduce: node ",
+                 node, " got no phase-", phase, " message from node ", from, " in round ", round,
                  " (an exact average needs every message)");
-    return std::move(*frame);
+    return frame;
   }
   std::span<const uint8_t> payload(const comm::Bytes& frame, int from, size_t len) {
     const comm::FrameView f = comm::DecodeFrame(frame);

@@ -34,6 +34,15 @@
 // x_i. Time-varying graphs keep one copy per edge of the period's union graph (the
 // one-peer exponential graph on n nodes: log2 n out-copies and log2 n in-copies).
 //
+// Lost messages (injected faults, [faults]) use the per-edge copies too: the sender, which
+// learns of the loss as acknowledgements would tell it, does not advance x^_{i->k}, the
+// receiver does not advance its x^_{i->k} either, so both ends still agree and the edge still
+// mixes with the old copy at both ends (W stays doubly stochastic for CHOCO: leaving the edge
+// out at one end only would push mass one way and stall consensus). The edges of a crashed
+// node sit the round out at the live ends, as the crashed node does nothing. A push-sum
+// weight share that was lost is neither given nor received. sum_i x_i and sum_i w_i stay
+// exact, and the next message on the edge carries Q(x_i - x^_{i->k}), with what was lost.
+//
 // Where the copies start: the papers start them at 0. When every node starts from the same
 // model x0 (the runner's case) we start every copy at x0 instead (copies_from_initial):
 // since mixing only sees differences of copies, that is the same algorithm run on x - x0,
@@ -104,7 +113,7 @@ class CompressedGossip final : public Algorithm {
       : ctx_(ctx),
         kind_(kind),
         push_sum_(kind != Kind::kChoco),
-        per_edge_(ctx.topology->time_varying()),
+        per_edge_(ctx.topology->time_varying() || ctx.transport->faulty()),
         nodes_(ctx.nodes) {
     const char* name = KindName(kind);
     if (ctx.copies_from_initial && !ctx.initial_model.empty()) {
@@ -205,7 +214,11 @@ class CompressedGossip final : public Algorithm {
       encode(s, v, s.out_copy[0]);
     }
     detail::SendToOutPeers(ctx_, round, node, [&](const comm::FrameHeader& h) {
-      if (per_edge_) encode(s, v, s.out_copy[Slot(s.out_peers, static_cast<int>(h.receiver))]);
+      if (per_edge_) {
+        const int to = static_cast<int>(h.receiver);
+        // A message that will be lost leaves the copy where the receiver's stays.
+        encode(s, v, s.out_copy[Slot(s.out_peers, to)], !ctx_.transport->lost(node, to, round, 0));
+      }
       return detail::EncodeCompressedFrame(h, dim, s.payload, weight);
     });
   }
@@ -225,8 +238,10 @@ class CompressedGossip final : public Algorithm {
     std::span<float> v = push_sum_ ? std::span<float>(s.x) : xs;
     const float gamma = static_cast<float>(gamma_);
     // Weight node `node` has in its out-peers' mixing: sum_k W_k,node.
+    // (Push-sum weight shares lost on the way stay with the sender: not given.)
     double given = 0.0;
-    for (int to : g.out[node]) given += g.weight(to, node);
+    for (int to : g.out[node])
+      if (!ctx_.transport->lost(node, to, round, 0)) given += g.weight(to, node);
     double w_in = 0.0;  // sum_j W_ij w_j
     if (!per_edge_) {
       for (size_t k = 0; k < g.in[node].size(); ++k) {
@@ -245,16 +260,21 @@ class CompressedGossip final : public Algorithm {
       std::vector<WeightedSource> sources;
       for (size_t k = 0; k < g.in[node].size(); ++k) {
         const int from = g.in[node][k];
-        detail::Message m =
-            detail::TakeMessage(*ctx_.transport, name(), node, from, round, 0, codec, dim);
+        auto m = detail::TryTakeMessage(*ctx_.transport, name(), node, from, round, 0, codec, dim);
+        // Lost: this copy stays as it is, like the sender's, and the edge mixes with it. A
+        // crashed sender gives nothing away, so its edges sit the round out.
+        if (ctx_.transport->down(from, round)) continue;
         std::vector<float>& copy = s.in_copy[Slot(s.in_peers, from)];
-        compress::DecompressAdd(m.body, 1.0f, copy);
+        if (m) {
+          compress::DecompressAdd(m->body, 1.0f, copy);
+          w_in += g.w_in[node][k] * m->weight;
+        }
         sources.push_back({static_cast<float>(g.w_in[node][k]), copy.data(), nullptr});
-        w_in += g.w_in[node][k] * m.weight;
       }
       for (int to : g.out[node])
-        sources.push_back({-static_cast<float>(g.weight(to, node)),
-                           s.out_copy[Slot(s.out_peers, to)].data(), nullptr});
+        if (!ctx_.transport->down(to, round))
+          sources.push_back({-static_cast<float>(g.weight(to, node)),
+                             s.out_copy[Slot(s.out_peers, to)].data(), nullptr});
       if (!sources.empty()) {
         std::vector<float>& tmp = Scratch(v.size());
         WeightedSum(tmp, sources);
@@ -310,13 +330,13 @@ class CompressedGossip final : public Algorithm {
     }
   }
 
-  // payload = Q(v - copy); copy += decoded payload.
-  void encode(State& s, std::span<const float> v, std::vector<float>& copy) {
+  // payload = Q(v - copy); copy += decoded payload (when `advance`).
+  void encode(State& s, std::span<const float> v, std::vector<float>& copy, bool advance = true) {
     std::vector<float>& diff = Scratch(v.size());
     for (size_t k = 0; k < v.size(); ++k) diff[k] = v[k] - copy[k];
     s.payload.clear();
     compressor_->compress(diff, s.rng, s.payload);
-    compress::DecompressAdd(s.payload, 1.0f, copy);
+    if (advance) compress::DecompressAdd(s.payload, 1.0f, copy);
   }
 
   bool averaging(uint32_t round) const {
@@ -333,7 +353,9 @@ class CompressedGossip final : public Algorithm {
       s.x.assign(xs.begin(), xs.end());
       s.w = 1.0f;
     }
-    set_copies(s, node, xs);
+    // With faults the means differ a little between nodes; the copies keep their values,
+    // which both ends of every edge still agree on.
+    if (!ctx_.transport->faulty()) set_copies(s, node, xs);
   }
 
   AlgorithmContext ctx_;

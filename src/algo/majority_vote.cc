@@ -21,11 +21,17 @@
 //                           them itself (phase 0); the mean of the values is one all-reduce of
 //                           K floats (phases 1-2, reduce-scatter + all-gather).
 // Votes and masks are sorted index sets written with compression.index_codec (auto = the
-// smallest for the set); values are f32 without indices. With K = d (mask_ratio = 1) every
+// smallest for the set); values are f32 without indices.
+// Lost messages (injected faults, [faults], server mode only): a lost vote is an absent
+// voter; a worker whose mask is lost sits out (sends no values) until the next voting round;
+// the server averages the value vectors that arrived; a worker that misses the mean keeps
+// its accumulator and its model lags that round's update. all_to_all mode needs every vote
+// (each node forms the mask itself) and is refused with faults. With K = d (mask_ratio = 1) every
 // coordinate is sent every round and the algorithm is all-reduce SGD.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "internal.h"
@@ -56,6 +62,9 @@ class MajorityVote final : public Algorithm {
     MURMUR_CHECK(ConfigError, o.mode == "server" || o.mode == "all_to_all",
                  "vote.mode: must be 'server' or 'all_to_all', got '", o.mode, "'");
     server_mode_ = o.mode == "server";
+    MURMUR_CHECK(ConfigError, server_mode_ || !ctx.transport->faulty(),
+                 "vote.mode = all_to_all: every node forms the mask from every vote, so a lost "
+                 "vote splits the nodes; use vote.mode = server with [faults]");
     MURMUR_CHECK(ConfigError, !server_mode_ || (o.server >= 0 && o.server < ctx.nodes),
                  "vote.server: node ", o.server, " is outside [0, ", ctx.nodes, ")");
     MURMUR_CHECK(ConfigError, o.mask_ratio > 0.0 && o.mask_ratio <= 1.0,
@@ -158,12 +167,13 @@ class MajorityVote final : public Algorithm {
         h.receiver = to;
         ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
       }
-    } else if (phase == 2) {  // workers send their values on the mask
+    } else if (phase == 2) {       // workers send their values on the mask
+      if (s.mask.empty()) return;  // a worker that missed the mask sits out
       Gather(s);
       if (node == server) return;
       h.receiver = server;
       ctx_.transport->send(comm::EncodeDenseF32(h, s.vals));
-    } else if (node == server) {  // phase 3: the server sends the mean back
+    } else if (node == server && !s.mask.empty()) {  // phase 3: the server sends the mean back
       for (int to = 0; to < ctx_.nodes; ++to) {
         if (to == server) continue;
         h.receiver = to;
@@ -184,7 +194,8 @@ class MajorityVote final : public Algorithm {
           for (uint32_t k : s.vote) ++s.tally[k];
           continue;
         }
-        TakeIndexSet(node, from, round, 0, kv_, /*exact=*/false, s.idx);
+        // An absent voter (lost vote) is skipped.
+        if (!TakeIndexSet(node, from, round, 0, kv_, /*exact=*/false, s.idx)) continue;
         for (uint32_t k : s.idx) ++s.tally[k];
       }
       SelectMask(s, round);
@@ -197,25 +208,32 @@ class MajorityVote final : public Algorithm {
     }
     if (phase == 1) {
       if (!vote_round || node == server) return;
-      TakeIndexSet(node, server, round, 1, k_, /*exact=*/true, s.mask);
+      // Without the mask a worker sits out until the next voting round.
+      if (!TakeIndexSet(node, server, round, 1, k_, /*exact=*/true, s.mask)) s.mask.clear();
     } else if (phase == 2) {
-      if (node != server) return;
+      if (node != server || s.mask.empty()) return;
       // Mean of the n value vectors in node order (the server's own in its place).
       std::vector<double>& sum = s.sum;
       sum.assign(k_, 0.0);
+      int got = 0;  // value vectors that arrived (the server's own included)
       for (int from = 0; from < ctx_.nodes; ++from) {
         if (from == node) {
           for (uint32_t k = 0; k < k_; ++k) sum[k] += s.vals[k];
+          ++got;
           continue;
         }
-        const detail::Message m = TakeValues(node, from, round, 2);
-        for (uint32_t k = 0; k < k_; ++k) sum[k] += comm::DenseF32At(m.body, k);
+        const auto m = TakeValues(node, from, round, 2);
+        if (!m) continue;
+        for (uint32_t k = 0; k < k_; ++k) sum[k] += comm::DenseF32At(m->body, k);
+        ++got;
       }
-      for (uint32_t k = 0; k < k_; ++k) s.vals[k] = static_cast<float>(sum[k] / ctx_.nodes);
+      for (uint32_t k = 0; k < k_; ++k) s.vals[k] = static_cast<float>(sum[k] / got);
     } else {
       if (node != server) {
-        const detail::Message m = TakeValues(node, server, round, 3);
-        if (k_) std::memcpy(s.vals.data(), m.body.data(), 4ull * k_);
+        const auto m = TakeValues(node, server, round, 3);
+        // A worker that misses the mean keeps its accumulator: its model lags this round.
+        if (!m || s.mask.empty()) return;
+        if (k_) std::memcpy(s.vals.data(), m->body.data(), 4ull * k_);
       }
       Apply(s, x);
     }
@@ -279,6 +297,7 @@ class MajorityVote final : public Algorithm {
 
   // x <- common model + mean on the mask; the sent part leaves the accumulator.
   void Apply(State& s, std::span<float> x) const {
+    if (s.mask.size() != k_) return;  // no mask yet (a server back from a crash)
     for (uint32_t k = 0; k < k_; ++k) {
       s.x[s.mask[k]] += s.vals[k];
       s.a[s.mask[k]] = 0.0f;
@@ -286,12 +305,13 @@ class MajorityVote final : public Algorithm {
     std::copy(s.x.begin(), s.x.end(), x.begin());
   }
 
-  // A vote (at most k indices) or the mask (exactly k) that `from` sent in this phase.
-  void TakeIndexSet(int node, int from, uint32_t round, int phase, uint32_t k, bool exact,
+  // A vote (at most k indices) or the mask (exactly k) that `from` sent in this phase; false
+  // when it was lost (injected faults).
+  bool TakeIndexSet(int node, int from, uint32_t round, int phase, uint32_t k, bool exact,
                     std::vector<uint32_t>& out) const {
-    const detail::Message m =
-        detail::TakeMessage(*ctx_.transport, "majority_vote", node, from, round,
-                            static_cast<uint8_t>(phase), comm::Codec::kControl, Dim());
+    auto taken = Take(node, from, round, phase, comm::Codec::kControl, Dim());
+    if (!taken) return false;
+    const detail::Message& m = *taken;
     MURMUR_CHECK(ProtocolError, exact ? m.count == k : m.count <= k,
                  "majority_vote: index set from node ", from, " in round ", round, " has ", m.count,
                  " indices; expected ", exact ? "" : "at most ", k);
@@ -299,12 +319,22 @@ class MajorityVote final : public Algorithm {
     compress::DecodeIndices(in, Dim(), m.count, out);
     MURMUR_CHECK(ProtocolError, in.remaining() == 0, "majority_vote: index set from node ", from,
                  " has ", in.remaining(), " trailing bytes");
+    return true;
   }
 
-  // The K values on the mask that `from` sent in this phase.
-  detail::Message TakeValues(int node, int from, uint32_t round, int phase) const {
-    return detail::TakeMessage(*ctx_.transport, "majority_vote", node, from, round,
-                               static_cast<uint8_t>(phase), comm::Codec::kDenseF32, k_);
+  // The K values on the mask that `from` sent in this phase (nullopt: lost).
+  std::optional<detail::Message> TakeValues(int node, int from, uint32_t round, int phase) const {
+    return Take(node, from, round, phase, comm::Codec::kDenseF32, k_);
+  }
+
+  // Every message must arrive, unless faults are injected.
+  std::optional<detail::Message> Take(int node, int from, uint32_t round, int phase,
+                                      comm::Codec codec, uint32_t dim) const {
+    if (!ctx_.transport->faulty())
+      return detail::TakeMessage(*ctx_.transport, "majority_vote", node, from, round,
+                                 static_cast<uint8_t>(phase), codec, dim);
+    return detail::TryTakeMessage(*ctx_.transport, "majority_vote", node, from, round,
+                                  static_cast<uint8_t>(phase), codec, dim);
   }
 
   AlgorithmContext ctx_;

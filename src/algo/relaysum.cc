@@ -20,8 +20,12 @@
 //
 // Double binary trees: with several trees, coordinate k travels on tree k mod T only (the
 // parameters are interleaved between the trees, as in the reference code), and phase p of a
-// round handles tree p. A message whose loss the transport reports counts as absent (m = 0,
-// c = 0): the relay sums simply lack that subtree for a round, RelaySum's own drop rule.
+// round handles tree p. A message whose loss the transport reports (injected faults) is
+// replaced by the last message from that neighbour, with its count: the subtree behind it
+// contributes one round staler instead of vanishing (counting it as absent, m = 0 and c = 0,
+// would fill n - C with x0 in the model variant and pull the nodes back to the start at every
+// loss; measured in EXPERIMENTS.md, "Faults"). A neighbour that stays down keeps its last
+// message standing in for its subtree.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -168,9 +172,8 @@ class RelaySum final : public Algorithm {
       auto msg = detail::TryTakeMessage(*ctx_.transport, "relaysum", node, from, round,
                                         static_cast<uint8_t>(phase), comm::Codec::kRelayF32,
                                         static_cast<uint32_t>(len));
-      if (!msg) {  // lost: that subtree is absent this round
-        std::fill(ts.m[j].begin(), ts.m[j].end(), 0.0f);
-        ts.c[j] = 0;
+      if (!msg) {  // lost: that neighbour's previous message stands in, one round staler
+        count += ts.c[j];
         continue;
       }
       MURMUR_CHECK(ProtocolError,

@@ -9,6 +9,9 @@
 // with column-stochastic W (the topology's `column` weights: W_ij = 1/(1 + outdeg_j)), so
 // sum_i x_i and sum_i w_i are preserved exactly and z_i = x_i / w_i tends to the average on
 // any sequence of strongly connected directed graphs, static or time-varying.
+// A lost message (an injected fault, [faults]): the receiver goes without it, and the sender,
+// which learns of the loss as acknowledgements would tell it, keeps that share (adds
+// W_ki x_i and W_ki w_i back to itself), so sum_i x_i and sum_i w_i stay exact.
 #include <algorithm>
 #include <vector>
 
@@ -59,12 +62,21 @@ class Sgp final : public Algorithm {
     for (size_t k = 0; k < g.in[node].size(); ++k) {
       const int from = g.in[node][k];
       if (!self_added && from > node) add_self();
-      msgs.push_back(detail::TakeMessage(*ctx_.transport, "sgp", node, from, round, 0,
-                                         comm::Codec::kPushSumF32, dim));
+      auto m = detail::TryTakeMessage(*ctx_.transport, "sgp", node, from, round, 0,
+                                      comm::Codec::kPushSumF32, dim);
+      if (!m) continue;  // lost: its sender kept that share (below)
+      msgs.push_back(std::move(*m));
       sources.push_back({static_cast<float>(g.w_in[node][k]), nullptr, msgs.back().body.data()});
       w += g.w_in[node][k] * msgs.back().weight;
     }
     if (!self_added) add_self();
+    // Shares this node sent that were lost stay here, so no push-sum mass disappears.
+    for (int to : g.out[node]) {
+      if (!ctx_.transport->lost(node, to, round, 0)) continue;
+      const double share = g.weight(to, node);
+      sources.push_back({static_cast<float>(share), s.x.data(), nullptr});
+      w += share * s.w;
+    }
     s.tmp.resize(z.size());
     WeightedSum(s.tmp, sources);
     std::swap(s.x, s.tmp);

@@ -64,7 +64,7 @@ double NetworkModel::round_seconds(std::span<const double> compute,
     for (; k < sorted.size() && sorted[k].phase == phase; ++k) {
       const LinkRecord& r = sorted[k];
       MURMUR_ASSERT(r.from >= 0 && r.from < n && r.to >= 0 && r.to < n);
-      const double arrival = t[r.from] + latency(r.from, r.to) +
+      const double arrival = t[r.from] + latency(r.from, r.to) + r.delay +
                              static_cast<double>(r.bytes) / bandwidth(r.from, r.to);
       next[r.to] = std::max(next[r.to], arrival);
     }

@@ -11,6 +11,7 @@ ByteCounters& ByteCounters::operator+=(const ByteCounters& o) {
   bytes_received += o.bytes_received;
   header_bytes_received += o.header_bytes_received;
   messages_received += o.messages_received;
+  messages_dropped += o.messages_dropped;
   return *this;
 }
 
@@ -22,6 +23,7 @@ ByteCounters ByteCounters::operator-(const ByteCounters& o) const {
   d.bytes_received = bytes_received - o.bytes_received;
   d.header_bytes_received = header_bytes_received - o.header_bytes_received;
   d.messages_received = messages_received - o.messages_received;
+  d.messages_dropped = messages_dropped - o.messages_dropped;
   return d;
 }
 
@@ -43,12 +45,21 @@ void Transport::send(Bytes frame) {
   c.bytes_sent += frame.size();
   c.header_bytes_sent += kHeaderBytes;
   c.messages_sent += 1;
-  if (record_links_) links_[from].push_back({from, to, f.header.phase, frame.size()});
-  do_send(from, to, f.header.round, f.header.phase, std::move(frame));
+  const uint32_t round = f.header.round;
+  const uint8_t phase = f.header.phase;
+  if (faults_ && faults_->lost(from, to, round, phase)) {
+    c.messages_dropped += 1;  // the bytes were spent; the frame never arrives
+    return;
+  }
+  if (record_links_)
+    links_[from].push_back(
+        {from, to, phase, frame.size(), delays_ ? delays_->delay(from, to, round, phase) : 0.0});
+  do_send(from, to, round, phase, std::move(frame));
 }
 
 std::optional<Bytes> Transport::receive(int to, int from, uint32_t round, uint8_t phase) {
   MURMUR_ASSERT(to >= 0 && to < nodes() && from >= 0 && from < nodes());
+  if (faults_ && faults_->lost(from, to, round, phase)) return std::nullopt;
   std::optional<Bytes> frame = do_receive(to, from, round, phase);
   if (frame) {
     ByteCounters& c = counters_[to];

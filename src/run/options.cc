@@ -123,6 +123,31 @@ comm::NetworkOptions NetworkOptionsFrom(const Config& c) {
   return o;
 }
 
+comm::FaultOptions FaultOptionsFrom(const Config& c) {
+  comm::FaultOptions o;
+  o.loss = c.get_double("faults.loss");
+  o.delay_prob = c.get_double("faults.delay_prob");
+  o.delay_seconds = c.get_double("faults.delay_ms") * 1e-3;
+  auto entries = [&](const char* key) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char ch : c.get_string(key) + ",") {
+      if (ch == ',') {
+        if (!cur.empty()) out.push_back(cur);
+        cur.clear();
+      } else if (ch != ' ') {
+        cur += ch;
+      }
+    }
+    return out;
+  };
+  for (const std::string& e : entries("faults.link_down"))
+    o.link_down.push_back(comm::FaultOptions::ParseLinkDown(e, "faults.link_down"));
+  for (const std::string& e : entries("faults.crash"))
+    o.crashes.push_back(comm::FaultOptions::ParseCrash(e, "faults.crash"));
+  return o;
+}
+
 int ThreadsFrom(const Config& c, int processes_here, int local_nodes) {
   int threads = static_cast<int>(c.get_int("run.threads"));
   if (threads <= 0) threads = ThreadPool::hardware_threads() / std::max(1, processes_here);

@@ -206,6 +206,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const auto transport = cluster->make_transport(map);
   transport->record_links(true);  // the network model needs every frame of every round
   const comm::NetworkModel network(NetworkOptionsFrom(c), n, seed);
+  const comm::FaultModel faults(FaultOptionsFrom(c), n, seed);
+  transport->set_faults(&faults);
   const bool model_compute = c.get_string("network.compute") == "model";
   std::vector<double> acc_targets = c.get_double_list("output.acc_targets");
 
@@ -283,18 +285,26 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     MURMUR_CHECK(IoError, !fs::exists(dir / "summary.json"), "--resume ", out_dir,
                  ": the run already finished (summary.json exists); nothing to resume");
     resume_from = LoadLatestCheckpoint(dir, root);
-    MURMUR_CHECK(IoError, resume_from.has_value(), "--resume ", out_dir, ": no usable checkpoint in ",
-                 (dir / "checkpoints").string(),
+    MURMUR_CHECK(IoError, resume_from.has_value(), "--resume ", out_dir,
+                 ": no usable checkpoint in ", (dir / "checkpoints").string(),
                  " (checkpoints are written with output.checkpoint_every > 0)");
   }
   std::string resume_metrics, resume_evals;  // the CSV files as the checkpoint saw them
   std::optional<CsvWriter> metrics, evals;
-  const std::vector<std::string> metric_columns{
-      "round", "node", "train_loss", "bytes_sent", "bytes_received", "messages",
-      "header_bytes_sent", "messages_received", "lr", "sim_seconds"};
-  const std::vector<std::string> eval_columns{"round",         "node",           "test_acc",
-                                              "test_loss",     "avg_model_acc",  "avg_model_loss",
-                                              "consensus_distance"};
+  const std::vector<std::string> metric_columns{"round",
+                                                "node",
+                                                "train_loss",
+                                                "bytes_sent",
+                                                "bytes_received",
+                                                "messages",
+                                                "header_bytes_sent",
+                                                "messages_received",
+                                                "lr",
+                                                "sim_seconds",
+                                                "messages_dropped"};
+  const std::vector<std::string> eval_columns{
+      "round",         "node",           "test_acc",          "test_loss",
+      "avg_model_acc", "avg_model_loss", "consensus_distance"};
   if (root && !options.resume) {
     PrepareOutDir(out_dir, options.overwrite);
     WriteFileAtomic(dir / "config.toml", c.to_toml());
@@ -441,9 +451,10 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     if (!io.loading()) return;
     loop_before = loop_done;
     eval_before = eval_s;
-    MURMUR_CHECK(IoError, evals_now.size() == static_cast<size_t>(n) &&
-                              counters.size() == static_cast<size_t>(n),
-                 io.what(), ": totals of ", counters.size(), " nodes, expected ", n);
+    MURMUR_CHECK(
+        IoError,
+        evals_now.size() == static_cast<size_t>(n) && counters.size() == static_cast<size_t>(n),
+        io.what(), ": totals of ", counters.size(), " nodes, expected ", n);
     node_eval = evals_now;
     for (int i = 0; i < n; ++i) {
       transport->set_counters(i, counters[i]);
@@ -468,8 +479,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
       p.put<uint64_t>(io.bytes().size());
       p.bytes.insert(p.bytes.end(), io.bytes().begin(), io.bytes().end());
     }
-    const std::vector<comm::Bytes> all =
-        cluster->gather(std::move(p.bytes), "checkpoint after round " + std::to_string(rounds_done));
+    const std::vector<comm::Bytes> all = cluster->gather(
+        std::move(p.bytes), "checkpoint after round " + std::to_string(rounds_done));
     last_checkpoint = CheckpointPath(dir, rounds_done).string();
     if (!root) return;
     StateIo io;
@@ -534,6 +545,11 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     auto t0 = Clock::now();
     pool.parallel_for(n_local, [&](size_t k) {
       const int i = local[k];
+      if (faults.down(i, r32)) {  // a crashed node: no steps, no compute time
+        losses[i] = 0.0;
+        compute_s[i] = 0.0;
+        return;
+      }
       const auto ts = Clock::now();
       losses[i] = models[i]->train_steps(steps, batch, lr, *loaders[i]);
       compute_s[i] = model_compute ? model_compute_s : Seconds(ts, Clock::now());
@@ -548,12 +564,12 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     for (int phase = 0; phase < algorithm->phases(); ++phase) {
       pool.parallel_for(n_local, [&](size_t k) {
         const int i = local[k];
-        algorithm->send(phase, r32, i, models[i]->params());
+        if (!faults.down(i, r32)) algorithm->send(phase, r32, i, models[i]->params());
       });
       transport->exchange(r32, static_cast<uint8_t>(phase));
       pool.parallel_for(n_local, [&](size_t k) {
         const int i = local[k];
-        algorithm->receive(phase, r32, i, models[i]->params());
+        if (!faults.down(i, r32)) algorithm->receive(phase, r32, i, models[i]->params());
       });
     }
     // Divergence guard: a NaN or infinity in any model stops the run before it is saved.
@@ -572,6 +588,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
 
     gather_round(round);
     double loss_mean = 0.0;
+    int n_up = 0;
+    for (int i = 0; i < n; ++i) n_up += faults.down(i, r32) ? 0 : 1;
     if (root) {
       sim_total += network.round_seconds(compute_s, links);
       for (int i = 0; i < n; ++i) {
@@ -579,11 +597,13 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
         const comm::ByteCounters d = now - before[i];
         before[i] = now;
         sent_total += d.bytes_sent;
-        loss_mean += losses[i] / n;
-        metrics->row({std::to_string(round), std::to_string(i), Num(losses[i]),
+        const bool up = !faults.down(i, r32);
+        if (up) loss_mean += losses[i] / n_up;
+        metrics->row({std::to_string(round), std::to_string(i), up ? Num(losses[i]) : "",
                       std::to_string(d.bytes_sent), std::to_string(d.bytes_received),
                       std::to_string(d.messages_sent), std::to_string(d.header_bytes_sent),
-                      std::to_string(d.messages_received), Num(lr), Num(sim_total)});
+                      std::to_string(d.messages_received), Num(lr), Num(sim_total),
+                      std::to_string(d.messages_dropped)});
       }
       metrics->flush();
     }

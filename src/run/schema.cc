@@ -225,6 +225,21 @@ std::vector<KeySpec> Build() {
         "network model with compute = model: seconds of one training sample (forward + "
         "backward); the default 0 makes sim_seconds the communication time alone"),
 
+      F("faults.loss", 0.0, 0, 0.999999,
+        "injected faults: probability that a message is lost (seeded per message; lost "
+        "messages count as sent and in metrics.csv messages_dropped, and never arrive)"),
+      S("faults.link_down", "",
+        "injected faults: links down for a range of rounds, comma-separated A-B@R0:R1 (both "
+        "directions) or A>B@R0:R1 (A to B only), rounds [R0, R1); e.g. \"0-1@100:200\""),
+      S("faults.crash", "",
+        "injected faults: nodes that crash, comma-separated NODE@ROUND (down for good) or "
+        "NODE@ROUND:REJOIN (back with the state it had); a down node neither trains nor "
+        "communicates; e.g. \"3@150, 7@150:300\""),
+      F("faults.delay_prob", 0.0, 0, 1,
+        "injected faults: probability that a message is a straggler, faults.delay_ms late in "
+        "the network model (sim_seconds); it still arrives in its round"),
+      F("faults.delay_ms", 0.0, 0, kInf, "injected faults: extra latency of a straggler message"),
+
       S("output.dir", "", "run directory; empty = runs/<timestamp>-<algorithm> (--out overrides)"),
       I("output.eval_every", 10, 0, 1e9, "evaluate every N rounds (0 = only after the last round)"),
       I("output.eval_samples", 0, 0, 1e12,

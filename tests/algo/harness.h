@@ -26,6 +26,8 @@ struct Sim {
   std::unique_ptr<comm::Transport> transport;
   std::unique_ptr<Algorithm> algorithm;
   std::vector<std::vector<float>> x;
+  // Injected faults (set on the transport in `configure`): crashed nodes skip their rounds.
+  const comm::FaultModel* faults = nullptr;
 
   Sim(const std::string& algo, const std::string& topo, int n, int64_t d,
       const std::string& weights = "", uint64_t seed = 1)
@@ -68,9 +70,14 @@ struct Sim {
         for (float& e : x[i]) e += 0.1f * static_cast<float>(rng.normal());
       });
     }
+    auto up = [&](size_t i) { return !faults || !faults->down(static_cast<int>(i), r); };
     for (int p = 0; p < algorithm->phases(); ++p) {
-      pool.parallel_for(x.size(), [&](size_t i) { algorithm->send(p, r, i, x[i]); });
-      pool.parallel_for(x.size(), [&](size_t i) { algorithm->receive(p, r, i, x[i]); });
+      pool.parallel_for(x.size(), [&](size_t i) {
+        if (up(i)) algorithm->send(p, r, i, x[i]);
+      });
+      pool.parallel_for(x.size(), [&](size_t i) {
+        if (up(i)) algorithm->receive(p, r, i, x[i]);
+      });
     }
   }
 

@@ -26,6 +26,8 @@ cases=(
   "vote_server_reuse|algorithm.name=majority_vote vote.mask_ratio=0.05 vote.server=5 vote.mask_reuse=4"
   "vote_all_to_all|algorithm.name=majority_vote vote.mode=all_to_all vote.mask_ratio=0.05 vote.layerwise=true"
   "jwins|algorithm.name=jwins topology.name=regular topology.degree=3 jwins.save_accumulator=true"
+  "sgp_faults|algorithm.name=sgp topology.name=one_peer_exponential faults.loss=0.1 faults.crash=3@10:30,5@20"
+  "choco_faults|algorithm.name=choco topology.name=ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5 faults.loss=0.1 faults.crash=3@10:30"
 )
 rounds=80 every=3
 measured='"(wall_seconds|setup_seconds|train_seconds|comm_seconds|eval_seconds|round_seconds_mean|peak_rss_bytes)":'

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -209,6 +210,33 @@ TEST_F(RunnerTest, DivergenceStopsWithNodeAndRound) {
   }
 }
 
+// [faults]: lost frames appear in metrics.csv's messages_dropped, a crashed node has no loss
+// while it is down and sends nothing, and the run finishes.
+TEST_F(RunnerTest, FaultsAreLoggedPerNodeAndRound) {
+  Config c = Small();
+  c.set("faults.loss=0.2");
+  c.set("faults.crash=4@2:4");
+  const RunResult r = Run(c, "faults");
+  const auto m = Csv(fs::path(r.out_dir) / "metrics.csv");
+  ASSERT_EQ(m[0].back(), "messages_dropped");
+  uint64_t dropped = 0;
+  for (size_t k = 1; k < m.size(); ++k) {
+    const int round = std::stoi(m[k][0]), node = std::stoi(m[k][1]);
+    dropped += std::stoull(m[k].back());
+    const bool down = node == 4 && (round == 2 || round == 3);
+    EXPECT_EQ(m[k][2].empty(), down) << "row " << k;
+    if (down) {
+      EXPECT_EQ(m[k][5], "0") << "a crashed node sends nothing, row " << k;
+    }
+    // The ring neighbours' frames to the crashed node are all lost.
+    if ((node == 3 || node == 5) && (round == 2 || round == 3)) {
+      EXPECT_GE(std::stoi(m[k].back()), 1) << "row " << k;
+    }
+  }
+  EXPECT_GT(dropped, 10u);
+  EXPECT_TRUE(std::isfinite(r.final_acc_mean));
+}
+
 TEST_F(RunnerTest, ConfigProblemsSurfaceBeforeTraining) {
   Config c = Small();
   c.set("topology.name=star");
@@ -261,10 +289,10 @@ TEST_F(NetworkRunTest, SimulatedSecondsMatchTheClosedFormOnARingAndAStar) {
     const double round = 3 * 8 * 1e-3 + 2e-3 + frame / (8e6 / 8);
     EXPECT_NEAR(s["sim_seconds"].get<double>(), 4 * round, 1e-12);
     const auto m = Csv(fs::path(r.out_dir) / "metrics.csv");
-    ASSERT_EQ(m[0].back(), "sim_seconds");
+    ASSERT_EQ(m[0][9], "sim_seconds");
     for (size_t k = 1; k < m.size(); ++k) {
       const int rnd = std::stoi(m[k][0]);
-      EXPECT_NEAR(std::stod(m[k].back()), (rnd + 1) * round, 1e-8) << "row " << k;
+      EXPECT_NEAR(std::stod(m[k][9]), (rnd + 1) * round, 1e-8) << "row " << k;
     }
   }
 }
@@ -366,6 +394,17 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
       {{"data.name=fashion_mnist", "data.path=/nonexistent"},
        "data.path '/nonexistent': not a directory (fashion_mnist needs the four IDX files "
        "there)"},
+      {{"faults.crash=3@10, 7@"},
+       "faults.crash: '7@' is not a crash; write NODE@ROUND (down from ROUND on) or "
+       "NODE@ROUND:REJOIN"},
+      {{"faults.crash=6@1"}, "faults.crash: node 6 outside [0, 6)"},
+      {{"faults.link_down=0-1@5:5"},
+       "faults.link_down: '0-1@5:5' needs two different nodes and "
+       "rounds R0 < R1"},
+      {{"faults.link_down=0-9@1:5"}, "faults.link_down: link 0-9 names a node outside [0, 6)"},
+      {{"algorithm.name=majority_vote", "vote.mode=all_to_all", "faults.loss=0.01"},
+       "vote.mode = all_to_all: every node forms the mask from every vote, so a lost vote "
+       "splits the nodes; use vote.mode = server with [faults]"},
   };
   for (const Case& k : cases) {
     Config c = Small();
@@ -381,7 +420,7 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
     EXPECT_NE(err.find(k.error), std::string::npos) << joined << "\n=> '" << err << "'";
     EXPECT_FALSE(fs::exists(root_ / "x" / "metrics.csv")) << joined << ": a run started";
   }
-  EXPECT_EQ(cases.size(), 16u);
+  EXPECT_EQ(cases.size(), 21u);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "murmur/comm/faults.h"
 #include "murmur/comm/frame.h"
 
 namespace murmur::comm {
@@ -32,6 +33,7 @@ struct ByteCounters {
   uint64_t bytes_received = 0;
   uint64_t header_bytes_received = 0;
   uint64_t messages_received = 0;
+  uint64_t messages_dropped = 0;  // sent but lost to an injected fault (counted in *_sent)
 
   ByteCounters& operator+=(const ByteCounters& o);
   ByteCounters operator-(const ByteCounters& o) const;
@@ -42,6 +44,7 @@ struct LinkRecord {
   int from = 0, to = 0;
   uint8_t phase = 0;
   uint64_t bytes = 0;
+  double delay = 0.0;  // extra seconds of a straggler message (FaultModel::delay)
 };
 
 class Transport {
@@ -66,6 +69,20 @@ class Transport {
   // Seconds exchange() has spent waiting for other processes since construction.
   virtual double wait_seconds() const { return 0.0; }
 
+  // Injects faults (nullptr: none); the model must outlive the transport. Lost frames are
+  // counted as sent and dropped and never delivered; receive() of one returns nullopt.
+  void set_faults(const FaultModel* faults) {
+    faults_ = faults && faults->active() ? faults : nullptr;
+    delays_ = faults;
+  }
+  // Whether the frame from -> to of (round, phase) is lost (false without faults).
+  bool lost(int from, int to, uint32_t round, uint8_t phase) const {
+    return faults_ && faults_->lost(from, to, round, phase);
+  }
+  // Whether the node is crashed in this round (false without faults).
+  bool down(int node, uint32_t round) const { return faults_ && faults_->down(node, round); }
+  bool faulty() const { return faults_ != nullptr; }
+
   // Keep a record of every frame sent (for the network model); off by default.
   void record_links(bool on) { record_links_ = on; }
   // The records of frames `from` sent since the last call; clears them.
@@ -79,6 +96,8 @@ class Transport {
   std::vector<ByteCounters> counters_;
   std::vector<std::vector<LinkRecord>> links_;
   bool record_links_ = false;
+  const FaultModel* faults_ = nullptr;  // set when it can lose messages
+  const FaultModel* delays_ = nullptr;  // set for straggler delays too
 };
 
 // The default transport: all nodes in this process; frames move between per-receiver

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "murmur/algo/algorithm.h"
+#include "murmur/comm/faults.h"
 #include "murmur/comm/network_model.h"
 #include "murmur/compress/compressor.h"
 #include "murmur/data/dataset.h"
@@ -23,6 +24,7 @@ algo::RelayOptions RelayOptionsFrom(const Config& c);
 algo::VoteOptions VoteOptionsFrom(const Config& c);
 algo::JwinsOptions JwinsOptionsFrom(const Config& c);
 comm::NetworkOptions NetworkOptionsFrom(const Config& c);
+comm::FaultOptions FaultOptionsFrom(const Config& c);  // [faults]
 // run.threads, with 0 resolved to the hardware threads shared by the `processes_here`
 // murmur processes on this machine (MPI ranks), capped at the nodes this process runs
 // (`local_nodes`; 0 = run.nodes); at least 1.
