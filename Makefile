@@ -5,7 +5,7 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-FUZZ_SECONDS ?= 600
+FUZZ_SECONDS ?= 300
 
 .PHONY: deps configure build demo test bench clean format sanitize fuzz
 
@@ -33,15 +33,18 @@ sanitize:
 	$(MAKE) test BUILD_DIR=build-sanitize BUILD_TYPE=RelWithDebInfo \
 	  CMAKE_FLAGS="-DMURMUR_SANITIZE=ON -DMURMUR_BUILD_BENCH=OFF -DMURMUR_WITH_MPI=OFF"
 
-# libFuzzer on every network-facing decoder for FUZZ_SECONDS (clang, ASan + UBSan).
+# libFuzzer on every network-facing decoder, FUZZ_SECONDS per fuzzer (clang, ASan + UBSan):
+# payload/index/frame decoders, the algorithms' message checks, the MPI batch framing.
 fuzz:
 	bash scripts/install-deps.sh --fuzz
 	CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMURMUR_FUZZ=ON
 	cmake --build build-fuzz -j $(JOBS)
-	mkdir -p build-fuzz/corpus
 	build-fuzz/fuzz/make_seeds build-fuzz/corpus
-	build-fuzz/fuzz/decode_fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	  -max_len=4096 build-fuzz/corpus
+	for f in decode message mpi_framing; do \
+	  echo "== $${f}_fuzzer for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/fuzz/$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -max_len=4096 build-fuzz/corpus/$$f || exit 1; \
+	done
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

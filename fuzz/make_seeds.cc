@@ -1,17 +1,23 @@
-// Writes valid inputs for decode_fuzzer into a corpus directory: one frame, one payload of
-// every compressor (several options), and index blocks of every codec.
+// Writes valid inputs for the fuzzers into DIR/decode (one frame, one payload of every
+// compressor with several options, index blocks of every codec), DIR/message (a frame of every
+// message codec as the algorithms send them) and DIR/mpi_framing (batches of frames).
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "algo/messages.h"
 #include "murmur/comm/frame.h"
+#include "murmur/comm/framing.h"
 #include "murmur/compress/compressor.h"
 
 using namespace murmur;
 
 int main(int argc, char** argv) {
-  const std::filesystem::path dir = argc > 1 ? argv[1] : "fuzz/corpus";
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path root = argc > 1 ? argv[1] : "fuzz/corpus";
+  std::filesystem::path dir = root / "decode";
+  for (const char* sub : {"decode", "message", "mpi_framing"})
+    std::filesystem::create_directories(root / sub);
   int count = 0;
   auto write = [&](uint8_t which, const std::vector<uint8_t>& bytes) {
     std::ofstream out(dir / ("seed" + std::to_string(count++)), std::ios::binary);
@@ -45,6 +51,49 @@ int main(int argc, char** argv) {
     std::memcpy(b.data() + 4, &k, 4);
     compress::EncodeIndices(idx, n, c, b);
     write(2, b);
+  }
+
+  // Messages from node 1 to node 2 in round 7, phase 0, dimension 8 (message_fuzzer's
+  // expectation); the first byte is the codec's index in its list.
+  dir = root / "message";
+  h = comm::FrameHeader{};
+  h.sender = 1;
+  h.receiver = 2;
+  h.round = 7;
+  const std::span<const float> x8 = std::span<const float>(x).first(8);
+  write(0, comm::EncodeDenseF32(h, x8));
+  write(2, algo::detail::EncodePushSumF32Frame(h, 0.75f, x8));
+  write(3, algo::detail::EncodeRelayF32Frame(h, 3, x8));
+  {
+    compress::CompressorOptions o;
+    o.ratio = 0.5;
+    std::vector<uint8_t> payload;
+    compress::MakeCompressor("topk", o)->compress(x8, rng, payload);
+    write(4, algo::detail::EncodeCompressedFrame(h, 8, payload, std::nullopt));
+    write(5, algo::detail::EncodeCompressedFrame(h, 8, payload, 0.5f));
+  }
+
+  // A batch from rank 0 (nodes 0-2 of 8 over 3 ranks) to rank 2 (nodes 6-7), round 5, phase 1.
+  dir = root / "mpi_framing";
+  std::vector<comm::Bytes> frames;
+  for (int to : {6, 7}) {
+    comm::FrameHeader f;
+    f.sender = 1;
+    f.receiver = static_cast<uint32_t>(to);
+    f.round = 5;
+    f.phase = 1;
+    frames.push_back(comm::EncodeDenseF32(f, x8));
+  }
+  const std::vector<uint64_t> header = comm::EncodeBatchHeader(frames);
+  std::vector<uint8_t> batch(2);
+  const uint16_t len = static_cast<uint16_t>(header.size() * 8);
+  std::memcpy(batch.data(), &len, 2);
+  const auto* hb = reinterpret_cast<const uint8_t*>(header.data());
+  batch.insert(batch.end(), hb, hb + len);
+  for (const auto& f : frames) batch.insert(batch.end(), f.begin(), f.end());
+  {
+    std::ofstream out(dir / "seed0", std::ios::binary);
+    out.write(reinterpret_cast<const char*>(batch.data()), batch.size());
   }
   return 0;
 }

@@ -62,8 +62,13 @@ std::optional<Message> TryTakeMessage(comm::Transport& transport, std::string_vi
                                       uint32_t dim) {
   auto frame = transport.receive(node, from, round, phase);
   if (!frame) return std::nullopt;
+  return ParseMessage(std::move(*frame), algo, node, from, round, phase, codec, dim);
+}
+
+Message ParseMessage(comm::Bytes frame, std::string_view algo, int node, int from, uint32_t round,
+                     uint8_t phase, comm::Codec codec, uint32_t dim) {
   Message m;
-  m.frame = std::move(*frame);
+  m.frame = std::move(frame);
   const comm::FrameView f = comm::DecodeFrame(m.frame);
   MURMUR_CHECK(ProtocolError,
                f.header.sender == static_cast<uint32_t>(from) && f.header.round == round &&
@@ -101,7 +106,7 @@ std::optional<Message> TryTakeMessage(comm::Transport& transport, std::string_vi
   }
   m.count = f.header.count;
   m.body = body;
-  return std::optional<Message>(std::move(m));
+  return m;
 }
 
 }  // namespace murmur::algo::detail

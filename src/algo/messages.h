@@ -50,4 +50,8 @@ std::optional<Message> TryTakeMessage(comm::Transport& transport, std::string_vi
                                       int from, uint32_t round, uint8_t phase, comm::Codec codec,
                                       uint32_t dim);
 
+// The checks of TakeMessage on a frame already at hand (the part that sees network bytes).
+Message ParseMessage(comm::Bytes frame, std::string_view algo, int node, int from, uint32_t round,
+                     uint8_t phase, comm::Codec codec, uint32_t dim);
+
 }  // namespace murmur::algo::detail

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "comm/frames.h"
+#include "murmur/comm/framing.h"
 #include "murmur/comm/network_model.h"
 #include "murmur/comm/transport.h"
 #include "murmur/core/check.h"
@@ -131,6 +134,64 @@ TEST(FaultModel, TheTransportCountsLostFramesAsSentAndDroppedAndNeverDeliversThe
   const NetworkModel net(no, 3, 1);
   const std::vector<double> compute(3, 0.0);
   EXPECT_NEAR(net.round_seconds(compute, links), 0.25 + 0.001 + (kHeaderBytes + 40) / 1e9, 1e-12);
+}
+
+}  // namespace
+}  // namespace murmur::comm
+
+namespace murmur::comm {
+namespace {
+
+std::string ProtocolErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ProtocolError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(MpiFraming, BatchHeadersRoundTripAndBadOnesNameTheRank) {
+  std::vector<Bytes> frames = {testing::DenseFrame(1, 6, 5, std::vector<float>(3, 1.0f), 1),
+                               testing::DenseFrame(2, 7, 5, std::vector<float>(1, 1.0f), 1)};
+  const std::vector<uint64_t> h = EncodeBatchHeader(frames);
+  auto bytes = [](const std::vector<uint64_t>& w) {
+    const auto* p = reinterpret_cast<const uint8_t*>(w.data());
+    return Bytes(p, p + 8 * w.size());
+  };
+  EXPECT_EQ(DecodeBatchHeader(bytes(h), 0, 5, 1),
+            (std::vector<uint64_t>{frames[0].size(), frames[1].size()}));
+  EXPECT_TRUE(DecodeBatchHeader(bytes({0}), 0, 5, 1).empty());
+  Bytes b = bytes(h);
+  b.pop_back();
+  EXPECT_NE(ProtocolErrorOf([&] {
+              DecodeBatchHeader(b, 4, 5, 1);
+            }).find("mpi: header of 23 bytes from rank 4 in round 5 phase 1"),
+            std::string::npos);
+  EXPECT_NE(ProtocolErrorOf([&] {
+              DecodeBatchHeader(bytes({3, 40}), 4, 5, 1);
+            }).find("announces 3 frames but lists 1 sizes"),
+            std::string::npos);
+  EXPECT_NE(ProtocolErrorOf([&] {
+              DecodeBatchHeader(bytes({1, 8}), 4, 5, 1);
+            }).find("announces a frame of 8 bytes"),
+            std::string::npos);
+  EXPECT_NE(ProtocolErrorOf([&] {
+              DecodeBatchHeader(bytes({1, uint64_t{1} << 40}), 4, 5, 1);
+            }).find("announces a frame of"),
+            std::string::npos);
+
+  // 8 nodes over 3 ranks (block): rank 0 holds 0-2, rank 2 holds 6-7.
+  const NodeMap map(8, 3, "block");
+  EXPECT_EQ(CheckDeliveredFrame(frames[0], map, 0, 2, 5, 1).header.receiver, 6u);
+  for (const Bytes& bad : {testing::DenseFrame(4, 6, 5, {1.0f}, 1),   // sender on rank 1
+                           testing::DenseFrame(1, 3, 5, {1.0f}, 1),   // receiver on rank 1
+                           testing::DenseFrame(1, 6, 4, {1.0f}, 1),   // another round
+                           testing::DenseFrame(1, 6, 5, {1.0f}, 0)})  // another phase
+    EXPECT_NE(ProtocolErrorOf([&] {
+                CheckDeliveredFrame(bad, map, 0, 2, 5, 1);
+              }).find("mpi: rank 0 delivered a frame from node"),
+              std::string::npos);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <mpi.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 
 #include "../mailbox.h"
 #include "murmur/comm/cluster.h"
+#include "murmur/comm/framing.h"
 #include "murmur/core/check.h"
 
 namespace murmur::comm {
@@ -128,8 +130,7 @@ class MpiTransport final : public Transport {
     for (int q = 0; q < dup_.size(); ++q) {
       if (q == dup_.rank()) continue;
       std::vector<uint64_t>& h = headers[q];
-      h.push_back(out_[q].size());
-      for (const Bytes& f : out_[q]) h.push_back(f.size());
+      h = EncodeBatchHeader(out_[q]);
       sends.emplace_back();
       send_peer.push_back(q);
       Check(MPI_Isend(h.data(), IntCount(h.size() * 8, "header"), MPI_BYTE, q, tag, dup_.get(),
@@ -157,22 +158,16 @@ class MpiTransport final : public Transport {
         if (!flag) continue;
         int bytes = 0;
         MPI_Get_count(&st, MPI_BYTE, &bytes);
-        MURMUR_CHECK(ProtocolError, bytes >= 8 && bytes % 8 == 0, "mpi: header of ", bytes,
-                     " bytes from rank ", q, " in round ", round, " phase ",
-                     static_cast<int>(phase));
-        std::vector<uint64_t> h(static_cast<size_t>(bytes) / 8);
-        Check(MPI_Recv(h.data(), bytes, MPI_BYTE, q, tag, dup_.get(), MPI_STATUS_IGNORE),
+        Bytes raw(static_cast<size_t>(std::max(bytes, 0)));
+        Check(MPI_Recv(raw.data(), bytes, MPI_BYTE, q, tag, dup_.get(), MPI_STATUS_IGNORE),
               "MPI_Recv");
-        MURMUR_CHECK(ProtocolError, h[0] == h.size() - 1, "mpi: header from rank ", q,
-                     " announces ", h[0], " frames but lists ", h.size() - 1, " sizes");
-        in[q].resize(h[0]);
-        for (size_t k = 0; k < h[0]; ++k) {
-          MURMUR_CHECK(ProtocolError, h[k + 1] >= kHeaderBytes && h[k + 1] <= INT_MAX, "mpi: rank ",
-                       q, " announces a frame of ", h[k + 1], " bytes");
-          in[q][k] = buffer(h[k + 1]);
+        const std::vector<uint64_t> sizes = DecodeBatchHeader(raw, q, round, phase);
+        in[q].resize(sizes.size());
+        for (size_t k = 0; k < sizes.size(); ++k) {
+          in[q][k] = buffer(sizes[k]);
           recvs.emplace_back();
           recv_peer.push_back(q);
-          Check(MPI_Irecv(in[q][k].data(), static_cast<int>(h[k + 1]), MPI_BYTE, q, tag, dup_.get(),
+          Check(MPI_Irecv(in[q][k].data(), static_cast<int>(sizes[k]), MPI_BYTE, q, tag, dup_.get(),
                           &recvs.back()),
                 "MPI_Irecv");
         }
@@ -218,17 +213,9 @@ class MpiTransport final : public Transport {
       for (Bytes& f : out_[q]) recycle(std::move(f));
       out_[q].clear();
       for (Bytes& f : in[q]) {
-        const FrameView v = DecodeFrame(f);
+        const FrameView v = CheckDeliveredFrame(f, map_, q, dup_.rank(), round, phase);
         const int from = static_cast<int>(v.header.sender),
                   to = static_cast<int>(v.header.receiver);
-        MURMUR_CHECK(ProtocolError,
-                     from >= 0 && from < nodes() && map_.owner(from) == q && to >= 0 &&
-                         to < nodes() && map_.owner(to) == dup_.rank() && v.header.round == round &&
-                         v.header.phase == phase,
-                     "mpi: rank ", q, " delivered a frame from node ", v.header.sender, " to node ",
-                     v.header.receiver, " for round ", v.header.round, " phase ",
-                     static_cast<int>(v.header.phase), " in round ", round, " phase ",
-                     static_cast<int>(phase));
         boxes_.put(from, to, round, phase, std::move(f));
       }
     }
