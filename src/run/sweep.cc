@@ -10,6 +10,7 @@
 
 #include "murmur/core/check.h"
 #include "murmur/core/log.h"
+#include "murmur/run/checkpoint.h"
 #include "murmur/run/metrics.h"
 #include "murmur/run/report.h"
 #include "murmur/run/runner.h"
@@ -165,7 +166,9 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
       for (size_t d = 0; d < grid.size(); ++d) {
         const toml::node& val = *grid[d].second[at[d]];
         apply(p.config, grid[d].first, val, "[grid]");
-        const std::string text = Unquote(TomlText(val));
+        // Floats as %.9g: 0.1, not TOML's round-trip 0.10000000000000001.
+        const std::string text =
+            val.is_floating_point() ? Num(*val.value<double>()) : Unquote(TomlText(val));
         p.swept.emplace_back(grid[d].first, text);
         p.name += (p.name.empty() ? "" : "__") + grid[d].first + "=" + text;
       }
@@ -244,12 +247,21 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
       status = "skipped (complete)";
       if (!options.quiet) LogInfo(tag, ": complete, skipped");
     } else {
-      if (!options.quiet)
-        LogInfo(tag, fs::exists(dir) ? ": rerunning (interrupted before)" : ": running");
       RunOptions ro;
       ro.out_dir = dir.string();
       ro.quiet = true;  // the sweep prints one line per point
       ro.overwrite = true;
+      // An interrupted point with a checkpoint of this very config continues from it.
+      if (fs::exists(dir / "config.toml") && LoadLatestCheckpoint(dir, false)) {
+        try {
+          ro.resume = Config::FromFile((dir / "config.toml").string()) == p.config;
+        } catch (const Error&) {
+        }
+      }
+      if (!options.quiet)
+        LogInfo(tag, ro.resume         ? ": resuming from its checkpoint (interrupted before)"
+                     : fs::exists(dir) ? ": rerunning (interrupted before)"
+                                       : ": running");
       try {
         const RunResult r = RunExperiment(p.config, ro);
         ++res.ran;

@@ -224,6 +224,28 @@ TEST_F(SweepTest, RunsEveryPointSkipsFinishedOnesAndRerunsAnInterruptedOne) {
   EXPECT_EQ(Slurp(a / "summary.json"), a_summary);
 }
 
+// An interrupted point that left a checkpoint continues from it, to the same files.
+TEST_F(SweepTest, ResumesAnInterruptedPointFromItsCheckpoint) {
+  const std::string f =
+      SweepFile("[set]\n\"output.checkpoint_every\" = 2\n[grid]\n\"run.seed\" = [1]\n");
+  SweepOptions o;
+  o.quiet = true;
+  RunSweep(f, o);
+  const fs::path p = root_ / "out" / "run.seed=1";
+  const std::string metrics = Slurp(p / "metrics.csv");
+  fs::remove(p / "summary.json");
+  o.quiet = false;
+  SetLogLevel(LogLevel::kInfo);
+  ::testing::internal::CaptureStderr();
+  const SweepResult r = RunSweep(f, o);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  SetLogLevel(LogLevel::kWarn);
+  EXPECT_EQ(r.ran, 1);
+  EXPECT_NE(log.find("run.seed=1: resuming from its checkpoint"), std::string::npos) << log;
+  EXPECT_EQ(Slurp(p / "metrics.csv"), metrics);
+  EXPECT_TRUE(fs::exists(p / "summary.json"));
+}
+
 TEST_F(SweepTest, OnlyRunsTheNamedPoints) {
   const std::string f = SweepFile("[grid]\n\"run.seed\" = [1, 2, 3]\n");
   SweepOptions o;
@@ -237,6 +259,10 @@ TEST_F(SweepTest, OnlyRunsTheNamedPoints) {
   EXPECT_NE(csv.find("run.seed=1,not selected,1,"), std::string::npos) << csv;
   o.only = {"run.seed=9"};
   EXPECT_THROW(RunSweep(f, o), ConfigError);
+  // Float values name their points as written (0.1, not 0.10000000000000001).
+  o.only = {"train.lr=0.1"};
+  EXPECT_EQ(RunSweep(SweepFile("[grid]\n\"train.lr\" = [0.1, 0.05]\n"), o).ran, 1);
+  EXPECT_TRUE(fs::exists(root_ / "out" / "train.lr=0.1" / "summary.json"));
 }
 
 TEST_F(SweepTest, AFailingPointIsReportedAndTheOthersStillRun) {
