@@ -110,6 +110,26 @@ class BitReader {
     const uint64_t q = get_unary(limit);
     return (q << b) | (b ? get(b) : 0);
   }
+  // Reads an Elias-gamma code (z zeros, a one, z more bits: the value (1 << z) | bits) with z
+  // at most `limit` (<= 31); one 64-bit window in the common case.
+  uint64_t get_gamma(uint64_t limit) {
+    if (pos_ + 57 <= bits_) {
+      const uint64_t w = peek64() >> (pos_ & 7);  // >= 57 valid bits
+      const uint64_t masked = w & ((uint64_t{1} << 57) - 1);
+      if (masked != 0) {
+        const int z = __builtin_ctzll(masked);
+        if (2 * z + 1 <= 57) {
+          MURMUR_CHECK(ProtocolError, static_cast<uint64_t>(z) <= limit, what_,
+                       ": unary code of ", z, " exceeds ", limit);
+          pos_ += 2 * z + 1;
+          const uint64_t low = z ? (w >> (z + 1)) & ((uint64_t{1} << z) - 1) : 0;
+          return (uint64_t{1} << z) | low;
+        }
+      }
+    }
+    const uint64_t z = get_unary(limit);
+    return (uint64_t{1} << z) | (z ? get(static_cast<int>(z)) : 0);
+  }
   size_t position() const { return pos_; }
   size_t bits() const { return bits_; }
 

@@ -326,11 +326,7 @@ void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>
     case IndexCodec::kGamma: {
       BitReader r(p.data(), p.size(), what);
       int64_t prev = -1;
-      for (uint32_t j = 0; j < k; ++j) {
-        const uint64_t zeros = r.get_unary(31);
-        const uint64_t g = (uint64_t{1} << zeros) | (zeros ? r.get(static_cast<int>(zeros)) : 0);
-        prev = out[j] = check_next(prev, g - 1, j);
-      }
+      for (uint32_t j = 0; j < k; ++j) prev = out[j] = check_next(prev, r.get_gamma(31) - 1, j);
       MURMUR_CHECK(ProtocolError, (r.position() + 7) / 8 == p.size(), what,
                    ": trailing bytes in gamma block");
       return;
