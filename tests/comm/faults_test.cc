@@ -13,10 +13,12 @@
 namespace murmur::comm {
 namespace {
 
+// The message of the error of type E that f throws.
+template <typename E = ConfigError>
 std::string ErrorOf(const std::function<void()>& f) {
   try {
     f();
-  } catch (const ConfigError& e) {
+  } catch (const E& e) {
     return e.what();
   }
   return "(no error)";
@@ -136,21 +138,6 @@ TEST(FaultModel, TheTransportCountsLostFramesAsSentAndDroppedAndNeverDeliversThe
   EXPECT_NEAR(net.round_seconds(compute, links), 0.25 + 0.001 + (kHeaderBytes + 40) / 1e9, 1e-12);
 }
 
-}  // namespace
-}  // namespace murmur::comm
-
-namespace murmur::comm {
-namespace {
-
-std::string ProtocolErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ProtocolError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST(MpiFraming, BatchHeadersRoundTripAndBadOnesNameTheRank) {
   std::vector<Bytes> frames = {testing::DenseFrame(1, 6, 5, std::vector<float>(3, 1.0f), 1),
                                testing::DenseFrame(2, 7, 5, std::vector<float>(1, 1.0f), 1)};
@@ -164,19 +151,19 @@ TEST(MpiFraming, BatchHeadersRoundTripAndBadOnesNameTheRank) {
   EXPECT_TRUE(DecodeBatchHeader(bytes({0}), 0, 5, 1).empty());
   Bytes b = bytes(h);
   b.pop_back();
-  EXPECT_NE(ProtocolErrorOf([&] {
+  EXPECT_NE(ErrorOf<ProtocolError>([&] {
               DecodeBatchHeader(b, 4, 5, 1);
             }).find("mpi: header of 23 bytes from rank 4 in round 5 phase 1"),
             std::string::npos);
-  EXPECT_NE(ProtocolErrorOf([&] {
+  EXPECT_NE(ErrorOf<ProtocolError>([&] {
               DecodeBatchHeader(bytes({3, 40}), 4, 5, 1);
             }).find("announces 3 frames but lists 1 sizes"),
             std::string::npos);
-  EXPECT_NE(ProtocolErrorOf([&] {
+  EXPECT_NE(ErrorOf<ProtocolError>([&] {
               DecodeBatchHeader(bytes({1, 8}), 4, 5, 1);
             }).find("announces a frame of 8 bytes"),
             std::string::npos);
-  EXPECT_NE(ProtocolErrorOf([&] {
+  EXPECT_NE(ErrorOf<ProtocolError>([&] {
               DecodeBatchHeader(bytes({1, uint64_t{1} << 40}), 4, 5, 1);
             }).find("announces a frame of"),
             std::string::npos);
@@ -188,7 +175,7 @@ TEST(MpiFraming, BatchHeadersRoundTripAndBadOnesNameTheRank) {
                            testing::DenseFrame(1, 3, 5, {1.0f}, 1),   // receiver on rank 1
                            testing::DenseFrame(1, 6, 4, {1.0f}, 1),   // another round
                            testing::DenseFrame(1, 6, 5, {1.0f}, 0)})  // another phase
-    EXPECT_NE(ProtocolErrorOf([&] {
+    EXPECT_NE(ErrorOf<ProtocolError>([&] {
                 CheckDeliveredFrame(bad, map, 0, 2, 5, 1);
               }).find("mpi: rank 0 delivered a frame from node"),
               std::string::npos);

@@ -16,7 +16,7 @@ cases=(
   "vote_server_reuse|algorithm.name=majority_vote vote.mask_ratio=0.05 vote.server=5 vote.mask_reuse=4"
   "jwins|algorithm.name=jwins topology.name=regular topology.degree=3 jwins.save_accumulator=true"
 )
-fields='final_acc_mean final_acc_min final_acc_max final_loss_mean final_acc_avg_model final_consensus_distance bytes_sent_total header_bytes_sent_total messages_total sim_seconds'
+source "$(dirname "$0")/compare.sh"
 rounds=60 every=3 fail=0
 for c in "${cases[@]}"; do
   name=${c%%|*}
@@ -51,13 +51,7 @@ for c in "${cases[@]}"; do
     fail=1
     continue
   fi
-  for f in $(cd "$full" && ls *.csv); do
-    if ! cmp -s "$full/$f" "$part/$f"; then echo "FAIL $name: $f differs"; fail=1; fi
-  done
-  for k in $fields; do
-    va=$(grep "\"$k\":" "$full/summary.json") vb=$(grep "\"$k\":" "$part/summary.json")
-    if [[ "$va" != "$vb" ]]; then echo "FAIL $name: $va vs $vb"; fail=1; fi
-  done
+  compare_runs "$name" "$full" "$part"
   grep -q '"ranks": 2' "$part/summary.json" || { echo "FAIL $name: not resumed on 2 ranks"; fail=1; }
   from=$(grep -o 'resuming from [^ ]*' "$part-resume.log" | sed 's/resuming from //')
   echo "ok $name: rank killed with $((last + 1)) rounds in metrics.csv (target $kill_at), resumed on 2 ranks from ${from##*/}"

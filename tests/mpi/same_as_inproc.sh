@@ -26,7 +26,7 @@ cases=(
   "sparse_push_faults|algorithm.name=sparse_push topology.name=one_peer_exponential compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5 faults.loss=0.1 faults.crash=6@4"
   "relaysum_faults|algorithm.name=relaysum topology.name=double_binary_tree faults.loss=0.1"
 )
-fields='final_acc_mean final_acc_min final_acc_max final_loss_mean final_acc_avg_model final_consensus_distance bytes_sent_total header_bytes_sent_total messages_total sim_seconds'
+source "$(dirname "$0")/compare.sh"
 fail=0
 for c in "${cases[@]}"; do
   name=${c%%|*}
@@ -36,13 +36,7 @@ for c in "${cases[@]}"; do
   mpirun -np "$ranks" "$murmur" run "$src/configs/smoke.toml" "${sets[@]}" --quiet \
     --out "$work/$name-mpi"
   a=$work/$name-inproc b=$work/$name-mpi
-  for f in $(cd "$a" && ls *.csv); do
-    if ! cmp -s "$a/$f" "$b/$f"; then echo "FAIL $name: $f differs"; fail=1; fi
-  done
-  for k in $fields; do
-    va=$(grep "\"$k\":" "$a/summary.json") vb=$(grep "\"$k\":" "$b/summary.json")
-    if [[ "$va" != "$vb" ]]; then echo "FAIL $name: $va vs $vb"; fail=1; fi
-  done
+  compare_runs "$name" "$a" "$b"
   grep -q "\"ranks\": $ranks" "$b/summary.json" || { echo "FAIL $name: not $ranks ranks"; fail=1; }
   echo "ok $name ($(ls "$a" | tr '\n' ' '))"
 done
