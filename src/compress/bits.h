@@ -119,8 +119,8 @@ class BitReader {
       if (masked != 0) {
         const int z = __builtin_ctzll(masked);
         if (2 * z + 1 <= 57) {
-          MURMUR_CHECK(ProtocolError, static_cast<uint64_t>(z) <= limit, what_,
-                       ": unary code of ", z, " exceeds ", limit);
+          MURMUR_CHECK(ProtocolError, static_cast<uint64_t>(z) <= limit, what_, ": unary code of ",
+                       z, " exceeds ", limit);
           pos_ += 2 * z + 1;
           const uint64_t low = z ? (w >> (z + 1)) & ((uint64_t{1} << z) - 1) : 0;
           return (uint64_t{1} << z) | low;

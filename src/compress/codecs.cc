@@ -257,6 +257,13 @@ void EncodeIndices(std::span<const uint32_t> idx, uint32_t n, IndexCodec c, Byte
                 out.size() - start, " bytes, sized ", payload);
 }
 
+namespace {
+[[noreturn, gnu::cold, gnu::noinline]] void IndexOutOfRange(const char* what, size_t j,
+                                                            uint64_t index, uint32_t n) {
+  MURMUR_FAIL(ProtocolError, what, ": index ", j, " = ", index, " out of range [0, ", n, ")");
+}
+}  // namespace
+
 void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>& out) {
   const char* what = in.what();
   const uint8_t codec = in.u8();
@@ -268,10 +275,11 @@ void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>
   MURMUR_CHECK(ProtocolError, k <= 8ull * bytes, what, ": ", k, " indices cannot fit in ", bytes,
                " bytes");
   out.resize(k);
-  auto check_next = [&](int64_t prev, uint64_t gap, size_t j) -> uint32_t {
+  // Per index on the decoders' hot loops: one compare inline, the error out of line.
+  auto check_next = [&](int64_t prev, uint64_t gap, size_t j) __attribute__((always_inline)) {
     const uint64_t next = static_cast<uint64_t>(prev + 1) + gap;  // gap counted from prev + 1
-    MURMUR_CHECK(ProtocolError, next < n, what, ": index ", j, " = ", next, " out of range [0, ", n,
-                 ")");
+    if (next >= n) [[unlikely]]
+      IndexOutOfRange(what, j, next, n);
     return static_cast<uint32_t>(next);
   };
   switch (static_cast<IndexCodec>(codec)) {

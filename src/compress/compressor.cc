@@ -425,24 +425,35 @@ void TopKRadix(std::span<const float> x, uint32_t k, uint32_t offset, std::vecto
     if (above + c >= k) break;
     above += c;
   }
+  // One pass: the indices above the boundary bucket (in order) and the bucket's members.
   std::vector<uint64_t>& cand = Scratch<uint64_t, 4>();  // (key << 32 | ~index)
+  std::vector<uint32_t>& high = Scratch<uint32_t, 12>();
   cand.clear();
+  high.resize(above);
+  size_t h = 0;
   for (uint32_t j = 0; j < n; ++j) {
     const uint32_t key = Key(bits, j);
-    if ((key >> 20) == boundary)
+    const uint32_t b = key >> 20;
+    if (b > boundary) {
+      high[h++] = j;
+    } else if (b == boundary) {
       cand.push_back((static_cast<uint64_t>(key) << 32) | (~j & 0xffffffffu));
+    }
   }
   const size_t need = k - above;
   // Largest keys first; among equal keys the larger ~index, i.e. the lower index.
   std::nth_element(cand.begin(), cand.begin() + (need - 1), cand.end(), std::greater<>());
-  const uint64_t last = cand[need - 1];
-  // Output in index order: everything above the bucket, and bucket members ranked <= last.
-  for (uint32_t j = 0; j < n; ++j) {
-    const uint32_t key = Key(bits, j);
-    const uint32_t b = key >> 20;
-    if (b > boundary ||
-        (b == boundary && ((static_cast<uint64_t>(key) << 32) | (~j & 0xffffffffu)) >= last))
-      out.push_back(offset + j);
+  // The chosen bucket members, in index order, merged with the ones above.
+  std::vector<uint32_t>& low = Scratch<uint32_t, 13>();
+  low.resize(need);
+  for (size_t q = 0; q < need; ++q) low[q] = ~static_cast<uint32_t>(cand[q]);
+  std::sort(low.begin(), low.end());
+  const size_t base = out.size();
+  out.resize(base + k);
+  size_t a = 0, c = 0;
+  for (size_t q = 0; q < k; ++q) {
+    const bool take_high = c == need || (a < above && high[a] < low[c]);
+    out[base + q] = offset + (take_high ? high[a++] : low[c++]);
   }
 }
 
