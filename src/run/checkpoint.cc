@@ -80,6 +80,7 @@ std::string Check(const std::vector<uint8_t>& b, int64_t rounds_in_name) {
   if (version != kVersion)
     return "format version " + std::to_string(version) + ", this murmur reads " +
            std::to_string(kVersion);
+  if (Get<uint32_t>(b, 12) != 0) return "a damaged header (reserved field set)";
   const auto rounds = Get<int64_t>(b, 16);
   if (rounds != rounds_in_name)
     return "holds round " + std::to_string(rounds) + " but is named for round " +
@@ -89,7 +90,7 @@ std::string Check(const std::vector<uint8_t>& b, int64_t rounds_in_name) {
     return "payload of " + std::to_string(b.size() - kHeader - 8) + " bytes, header says " +
            std::to_string(len) + " (a partial write?)";
   const auto sum = Get<uint64_t>(b, b.size() - 8);
-  if (sum != Checksum64(std::span<const uint8_t>(b.data(), b.size() - 8)))
+  if (sum != Checksum64(std::span<const uint8_t>(b.data() + kHeader, len)))
     return "checksum mismatch (the file is corrupt)";
   return {};
 }
@@ -120,26 +121,25 @@ std::string WriteCheckpoint(const fs::path& run_dir, int64_t rounds_done,
   std::error_code ec;
   fs::create_directories(dir, ec);
   MURMUR_CHECK(IoError, !ec, dir.string(), ": cannot create (", ec.message(), ")");
+  // The file: header, payload, checksum of the payload (the header checks itself: magic,
+  // version, the round its name gives, the length the file has).
   std::vector<uint8_t> head;
   head.insert(head.end(), kMagic, kMagic + 8);
   Put(head, kVersion);
   Put(head, uint32_t{0});
   Put(head, rounds_done);
   Put(head, static_cast<uint64_t>(payload.size()));
-  // The file: header, payload, checksum of both.
-  std::vector<uint8_t> all;
-  all.reserve(head.size() + payload.size());
-  all.insert(all.end(), head.begin(), head.end());
-  all.insert(all.end(), payload.begin(), payload.end());
-  const uint64_t sum = Checksum64(all);
-  Put(all, sum);
+  std::vector<uint8_t> tail;
+  Put(tail, Checksum64(payload));
 
   const fs::path path = CheckpointPath(run_dir, rounds_done);
   const std::string tmp = path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   MURMUR_CHECK(IoError, fd >= 0, tmp, ": cannot create (", std::strerror(errno), ")");
   try {
-    WriteAll(fd, all.data(), all.size(), tmp);
+    WriteAll(fd, head.data(), head.size(), tmp);
+    WriteAll(fd, payload.data(), payload.size(), tmp);
+    WriteAll(fd, tail.data(), tail.size(), tmp);
     MURMUR_CHECK(IoError, ::fsync(fd) == 0, tmp, ": fsync failed (", std::strerror(errno), ")");
   } catch (...) {
     ::close(fd);

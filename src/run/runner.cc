@@ -330,6 +330,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const double model_compute_s = steps * batch * c.get_double("network.seconds_per_sample");
 
   std::vector<double> losses(n), compute_s(n);
+  std::vector<int64_t> bad(n, -1);  // first non-finite coordinate of each model, per round
   std::vector<comm::ByteCounters> before(n);
   std::vector<NodeEval> node_eval(n);
   std::vector<std::vector<float>> remote_params(root && ranks > 1 ? n : 0);
@@ -578,7 +579,6 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
       });
     }
     // Divergence guard: a NaN or infinity in any model stops the run before it is saved.
-    std::vector<int64_t> bad(n, -1);
     pool.parallel_for(n_local, [&](size_t k) {
       const int i = local[k];
       bad[i] = FirstNonFinite(models[i]->params());

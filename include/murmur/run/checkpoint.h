@@ -1,7 +1,7 @@
 // Checkpoint files of a run: RUN_DIR/checkpoints/round-NNNNNNNN.ckpt.
 //
 // A file holds the rounds done and an opaque payload (the runner's, see runner.cc), framed by
-// a magic, a version, the payload length and a 64-bit checksum of everything before it. It is
+// a magic, a version, the payload length and a 64-bit checksum of the payload. It is
 // written to a temporary file, fsync'ed, renamed into place and the directory fsync'ed, so a
 // crash at any moment leaves either the old set of checkpoints or the new one, never a file
 // that looks complete and is not. Only the newest `keep` checkpoints are kept.
