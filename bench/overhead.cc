@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     o.out_dir = out;
     o.quiet = true;
     o.overwrite = true;
-    auto s = nlohmann::json::parse(run::RunExperiment(c, o).summary_json);
+    auto s = nlohmann::json::parse(run::RunExperiment(c, o).timing_json);
     const double per_round = s["round_seconds_mean"].get<double>();
     std::printf("repeat %d: reference %.4f s/round, murmur %.4f s/round (exchange %.4f s/round)\n",
                 rep, ref, per_round, s["comm_seconds"].get<double>() / rounds);

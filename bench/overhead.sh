@@ -13,7 +13,7 @@ for n in 16 64; do
   "$B/murmur" run configs/quickstart.toml --quiet --out "$tmp/n$n" --set run.nodes=$n \
     --set run.rounds=20 --set output.eval_every=0 --set output.eval_avg_model=false \
     --set partition.min_samples=1
-  rss=$(python3 -c "import json;print(json.load(open('$tmp/n$n/summary.json'))['peak_rss_bytes'])")
+  rss=$(python3 -c "import json;print(json.load(open('$tmp/n$n/timing.json'))['peak_rss_bytes'])")
   echo "nodes $n: peak RSS $((rss / 1048576)) MiB"
   eval "rss$n=$rss"
 done

@@ -35,6 +35,7 @@ print("| model | nodes | params | peak RSS (MB) | round (s) | start-up (s) |")
 print("|---|---|---|---|---|---|")
 for d in sorted(os.listdir(out), key=lambda s: (s.split("-")[0], int(s.split("-")[1]))):
     s = json.load(open(os.path.join(out, d, "summary.json")))
+    s.update(json.load(open(os.path.join(out, d, "timing.json"))))
     print(f"| {s['model']} | {s['nodes']} | {s['params']} | {s['peak_rss_bytes'] / 1e6:.0f} | "
           f"{s['round_seconds_mean']:.3f} | {s['setup_seconds']:.1f} |")
 PY
@@ -47,6 +48,7 @@ for model in ["resnet20", "logreg"]:
     runs = [d for d in os.listdir(out) if d.startswith(model + "-")]
     for d in sorted(runs, key=lambda s: int(s.split("-")[1])):
         s = json.load(open(os.path.join(out, d, "summary.json")))
+        s.update(json.load(open(os.path.join(out, d, "timing.json"))))
         print(s["nodes"], s["peak_rss_bytes"] / 1e6, s["round_seconds_mean"])
     print("\n")
 PY

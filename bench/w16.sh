@@ -18,6 +18,7 @@ print("| variant | round (s) | pure compute (s) | ratio | start-up (s) | peak RS
 print("|---|---|---|---|---|---|---|")
 for v in ["full", "jwins", "choco-top10"]:
     s = json.load(open(f"build/w16-runs/variant={v}/summary.json"))
+    s.update(json.load(open(f"build/w16-runs/variant={v}/timing.json")))
     r = s["rounds"]
     rnd, comp = s["round_seconds_mean"], s["train_seconds"] / r
     print(f"| {v} | {rnd:.3f} | {comp:.3f} | {rnd / comp:.3f} | {s['setup_seconds']:.2f} | "

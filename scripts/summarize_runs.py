@@ -23,6 +23,9 @@ def load(root: Path) -> list:
     for summary in sorted(root.glob("*/summary.json")):
         try:
             row = json.loads(summary.read_text())
+            timing = summary.parent / "timing.json"  # wall time and other measurements
+            if timing.exists():
+                row.update(json.loads(timing.read_text()))
         except (OSError, json.JSONDecodeError) as e:
             print(f"summarize_runs.py: skipping {summary}: {e}", file=sys.stderr)
             continue

@@ -16,8 +16,8 @@ CsvWriter::CsvWriter(const std::string& path, const std::vector<std::string>& co
   for (const std::string& c : columns) header += (header.empty() ? "" : ",") + c;
   header += '\n';
   MURMUR_CHECK(IoError, resume_text.empty() || resume_text.starts_with(header), path,
-               ": the saved rows do not start with the header '", header.substr(0, header.size() - 1),
-               "'");
+               ": the saved rows do not start with the header '",
+               header.substr(0, header.size() - 1), "'");
   f_ = std::fopen(path.c_str(), "w");
   MURMUR_CHECK(IoError, f_ != nullptr, path, ": cannot create (", std::strerror(errno), ")");
   if (resume_text.empty()) {

@@ -429,7 +429,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   int64_t last_eval_round = -1;
   const int64_t checkpoint_every = c.get_int("output.checkpoint_every");
   const int checkpoint_keep = static_cast<int>(c.get_int("output.checkpoint_keep"));
-  std::string last_checkpoint;  // path of the newest checkpoint written or resumed from
+  std::string last_checkpoint;   // path of the newest checkpoint written or resumed from
+  std::string last_resume_path;  // the checkpoint this run resumed from
 
   // Loop seconds (without evaluations) and evaluation seconds of the rounds a resumed run
   // did before its checkpoint; t_loop starts this process's rounds.
@@ -531,6 +532,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     }
     io.expect_end();
     last_checkpoint = resume_from->path;
+    last_resume_path = resume_from->path;
     if (root) {
       metrics.emplace((dir / "metrics.csv").string(), metric_columns, resume_metrics);
       evals.emplace((dir / "eval.csv").string(), eval_columns, resume_evals);
@@ -712,17 +714,24 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   s["time_to_acc"] = tta;
   s["transport"] = std::string(cluster->name());
   s["ranks"] = ranks;
-  s["wall_seconds"] = wall;
-  s["setup_seconds"] = setup_seconds;
-  s["train_seconds"] = train_s;
-  s["comm_seconds"] = comm_s;
-  s["eval_seconds"] = eval_s;
-  s["round_seconds_mean"] = loop_s / rounds;
-  s["threads"] = threads;
-  s["peak_rss_bytes"] = PeakRssBytes();
-  if (ranks > 1) s["per_rank"] = rank_stats;
-  // The algorithm's own files first: summary.json marks a finished run.
+  // What this process measured (differs between any two runs) goes to timing.json, so that
+  // summary.json depends on the config, seed and launch alone.
+  nlohmann::ordered_json t;
+  t["wall_seconds"] = wall;
+  t["setup_seconds"] = setup_seconds;
+  t["train_seconds"] = train_s;
+  t["comm_seconds"] = comm_s;
+  t["eval_seconds"] = eval_s;
+  t["round_seconds_mean"] = loop_s / rounds;
+  t["threads"] = threads;
+  t["peak_rss_bytes"] = PeakRssBytes();
+  t["resumed_from"] =
+      options.resume ? nlohmann::ordered_json(last_resume_path) : nlohmann::ordered_json();
+  if (ranks > 1) t["per_rank"] = rank_stats;
+  // The algorithm's own files and timing.json first: summary.json marks a finished run.
   for (const algo::OutputFile& f : algorithm->outputs()) WriteFileAtomic(dir / f.name, f.content);
+  const std::string timing = t.dump(2) + "\n";
+  WriteFileAtomic(dir / "timing.json", timing);
   const std::string text = s.dump(2) + "\n";
   WriteFileAtomic(dir / "summary.json", text);
   if (!quiet)
@@ -734,6 +743,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   RunResult res;
   res.out_dir = out_dir;
   res.summary_json = text;
+  res.timing_json = timing;
   res.final_acc_mean = acc_mean;
   res.final_acc_min = acc_min;
   res.final_acc_avg_model = avg_acc;

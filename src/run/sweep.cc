@@ -279,8 +279,12 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
     std::vector<std::string> row{p.name, status};
     for (const auto& [_, v] : p.swept) row.push_back(v);
     if (status != "failed" && status != "not selected") {
-      std::ifstream in(dir / "summary.json");
-      const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
+      // Results from summary.json, the wall time from timing.json.
+      std::ifstream in(dir / "summary.json"), tin(dir / "timing.json");
+      nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
+      const nlohmann::json t = nlohmann::json::parse(tin, nullptr, false);
+      if (s.is_object() && t.is_object() && t.contains("wall_seconds"))
+        s["wall_seconds"] = t["wall_seconds"];
       for (const std::string& f : fields)
         row.push_back(s.is_object() && s.contains(f) && s[f].is_number() ? Num(s[f].get<double>())
                                                                          : "");

@@ -191,7 +191,7 @@ TEST_F(SweepTest, RunsEveryPointSkipsFinishedOnesAndRerunsAnInterruptedOne) {
   ASSERT_TRUE(fs::exists(a / "summary.json"));
   EXPECT_EQ(Config::FromFile((b / "config.toml").string()).get_string("algorithm.name"), "sgp");
   EXPECT_EQ(Config::FromFile((b / "config.toml").string()).get_double("train.lr"), 0.2);
-  const std::string a_summary = Slurp(a / "summary.json");  // holds its wall time: unique
+  const std::string a_timing = Slurp(a / "timing.json");  // holds its wall time: unique
 
   // Interrupt point b: its run directory lost summary.json and has a partial metrics.csv.
   fs::remove(b / "summary.json");
@@ -199,8 +199,8 @@ TEST_F(SweepTest, RunsEveryPointSkipsFinishedOnesAndRerunsAnInterruptedOne) {
   r = RunSweep(f, o);
   EXPECT_EQ(r.ran, 1);
   EXPECT_EQ(r.skipped, 3);
-  EXPECT_EQ(Slurp(a / "summary.json"), a_summary);  // not rerun
-  EXPECT_TRUE(fs::exists(b / "summary.json"));      // rerun
+  EXPECT_EQ(Slurp(a / "timing.json"), a_timing);  // not rerun
+  EXPECT_TRUE(fs::exists(b / "summary.json"));    // rerun
   EXPECT_EQ(LoadRun(b.string()).curve.size(), 3u);
 
   // One row per point, swept keys and summary fields.
@@ -216,7 +216,7 @@ TEST_F(SweepTest, RunsEveryPointSkipsFinishedOnesAndRerunsAnInterruptedOne) {
   changed.set("train.batch_size=7");
   Write(root_ / "base.toml", changed.to_toml());
   EXPECT_THROW(RunSweep(f, o), ConfigError);
-  EXPECT_EQ(Slurp(a / "summary.json"), a_summary);
+  EXPECT_EQ(Slurp(a / "timing.json"), a_timing);
 }
 
 // An interrupted point that left a checkpoint continues from it, to the same files.

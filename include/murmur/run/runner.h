@@ -5,8 +5,8 @@
 // the transport. In-process (the default) every node lives in this process; under mpirun
 // (comm.transport = auto or mpi) every rank runs the nodes comm.mapping gives it, frames
 // between ranks travel over MPI, and rank 0 gathers the metrics and writes the outputs. It
-// writes config.toml, metrics.csv, eval.csv and summary.json to the run directory (see
-// docs/output.md) and returns the summary (on rank 0). The same config and seed give
+// writes config.toml, metrics.csv, eval.csv, timing.json and summary.json to the run
+// directory (see docs/output.md) and returns the summary (on rank 0). The same config and seed give
 // identical metrics.csv, eval.csv and accuracy fields whatever the thread and rank count
 // (with network.compute = model; measured compute times differ between runs).
 #pragma once
@@ -37,6 +37,7 @@ struct RunOptions {
 struct RunResult {
   std::string out_dir;
   std::string summary_json;  // contents of summary.json
+  std::string timing_json;   // contents of timing.json
   double final_acc_mean = 0.0;
   double final_acc_min = 0.0;
   double final_acc_avg_model = 0.0;
