@@ -429,8 +429,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   int64_t last_eval_round = -1;
   const int64_t checkpoint_every = c.get_int("output.checkpoint_every");
   const int checkpoint_keep = static_cast<int>(c.get_int("output.checkpoint_keep"));
-  std::string last_checkpoint;   // path of the newest checkpoint written or resumed from
-  std::string last_resume_path;  // the checkpoint this run resumed from
+  std::string last_checkpoint;  // path of the newest checkpoint written or resumed from
 
   // Loop seconds (without evaluations) and evaluation seconds of the rounds a resumed run
   // did before its checkpoint; t_loop starts this process's rounds.
@@ -532,11 +531,14 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     }
     io.expect_end();
     last_checkpoint = resume_from->path;
-    last_resume_path = resume_from->path;
     if (root) {
       metrics.emplace((dir / "metrics.csv").string(), metric_columns, resume_metrics);
       evals.emplace((dir / "eval.csv").string(), eval_columns, resume_evals);
     }
+    // The loaded state now lives in the nodes: free its copies for the rest of the run.
+    std::vector<uint8_t>().swap(resume_from->payload);
+    std::string().swap(resume_metrics);
+    std::string().swap(resume_evals);
     if (!quiet)
       LogInfo("resuming from ", resume_from->path, " after round ", start_round, " of ", rounds);
   }
@@ -726,7 +728,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   t["threads"] = threads;
   t["peak_rss_bytes"] = PeakRssBytes();
   t["resumed_from"] =
-      options.resume ? nlohmann::ordered_json(last_resume_path) : nlohmann::ordered_json();
+      resume_from ? nlohmann::ordered_json(resume_from->path) : nlohmann::ordered_json();
   if (ranks > 1) t["per_rank"] = rank_stats;
   // The algorithm's own files and timing.json first: summary.json marks a finished run.
   for (const algo::OutputFile& f : algorithm->outputs()) WriteFileAtomic(dir / f.name, f.content);
