@@ -432,10 +432,47 @@ bool HasF16c() {
   }();
   return has;
 }
+// AVX2 in the CPU (CPUID.7:EBX bit 5) and AVX state enabled by the OS.
+bool HasAvx2() {
+  static const bool has = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28))) return false;
+    uint32_t lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6u) != 6u) return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return (b & (1u << 5)) != 0;
+  }();
+  return has;
+}
+
+// FloatToBF16 on 8 lanes: round to nearest even on the top 16 bits, NaNs kept quiet; the
+// results (0..0xffff) narrow with an unsigned saturating pack, whose 128-bit lanes the final
+// permute puts back in order. Returns the count converted (a multiple of 8).
+__attribute__((target("avx2"))) inline __m256i BF16Lanes(__m256i x) {
+  const __m256i hi = _mm256_srli_epi32(x, 16);
+  const __m256i lsb = _mm256_and_si256(hi, _mm256_set1_epi32(1));
+  const __m256i rounded =
+      _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), lsb), 16);
+  const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(x, _mm256_set1_epi32(0x7fffffff)),
+                                         _mm256_set1_epi32(0x7f800000));
+  return _mm256_blendv_epi8(rounded, _mm256_or_si256(hi, _mm256_set1_epi32(0x40)), nan);
+}
+__attribute__((target("avx2"))) size_t ToBF16Avx2(const float* in, uint8_t* out, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i a = BF16Lanes(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)));
+    const __m256i b = BF16Lanes(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i + 8)));
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * i), packed);
+  }
+  return i;
+}
 }  // namespace
 
 void FloatsToBF16(std::span<const float> in, uint8_t* out) {
   size_t i = 0;
+  if (HasAvx2()) i = ToBF16Avx2(in.data(), out, in.size());
 #if defined(__SSE2__)
   // Per lane: the branch-free FloatToBF16, then narrow 32 -> 16 bits. SSE2 only has a signed
   // saturating pack, so sign-extend the 16-bit results first (bit patterns are kept).

@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "murmur/core/check.h"
+#include "murmur/core/rng.h"
 
 namespace murmur::compress {
 namespace {
@@ -220,6 +222,20 @@ TEST(HalfFloat, MatchesIeeeOnSpecialValues) {
     uint16_t b;
     std::memcpy(&b, bf.data() + 1 + 2 * i, 2);
     EXPECT_EQ(b, FloatToBF16(many[i])) << many[i];
+  }
+  // Random bit patterns (NaNs with payloads and signs, infinities, subnormals, ties) over a
+  // length that leaves a tail for every vector width.
+  Rng rng(5);
+  std::vector<float> bits(1003);
+  for (float& f : bits) f = std::bit_cast<float>(static_cast<uint32_t>(rng.next()));
+  for (size_t k = 0; k < bits.size(); k += 7)  // exact ties of the 16-bit rounding
+    bits[k] = std::bit_cast<float>((std::bit_cast<uint32_t>(bits[k]) & 0xffff0000u) | 0x8000u);
+  std::vector<uint8_t> bb(2 * bits.size() + 1);
+  FloatsToBF16(bits, bb.data() + 1);
+  for (size_t i = 0; i < bits.size(); ++i) {
+    uint16_t b;
+    std::memcpy(&b, bb.data() + 1 + 2 * i, 2);
+    ASSERT_EQ(b, FloatToBF16(bits[i])) << i << " " << std::bit_cast<uint32_t>(bits[i]);
   }
   EXPECT_EQ(FloatToBF16(1.00390625f), 0x3f80);  // halfway: ties to even
   EXPECT_EQ(FloatToBF16(1.01171875f), 0x3f82);
