@@ -260,10 +260,10 @@ class CompressedGossip final : public Algorithm {
       std::vector<WeightedSource> sources;
       for (size_t k = 0; k < g.in[node].size(); ++k) {
         const int from = g.in[node][k];
-        auto m = detail::TryTakeMessage(*ctx_.transport, name(), node, from, round, 0, codec, dim);
-        // Lost: this copy stays as it is, like the sender's, and the edge mixes with it. A
-        // crashed sender gives nothing away, so its edges sit the round out.
+        // A crashed sender gives nothing away, so its edges sit the round out. Lost: this copy
+        // stays as it is, like the sender's, and the edge mixes with it.
         if (ctx_.transport->down(from, round)) continue;
+        auto m = detail::TryTakeMessage(*ctx_.transport, name(), node, from, round, 0, codec, dim);
         std::vector<float>& copy = s.in_copy[Slot(s.in_peers, from)];
         if (m) {
           compress::DecompressAdd(m->body, 1.0f, copy);

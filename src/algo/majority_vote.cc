@@ -39,16 +39,12 @@
 #include "murmur/algo/algorithm.h"
 #include "murmur/compress/codecs.h"
 #include "murmur/compress/compressor.h"
+#include "murmur/core/rng.h"
 
 namespace murmur::algo {
 namespace {
 
-uint64_t Mix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+uint64_t Mix64(uint64_t z) { return MixBits(z + 0x9E3779B97F4A7C15ULL); }
 
 class MajorityVote final : public Algorithm {
  public:

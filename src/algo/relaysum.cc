@@ -107,8 +107,7 @@ class RelaySum final : public Algorithm {
   void checkpoint(int node, StateIo& io) override {
     State& s = nodes_[node];
     io.vector(s.prev);
-    for (size_t t = 0; t < s.trees.size(); ++t) {
-      TreeState& ts = s.trees[t];
+    for (TreeState& ts : s.trees) {
       for (auto& m : ts.m) io.fixed(std::span<float>(m), "a relayed message");
       io.fixed(std::span<uint32_t>(ts.c), "the relay counts");
     }

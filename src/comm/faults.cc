@@ -16,12 +16,6 @@ bool Int(const char*& p, const char* end, int64_t& out) {
   return true;
 }
 
-uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 }  // namespace
 
 LinkDown FaultOptions::ParseLinkDown(const std::string& text, const std::string& key) {
@@ -82,8 +76,8 @@ bool FaultModel::down(int node, uint32_t round) const {
 }
 
 double FaultModel::draw(int from, int to, uint32_t round, uint8_t phase, uint64_t purpose) const {
-  uint64_t z = Mix(seed_ ^ Mix((uint64_t(uint32_t(from)) << 32) | uint32_t(to)));
-  z = Mix(z ^ Mix((uint64_t{round} << 16) | (uint64_t{phase} << 8) | purpose));
+  uint64_t z = MixBits(seed_ ^ MixBits((uint64_t(uint32_t(from)) << 32) | uint32_t(to)));
+  z = MixBits(z ^ MixBits((uint64_t{round} << 16) | (uint64_t{phase} << 8) | purpose));
   return static_cast<double>(z >> 11) * 0x1.0p-53;
 }
 

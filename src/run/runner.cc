@@ -565,12 +565,13 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
       compute_s[i] = model_compute ? model_compute_s : Seconds(ts, Clock::now());
     });
     auto t1 = Clock::now();
-    const std::string advice =
-        "; lower train.lr" +
-        (has_gamma ? " or algorithm.gamma (currently " + gamma_text + ")" : std::string());
+    auto advice = [&] {  // built only for an error message
+      return "; lower train.lr" +
+             (has_gamma ? " or algorithm.gamma (currently " + gamma_text + ")" : std::string());
+    };
     for (int i : local)
       MURMUR_CHECK(Error, std::isfinite(losses[i]), "training diverged: node ", i, " has loss ",
-                   losses[i], " in round ", round, advice, checkpoint_note());
+                   losses[i], " in round ", round, advice(), checkpoint_note());
     for (int phase = 0; phase < algorithm->phases(); ++phase) {
       pool.parallel_for(n_local, [&](size_t k) {
         const int i = local[k];
@@ -590,7 +591,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     for (int i : local)
       MURMUR_CHECK(Error, bad[i] < 0, "training diverged: node ", i, "'s model holds ",
                    models[i]->params()[bad[i]], " at coordinate ", bad[i], " after round ", round,
-                   advice, checkpoint_note());
+                   advice(), checkpoint_note());
     auto t2 = Clock::now();
     train_s += Seconds(t0, t1);
     comm_s += Seconds(t1, t2);

@@ -50,7 +50,6 @@ class FaultModel {
   bool lost(int from, int to, uint32_t round, uint8_t phase) const;
   // Extra seconds of that message in the network model (0 unless it is a straggler).
   double delay(int from, int to, uint32_t round, uint8_t phase) const;
-  const FaultOptions& options() const { return o_; }
 
  private:
   double draw(int from, int to, uint32_t round, uint8_t phase, uint64_t purpose) const;

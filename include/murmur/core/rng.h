@@ -29,6 +29,13 @@ enum class Stream : uint64_t {
 // Mixes (seed, node, purpose) into a 64-bit seed with SplitMix64 finalisers.
 uint64_t DeriveSeed(uint64_t seed, uint64_t node, Stream purpose);
 
+// SplitMix64's finaliser: a bijective mix of 64 bits (for hashing values into random bits).
+inline uint64_t MixBits(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 class Rng {
  public:
   using result_type = uint64_t;
