@@ -8,11 +8,13 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
 
 #include "bits.h"
+#include "kernels.h"
 #include "murmur/core/check.h"
 #include "murmur/core/enum_names.h"
 
@@ -395,6 +397,27 @@ uint16_t FloatToBF16(float f) {
 
 float BF16ToFloat(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
 
+namespace kernels {
+namespace {
+std::atomic<bool> avx2_allowed{true};
+}  // namespace
+void SetAvx2ForTesting(bool enabled) { avx2_allowed = enabled; }
+// AVX2 in the CPU (CPUID.7:EBX bit 5) and AVX state enabled by the OS.
+bool HasAvx2() {
+  static const bool has = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28))) return false;
+    uint32_t lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6u) != 6u) return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return (b & (1u << 5)) != 0;
+  }();
+  return has && avx2_allowed.load(std::memory_order_relaxed);
+}
+
+}  // namespace kernels
+
 namespace {
 // Bulk conversions on raw little-endian bytes (any alignment).
 __attribute__((target("f16c,avx"))) void ToHalfF16c(const float* in, uint8_t* out, size_t n) {
@@ -432,20 +455,6 @@ bool HasF16c() {
   }();
   return has;
 }
-// AVX2 in the CPU (CPUID.7:EBX bit 5) and AVX state enabled by the OS.
-bool HasAvx2() {
-  static const bool has = [] {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28))) return false;
-    uint32_t lo, hi;
-    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 6u) != 6u) return false;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    return (b & (1u << 5)) != 0;
-  }();
-  return has;
-}
-
 // FloatToBF16 on 8 lanes: round to nearest even on the top 16 bits, NaNs kept quiet; the
 // results (0..0xffff) narrow with an unsigned saturating pack, whose 128-bit lanes the final
 // permute puts back in order. Returns the count converted (a multiple of 8).
@@ -472,7 +481,7 @@ __attribute__((target("avx2"))) size_t ToBF16Avx2(const float* in, uint8_t* out,
 
 void FloatsToBF16(std::span<const float> in, uint8_t* out) {
   size_t i = 0;
-  if (HasAvx2()) i = ToBF16Avx2(in.data(), out, in.size());
+  if (kernels::HasAvx2()) i = ToBF16Avx2(in.data(), out, in.size());
 #if defined(__SSE2__)
   // Per lane: the branch-free FloatToBF16, then narrow 32 -> 16 bits. SSE2 only has a signed
   // saturating pack, so sign-extend the 16-bit results first (bit patterns are kept).

@@ -13,6 +13,12 @@
 
 namespace murmur::compress::kernels {
 
+// True when the CPU and OS support AVX2 (checked once), unless a test turned it off: the
+// AVX2 kernels must give the same bits as the baseline ones, which tests check by running
+// both on the same machine.
+bool HasAvx2();
+void SetAvx2ForTesting(bool enabled);
+
 // Sum of |x| (Abs) or x^2 (Sq): float partial sums over blocks of 4096 in 16 independent
 // lanes, added into a double, so the result is accurate and the loop vectorises.
 template <bool kSquare>
