@@ -131,6 +131,10 @@ class BitReader {
     return (uint64_t{1} << z) | (z ? get(static_cast<int>(z)) : 0);
   }
   size_t position() const { return pos_; }
+  void seek(size_t bit) {
+    MURMUR_CHECK(ProtocolError, bit <= bits_, what_, ": bit stream ends early");
+    pos_ = bit;
+  }
   size_t bits() const { return bits_; }
 
  private:

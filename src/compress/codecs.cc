@@ -264,6 +264,48 @@ namespace {
                                                             uint64_t index, uint32_t n) {
   MURMUR_FAIL(ProtocolError, what, ": index ", j, " = ", index, " out of range [0, ", n, ")");
 }
+
+// Decodes k gap codes that start with a unary part (Elias-gamma, Rice). Fast path: load 8
+// bytes, then decode every whole code inside those bits with `code` (which reads the code at
+// the bottom of a nonzero window and sets its length) — no memory round trip between codes.
+// A code that does not fit the window, and the last bytes, go through the bounds-checked
+// `slow` reader. The block must end with the last code's byte.
+template <typename CheckNext, typename Code, typename Slow>
+[[gnu::always_inline]] inline void DecodeGapCodes(std::span<const uint8_t> p, uint32_t k,
+                                                  const char* what, std::vector<uint32_t>& out,
+                                                  CheckNext& check_next, Code code, Slow slow) {
+  const uint8_t* data = p.data();
+  BitReader r(data, p.size(), what);
+  size_t pos = 0;  // bits consumed
+  int64_t prev = -1;
+  uint32_t j = 0;
+  while (j < k) {
+    const size_t start = pos;
+    if ((pos >> 3) + 8 <= p.size()) {
+      uint64_t w;
+      std::memcpy(&w, data + (pos >> 3), 8);
+      w >>= pos & 7;
+      int avail = 64 - static_cast<int>(pos & 7);  // valid bits of w; above them zeros
+      while (j < k && w != 0) {
+        int len;
+        const uint64_t gap = code(w, len);
+        if (len > avail) break;
+        w = (w >> (len - 1)) >> 1;  // len may be 64
+        avail -= len;
+        pos += len;
+        prev = out[j] = check_next(prev, gap, j);
+        ++j;
+      }
+    }
+    if (pos == start && j < k) {  // one code through the reader
+      r.seek(pos);
+      prev = out[j] = check_next(prev, slow(r), j);
+      ++j;
+      pos = r.position();
+    }
+  }
+  MURMUR_CHECK(ProtocolError, (pos + 7) / 8 == p.size(), what, ": trailing bytes in block");
+}
 }  // namespace
 
 void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>& out) {
@@ -333,23 +375,30 @@ void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>
                    " trailing bytes in varint block");
       return;
     }
-    case IndexCodec::kGamma: {
-      BitReader r(p.data(), p.size(), what);
-      int64_t prev = -1;
-      for (uint32_t j = 0; j < k; ++j) prev = out[j] = check_next(prev, r.get_gamma(31) - 1, j);
-      MURMUR_CHECK(ProtocolError, (r.position() + 7) / 8 == p.size(), what,
-                   ": trailing bytes in gamma block");
+    case IndexCodec::kGamma:
+      // z zeros, a one, z more bits: the gap (1 << z) | bits; z <= 31.
+      DecodeGapCodes(
+          p, k, what, out, check_next,
+          [](uint64_t w, int& len) {
+            const int z = __builtin_ctzll(w);
+            len = 2 * z + 1;
+            return ((uint64_t{1} << z) | ((w >> (z + 1)) & ((uint64_t{1} << z) - 1))) - 1;
+          },
+          [](BitReader& r) { return r.get_gamma(31) - 1; });
       return;
-    }
     case IndexCodec::kRice: {
       MURMUR_CHECK(ProtocolError, param <= 31, what, ": Rice parameter ", int{param}, " > 31");
-      BitReader r(p.data(), p.size(), what);
-      int64_t prev = -1;
-      for (uint32_t j = 0; j < k; ++j) {
-        prev = out[j] = check_next(prev, r.get_rice(param, n), j);
-      }
-      MURMUR_CHECK(ProtocolError, (r.position() + 7) / 8 == p.size(), what,
-                   ": trailing bytes in Rice block");
+      // A unary quotient q, then b remainder bits: the gap (q << b) | bits.
+      const int b = param;
+      const uint64_t rem_mask = (uint64_t{1} << b) - 1;
+      DecodeGapCodes(
+          p, k, what, out, check_next,
+          [b, rem_mask](uint64_t w, int& len) {
+            const int q = __builtin_ctzll(w);
+            len = q + 1 + b;
+            return (static_cast<uint64_t>(q) << b) | ((w >> (q + 1)) & rem_mask);
+          },
+          [b, n](BitReader& r) { return r.get_rice(b, n); });
       return;
     }
     case IndexCodec::kAuto:

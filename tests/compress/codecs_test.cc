@@ -66,6 +66,26 @@ TEST(IndexCodecs, ExactRoundTripsIncludingEdgeCases) {
     }
 }
 
+// The gamma and Rice decoders read whole 64-bit windows and fall back to a bit reader for a
+// code that does not fit one: sets that mix runs of adjacent indices with gaps of up to 2^31
+// give codes of every length, straddling windows at every offset.
+TEST(IndexCodecs, UnaryCodesOfEveryLengthAcrossWindowBoundaries) {
+  Rng rng(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    const uint32_t n = trial % 2 ? UINT32_MAX : 1u << 20;
+    std::vector<uint32_t> idx;
+    uint64_t at = rng.uniform_int(3);
+    while (at < n && idx.size() < 400) {
+      idx.push_back(static_cast<uint32_t>(at));
+      const int bits = static_cast<int>(rng.uniform_int(trial % 2 ? 32 : 21));
+      at += 1 + (rng.uniform_int(4) == 0 ? rng.uniform_int(uint64_t{1} << bits) : 0);
+    }
+    for (IndexCodec codec : {IndexCodec::kGamma, IndexCodec::kRice, IndexCodec::kAuto})
+      ASSERT_EQ(RoundTrip(idx, n, codec), idx)
+          << IndexCodecName(codec) << " trial " << trial << " k=" << idx.size();
+  }
+}
+
 TEST(IndexCodecs, AutoIsNearTheEntropyBoundAndPicksTheSmallest) {
   const uint32_t n = 1000000;
   for (double ratio : {1e-4, 1e-3, 1e-2, 1e-1}) {
