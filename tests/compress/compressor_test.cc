@@ -176,6 +176,26 @@ TEST(TopK, SampledPathIsExact) {
   EXPECT_EQ(got, ReferenceTopK(trap, 5000));
 }
 
+// Large k on large inputs goes to the radix select (branch-free split around the boundary
+// bucket, the bucket's k-th key, ties to the lower index, merge): Gaussian and heavily tied
+// (quantised) values, with an offset.
+TEST(TopK, RadixPathIsExactAtLargeK) {
+  const auto g = Gaussian(300000, 4);
+  std::vector<float> q(g.size());
+  for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<float>(static_cast<int>(g[i] * 4)) / 4;
+  const std::vector<float>* inputs[] = {&g, &q};
+  for (const std::vector<float>* v : inputs)
+    for (double share : {0.1, 0.2, 0.3, 0.5, 0.9}) {
+      const auto k = static_cast<uint32_t>(share * static_cast<double>(v->size()));
+      std::vector<uint32_t> got = {42};  // appended after what is there
+      TopKIndices(*v, k, 3, got);
+      auto ref = ReferenceTopK(*v, k);
+      for (auto& r : ref) r += 3;
+      ref.insert(ref.begin(), 42);
+      EXPECT_EQ(got, ref) << (v == &g ? "gaussian" : "quantised") << " k/n=" << share;
+    }
+}
+
 TEST(RandomK, SeededIndicesAreSortedDistinctAndReproducible) {
   for (uint32_t k : {0u, 1u, 50u, 99u, 100u}) {
     std::vector<uint32_t> a, b;
