@@ -35,11 +35,14 @@ sanitize:
 
 # libFuzzer on every network-facing decoder, FUZZ_SECONDS per fuzzer (clang, ASan + UBSan):
 # payload/index/frame decoders, the algorithms' message checks, the MPI batch framing.
+# Every input that once crashed a fuzzer is kept in fuzz/regressions/ and replayed first.
 fuzz:
 	bash scripts/install-deps.sh --fuzz
 	CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMURMUR_FUZZ=ON
 	cmake --build build-fuzz -j $(JOBS)
 	build-fuzz/fuzz/make_seeds build-fuzz/corpus
+	# Inputs that once crashed a decoder (fuzz/regressions/<fuzzer>-<hash>) must pass first.
+	build-fuzz/fuzz/decode_fuzzer fuzz/regressions/decode-*
 	for f in decode message mpi_framing; do \
 	  echo "== $${f}_fuzzer for $(FUZZ_SECONDS) s"; \
 	  build-fuzz/fuzz/$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -8,7 +8,6 @@
 #endif
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -382,7 +381,8 @@ void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>
           [](uint64_t w, int& len) {
             const int z = __builtin_ctzll(w);
             len = 2 * z + 1;
-            return ((uint64_t{1} << z) | ((w >> (z + 1)) & ((uint64_t{1} << z) - 1))) - 1;
+            // (w >> z) >> 1: z may be 63 (the code is then too long for the window).
+            return ((uint64_t{1} << z) | (((w >> z) >> 1) & ((uint64_t{1} << z) - 1))) - 1;
           },
           [](BitReader& r) { return r.get_gamma(31) - 1; });
       return;
@@ -396,7 +396,7 @@ void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>
           [b, rem_mask](uint64_t w, int& len) {
             const int q = __builtin_ctzll(w);
             len = q + 1 + b;
-            return (static_cast<uint64_t>(q) << b) | ((w >> (q + 1)) & rem_mask);
+            return (static_cast<uint64_t>(q) << b) | (((w >> q) >> 1) & rem_mask);  // q <= 63
           },
           [b, n](BitReader& r) { return r.get_rice(b, n); });
       return;
@@ -445,27 +445,6 @@ uint16_t FloatToBF16(float f) {
 }
 
 float BF16ToFloat(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
-
-namespace kernels {
-namespace {
-std::atomic<bool> avx2_allowed{true};
-}  // namespace
-void SetAvx2ForTesting(bool enabled) { avx2_allowed = enabled; }
-// AVX2 in the CPU (CPUID.7:EBX bit 5) and AVX state enabled by the OS.
-bool HasAvx2() {
-  static const bool has = [] {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28))) return false;
-    uint32_t lo, hi;
-    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 6u) != 6u) return false;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    return (b & (1u << 5)) != 0;
-  }();
-  return has && avx2_allowed.load(std::memory_order_relaxed);
-}
-
-}  // namespace kernels
 
 namespace {
 // Bulk conversions on raw little-endian bytes (any alignment).

@@ -244,11 +244,9 @@ class Sign final : public Compressor {
     size_t g = 0, seg_end = segs.empty() ? 0 : segs[0];
     for (size_t c = 0; c < n; c += 4096) {
       const size_t e = std::min<size_t>(n, c + 4096);
-      size_t i = c;
-      for (; i + 64 <= e; i += 64) {
-        const uint64_t w = kernels::SignWord(x.data() + i);
-        std::memcpy(p + i / 8, &w, 8);
-      }
+      const size_t words = (e - c) / 64;
+      kernels::SignWords(x.data() + c, words, p + c / 8);
+      size_t i = c + 64 * words;
       for (; i < e; ++i)
         p[i / 8] |= static_cast<uint8_t>((std::bit_cast<uint32_t>(x[i]) >> 31) << (i & 7));
       for (size_t pos = c; pos < e;) {

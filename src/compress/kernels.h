@@ -19,13 +19,26 @@ namespace murmur::compress::kernels {
 bool HasAvx2();
 void SetAvx2ForTesting(bool enabled);
 
+#if defined(__x86_64__)
+// The AVX2 kernels (kernels.cc); call them only when HasAvx2().
+double AbsSumAvx2(const float* x, size_t n);
+double SquareSumAvx2(const float* x, size_t n);
+void SignWordsAvx2(const float* x, size_t words, uint8_t* out);
+#endif
+
+constexpr size_t kSumBlock = 4096;
+
 // Sum of |x| (Abs) or x^2 (Sq): float partial sums over blocks of 4096 in 16 independent
-// lanes, added into a double, so the result is accurate and the loop vectorises.
+// lanes, added into a double, so the result is accurate and the loop vectorises. The AVX2
+// version gives the same bits.
 template <bool kSquare>
 double BlockedSum(const float* x, size_t n) {
+#if defined(__x86_64__)
+  if (n >= 64 && HasAvx2()) return kSquare ? SquareSumAvx2(x, n) : AbsSumAvx2(x, n);
+#endif
   double total = 0.0;
-  for (size_t b = 0; b < n; b += 4096) {
-    const size_t e = b + 4096 < n ? b + 4096 : n;
+  for (size_t b = 0; b < n; b += kSumBlock) {
+    const size_t e = b + kSumBlock < n ? b + kSumBlock : n;
     size_t i = b;
 #if defined(__SSE2__)
     const __m128 abs_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
@@ -72,6 +85,17 @@ inline uint64_t SignWord(const float* x) {
   }
   return w;
 #endif
+}
+
+// Sign bits of x[0, 64 * words) packed into `words` little-endian 64-bit words at out.
+inline void SignWords(const float* x, size_t words, uint8_t* out) {
+#if defined(__x86_64__)
+  if (HasAvx2()) return SignWordsAvx2(x, words, out);
+#endif
+  for (size_t w = 0; w < words; ++w) {
+    const uint64_t v = SignWord(x + 64 * w);
+    std::memcpy(out + 8 * w, &v, 8);
+  }
 }
 
 // Uniform floats in [0, 1) with 16 random bits each, for stochastic rounding: four

@@ -157,6 +157,24 @@ TEST(IndexCodecs, DecoderRejectsMalformedBlocks) {
   }
 }
 
+// A unary part of 63 zeros fills a whole 64-bit window (found by the decode fuzzer under
+// UBSan: the windowed decoders shifted by 64). As Rice with b = 0 it is the valid code of 63;
+// as Elias-gamma it is longer than allowed (z <= 31) and rejected.
+TEST(IndexCodecs, UnaryPartFillingTheWholeWindow) {
+  auto raw_block = [](IndexCodec c, uint8_t param) {
+    Bytes b = {static_cast<uint8_t>(c), param, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80};
+    return b;
+  };
+  Bytes rice = raw_block(IndexCodec::kRice, 0);
+  ByteReader r(rice, "rice");
+  std::vector<uint32_t> out;
+  DecodeIndices(r, 1000, 1, out);
+  EXPECT_EQ(out, std::vector<uint32_t>{63});
+  Bytes gamma = raw_block(IndexCodec::kGamma, 0);
+  ByteReader g(gamma, "gamma");
+  EXPECT_THROW(DecodeIndices(g, 1000, 1, out), ProtocolError);
+}
+
 TEST(ValueCodecs, RoundTripWithinCodecError) {
   std::vector<float> v;
   Rng rng(3);

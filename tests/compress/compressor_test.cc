@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "compress/kernels.h"
 #include "murmur/compress/error_feedback.h"
 #include "murmur/core/check.h"
 
@@ -79,6 +80,30 @@ TEST(Compressors, RoundTripWithinTheirError) {
       EXPECT_EQ(info.index_bytes, 0u) << c.name;
     }
   }
+}
+
+// With and without the AVX2 kernels (chosen at run time), every compressor writes the same
+// bytes: sign bits and scales, QSGD norms, bf16, over lengths with and without a tail.
+TEST(Compressors, Avx2KernelsGiveTheBaselineBytes) {
+  if (!kernels::HasAvx2()) GTEST_SKIP() << "this CPU has no AVX2";
+  CompressorOptions chunked;
+  chunked.chunk = 777;
+  CompressorOptions qsgd;
+  qsgd.levels = 16;
+  const std::vector<std::pair<std::string, CompressorOptions>> cases = {
+      {"sign", {}}, {"sign", chunked}, {"qsgd", qsgd}, {"bf16", {}}, {"topk", chunked}};
+  for (size_t n : {1, 63, 64, 1000, 4099, 20000, 100003})
+    for (const auto& [name, o] : cases) {
+      const std::vector<float> x = Gaussian(n, n + 1);
+      auto comp = MakeCompressor(name, o);
+      Bytes with, without;
+      Rng r1(3), r2(3);
+      comp->compress(x, r1, with);
+      kernels::SetAvx2ForTesting(false);
+      comp->compress(x, r2, without);
+      kernels::SetAvx2ForTesting(true);
+      EXPECT_EQ(with, without) << name << " n=" << n;
+    }
 }
 
 TEST(Compressors, PayloadSizes) {
