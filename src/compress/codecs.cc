@@ -1,6 +1,5 @@
 #include "murmur/compress/codecs.h"
 
-#include <cpuid.h>
 #include <immintrin.h>
 
 #if defined(__SSE2__)
@@ -470,19 +469,6 @@ __attribute__((target("f16c,avx"))) void FromHalfF16c(const uint8_t* in, float* 
     out[i] = HalfToFloat(h);
   }
 }
-// F16C and AVX in the CPU (CPUID.1:ECX bits 29, 28) and AVX state enabled by the OS
-// (OSXSAVE, XCR0 bits 1-2).
-bool HasF16c() {
-  static const bool has = [] {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
-    if (!(c & (1u << 29)) || !(c & (1u << 28)) || !(c & (1u << 27))) return false;
-    uint32_t lo, hi;
-    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return (lo & 6u) == 6u;
-  }();
-  return has;
-}
 // FloatToBF16 on 8 lanes: round to nearest even on the top 16 bits, NaNs kept quiet; the
 // results (0..0xffff) narrow with an unsigned saturating pack, whose 128-bit lanes the final
 // permute puts back in order. Returns the count converted (a multiple of 8).
@@ -537,7 +523,7 @@ void FloatsToBF16(std::span<const float> in, uint8_t* out) {
 }
 
 void FloatsToHalf(std::span<const float> in, uint8_t* out) {
-  if (HasF16c()) return ToHalfF16c(in.data(), out, in.size());
+  if (kernels::HasF16c()) return ToHalfF16c(in.data(), out, in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     const uint16_t h = FloatToHalf(in[i]);
     std::memcpy(out + 2 * i, &h, 2);
@@ -545,7 +531,7 @@ void FloatsToHalf(std::span<const float> in, uint8_t* out) {
 }
 
 void HalfsToFloat(const uint8_t* in, std::span<float> out) {
-  if (HasF16c()) return FromHalfF16c(in, out.data(), out.size());
+  if (kernels::HasF16c()) return FromHalfF16c(in, out.data(), out.size());
   for (size_t i = 0; i < out.size(); ++i) {
     uint16_t h;
     std::memcpy(&h, in + 2 * i, 2);

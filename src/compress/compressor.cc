@@ -416,15 +416,13 @@ void TopKRadix(std::span<const float> x, uint32_t k, uint32_t offset, std::vecto
   }
   for (; i < n; ++i) ++hist[Key(bits, i) >> 20];
   uint32_t boundary = kBuckets - 1;
-  uint64_t above = 0;
+  uint64_t above = 0, in_bucket = 0;
   for (;; --boundary) {
-    const uint64_t c = uint64_t{hist[boundary]} + hist[kBuckets + boundary] +
-                       hist[2 * kBuckets + boundary] + hist[3 * kBuckets + boundary];
-    if (above + c >= k) break;
-    above += c;
+    in_bucket = uint64_t{hist[boundary]} + hist[kBuckets + boundary] +
+                hist[2 * kBuckets + boundary] + hist[3 * kBuckets + boundary];
+    if (above + in_bucket >= k) break;
+    above += in_bucket;
   }
-  const uint32_t in_bucket = hist[boundary] + hist[kBuckets + boundary] +
-                             hist[2 * kBuckets + boundary] + hist[3 * kBuckets + boundary];
   // One branch-free pass (which side of the boundary a coordinate falls is a coin flip for
   // the predictor at large k): every index is written to both lists and kept where it
   // belongs; each list has one spare slot for the last write and, later, a sentinel.

@@ -17,19 +17,42 @@ std::atomic<bool> avx2_allowed{true};
 
 void SetAvx2ForTesting(bool enabled) { avx2_allowed = enabled; }
 
-// AVX2 in the CPU (CPUID.7:EBX bit 5) and AVX state enabled by the OS (OSXSAVE, XCR0 bits 1-2).
+#if defined(__x86_64__)
+namespace {
+// AVX in the CPU (CPUID.1:ECX bit 28), OSXSAVE (bit 27) and the AVX state enabled by the OS
+// (XCR0 bits 1-2): what every 256-bit kernel needs before its own feature bit.
+bool HasAvxState(unsigned ecx1) {
+  if (!(ecx1 & (1u << 27)) || !(ecx1 & (1u << 28))) return false;
+  uint32_t lo, hi;
+  __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (lo & 6u) == 6u;
+}
+}  // namespace
+#endif
+
+// AVX2: CPUID.7:EBX bit 5, with the AVX state.
 bool HasAvx2() {
 #if defined(__x86_64__)
   static const bool has = [] {
     unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28))) return false;
-    uint32_t lo, hi;
-    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 6u) != 6u) return false;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !HasAvxState(c)) return false;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
     return (b & (1u << 5)) != 0;
   }();
   return has && avx2_allowed.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+// F16C: CPUID.1:ECX bit 29, with the AVX state.
+bool HasF16c() {
+#if defined(__x86_64__)
+  static const bool has = [] {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) && HasAvxState(c);
+  }();
+  return has;
 #else
   return false;
 #endif

@@ -18,6 +18,8 @@ namespace murmur::compress::kernels {
 // both on the same machine.
 bool HasAvx2();
 void SetAvx2ForTesting(bool enabled);
+// True when the CPU and OS support F16C (half-float conversion) with AVX.
+bool HasF16c();
 
 #if defined(__x86_64__)
 // The AVX2 kernels (kernels.cc); call them only when HasAvx2().
