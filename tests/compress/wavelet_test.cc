@@ -81,6 +81,23 @@ std::vector<double> DirectLevel(const std::vector<double>& x, const std::vector<
   return out;
 }
 
+// One inverse level from the definition, in double: x[i] = sum_j rlo[j] up(a)[i + F - 2 - j]
+// + rhi[j] up(d)[i + F - 2 - j] (up() puts a zero after every value), cut to n values.
+std::vector<double> DirectInverseLevel(const std::vector<float>& a, const std::vector<float>& d,
+                                       const std::vector<double>& lo, const std::vector<double>& hi,
+                                       size_t n) {
+  const int64_t f = static_cast<int64_t>(lo.size()), len = static_cast<int64_t>(a.size());
+  std::vector<double> out(n);
+  for (int64_t i = 0; i < static_cast<int64_t>(n); ++i)
+    for (int64_t j = 0; j < f; ++j) {
+      const int64_t m = i + f - 2 - j;
+      if (m < 0 || m % 2 || m / 2 >= len) continue;
+      // Reconstruction filters are the decomposition filters reversed.
+      out[i] += lo[f - 1 - j] * a[m / 2] + hi[f - 1 - j] * d[m / 2];
+    }
+  return out;
+}
+
 TEST(Wavelet, LongSignalsMatchTheDefinition) {
   // Decomposition filters of two banks (PyWavelets' dec_lo / dec_hi).
   const std::vector<std::pair<std::string, std::vector<double>>> lows = {
@@ -106,6 +123,19 @@ TEST(Wavelet, LongSignalsMatchTheDefinition) {
       for (size_t i = 0; i < c.size(); ++i)
         ASSERT_NEAR(c[i], expected[i], 1e-5 * std::max(1.0, std::abs(expected[i])))
             << name << " n=" << n << " coefficient " << i;
+      // One inverse level of random coefficients (not a transform's: every output then
+      // depends on the kernel's arithmetic, not only on perfect reconstruction).
+      WaveletTransform one(name, n, 1);
+      std::vector<float> r(one.coefficient_count()), back(n);
+      for (float& v : r) v = static_cast<float>(rng.normal());
+      one.inverse(r, back);
+      const size_t half = one.block_lengths()[0];
+      const auto want =
+          DirectInverseLevel(std::vector<float>(r.begin(), r.begin() + half),
+                             std::vector<float>(r.begin() + half, r.end()), lo, hi, n);
+      for (size_t i = 0; i < n; ++i)
+        ASSERT_NEAR(back[i], want[i], 1e-5 * std::max(1.0, std::abs(want[i])))
+            << name << " n=" << n << " inverse output " << i;
     }
   }
 }

@@ -32,6 +32,7 @@ class WaveletTransform {
 
  private:
   std::vector<float> lo_, hi_, rlo_, rhi_;
+  std::vector<float> lift_;  // lifting coefficients of a 4-tap bank (empty: convolution)
   size_t n_;
   int level_;
   std::vector<size_t> lengths_;  // signal length entering each level (lengths_[0] = n)
