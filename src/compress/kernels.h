@@ -26,7 +26,39 @@ bool HasF16c();
 double AbsSumAvx2(const float* x, size_t n);
 double SquareSumAvx2(const float* x, size_t n);
 void SignWordsAvx2(const float* x, size_t words, uint8_t* out);
+size_t FilterKeysAtLeastAvx2(const uint32_t* bits, size_t n, uint32_t t, uint32_t* out, size_t cap,
+                             double share);
 #endif
+
+// Writes the indices j < n whose magnitude key (bits[j] without the sign bit) is >= t to out,
+// in order, and returns their count; returns SIZE_MAX as soon as the count exceeds `cap`.
+// out must have room for cap + 64 values. `share`: the expected fraction of hits (a speed
+// hint only).
+inline size_t FilterKeysAtLeast(const uint32_t* bits, size_t n, uint32_t t, uint32_t* out,
+                                size_t cap, double share) {
+#if defined(__x86_64__)
+  if (HasAvx2()) return FilterKeysAtLeastAvx2(bits, n, t, out, cap, share);
+#endif
+  size_t count = 0, j = 0;
+#if defined(__SSE2__)
+  const __m128i mask = _mm_set1_epi32(0x7fffffff);
+  const __m128i tm1 = _mm_set1_epi32(static_cast<int32_t>(t - 1));
+  for (; j + 4 <= n; j += 4) {
+    const __m128i key =
+        _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bits + j)), mask);
+    for (int hit = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(key, tm1))); hit;
+         hit &= hit - 1)
+      out[count++] = static_cast<uint32_t>(j + static_cast<size_t>(__builtin_ctz(hit)));
+    if (count > cap) return SIZE_MAX;
+  }
+#endif
+  for (; j < n; ++j) {
+    out[count] = static_cast<uint32_t>(j);
+    count += (bits[j] & 0x7fffffffu) >= t;
+    if (count > cap) return SIZE_MAX;
+  }
+  return count;
+}
 
 constexpr size_t kSumBlock = 4096;
 

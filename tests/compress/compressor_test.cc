@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <numeric>
 
@@ -199,6 +200,50 @@ TEST(TopK, SampledPathIsExact) {
   got.clear();
   TopKIndices(trap, 5000, 0, got);
   EXPECT_EQ(got, ReferenceTopK(trap, 5000));
+}
+
+// The top-k filter kernel: every index whose magnitude key reaches t, in order, for hit rates
+// that take each of its variants (skip empty steps, 4 or 8 unconditional writes, the loop for
+// crowded steps), with and without AVX2; SIZE_MAX once the count passes the cap.
+TEST(TopK, FilterKernelFindsEveryHitInOrder) {
+  auto g = Gaussian(10007, 6);  // not a multiple of the 32-value step
+  // Runs of large values crowd some steps with more hits than the unconditional writes.
+  for (size_t i = 3000; i < 3100; ++i) g[i] = 50.0f + static_cast<float>(i % 7);
+  const auto* bits = reinterpret_cast<const uint32_t*>(g.data());
+  for (double share : {0.001, 0.01, 0.05, 0.3}) {
+    std::vector<float> mags(g.size());
+    for (size_t i = 0; i < g.size(); ++i) mags[i] = std::abs(g[i]);
+    std::nth_element(mags.begin(), mags.begin() + static_cast<size_t>(share * g.size()), mags.end(),
+                     std::greater<>());
+    const uint32_t t = std::bit_cast<uint32_t>(mags[static_cast<size_t>(share * g.size())]);
+    std::vector<uint32_t> want;
+    for (uint32_t i = 0; i < g.size(); ++i)
+      if ((bits[i] & 0x7fffffffu) >= t) want.push_back(i);
+    for (bool avx2 : {true, false}) {
+      kernels::SetAvx2ForTesting(avx2);
+      for (double hint : {0.001, 0.01, 0.1}) {
+        std::vector<uint32_t> got(g.size() + 64);
+        const size_t count =
+            kernels::FilterKeysAtLeast(bits, g.size(), t, got.data(), g.size(), hint);
+        ASSERT_EQ(count, want.size()) << "share " << share << " hint " << hint;
+        got.resize(count);
+        EXPECT_EQ(got, want) << "share " << share << " hint " << hint << " avx2 " << avx2;
+        EXPECT_EQ(kernels::FilterKeysAtLeast(bits, g.size(), t, got.data(), want.size() / 2, hint),
+                  SIZE_MAX);
+      }
+    }
+    kernels::SetAvx2ForTesting(true);
+  }
+}
+
+// Small values exactly on the sampled positions make the sampled threshold far too low: the
+// filter passes almost everything, stops at its cap, and the radix select gives the result.
+TEST(TopK, SampleBelowTheThresholdFallsBackExactly) {
+  auto g = Gaussian(100000, 7);
+  for (size_t i = 0; i < g.size(); i += 64) g[i] = 1e-6f;
+  std::vector<uint32_t> got;
+  TopKIndices(g, 1000, 0, got);
+  EXPECT_EQ(got, ReferenceTopK(g, 1000));
 }
 
 // Large k on large inputs goes to the radix select (branch-free split around the boundary
