@@ -21,7 +21,11 @@
 //                           them itself (phase 0); the mean of the values is one all-reduce of
 //                           K floats (phases 1-2, reduce-scatter + all-gather).
 // Votes and masks are sorted index sets written with compression.index_codec (auto = the
-// smallest for the set); values are f32 without indices.
+// smallest for the set); values carry no indices, f32 by default. With vote.value_codec =
+// f16 / bf16 / quant (server mode) a worker keeps what rounding took from its values in its
+// accumulator, a_i[mask] = a_i[mask] - decoded(sent), and the server adds its own error memory
+// e to the mean before rounding it, e[mask] = (mean + e[mask]) - decoded; every node (the server
+// too) applies the decoded mean, so the models stay identical.
 // Lost messages (injected faults, [faults], server mode only): a lost vote is an absent
 // voter; a worker whose mask is lost sits out (sends no values) until the next voting round;
 // the server averages the value vectors that arrived; a worker that misses the mean keeps
@@ -69,6 +73,17 @@ class MajorityVote final : public Algorithm {
                  "vote.vote_ratio: must be in [0, 1] (0 = vote.mask_ratio), got ", o.vote_ratio);
     MURMUR_CHECK(ConfigError, o.mask_reuse >= 1, "vote.mask_reuse: must be >= 1, got ",
                  o.mask_reuse);
+    lossy_ = o.value_codec != compress::ValueCodec::kF32;
+    values_.codec = o.value_codec;
+    values_.bits = o.value_bits;
+    MURMUR_CHECK(ConfigError, !lossy_ || server_mode_,
+                 "vote.value_codec: only server mode rounds values (all_to_all averages them "
+                 "exactly with an all-reduce); got '",
+                 compress::ValueCodecName(o.value_codec), "' with vote.mode = all_to_all");
+    MURMUR_CHECK(
+        ConfigError,
+        o.value_codec != compress::ValueCodec::kQuant || (o.value_bits >= 2 && o.value_bits <= 16),
+        "vote.value_bits: must be in [2, 16], got ", o.value_bits);
     MURMUR_CHECK(ConfigError, static_cast<int64_t>(ctx.initial_model.size()) == ctx.dim,
                  "majority_vote: needs the common initial model of all nodes (got ",
                  ctx.initial_model.size(), " values for a model of ", ctx.dim, ")");
@@ -93,7 +108,9 @@ class MajorityVote final : public Algorithm {
       s.x.assign(ctx.initial_model.begin(), ctx.initial_model.end());
       s.a.assign(ctx.dim, 0.0f);
       s.vals.resize(k_);
+      if (lossy_) s.resid.resize(k_);
     }
+    if (lossy_ && server_mode_) nodes_[o.server].err.assign(ctx.dim, 0.0f);
     if (!server_mode_) {
       AlgorithmContext c = ctx_;
       c.dim = k_;
@@ -107,7 +124,11 @@ class MajorityVote final : public Algorithm {
     io.vector(s.x);
     io.vector(s.a);
     io.vector(s.mask);  // reused until the next vote round (vote.mask_reuse)
+    if (lossy_ && server_mode_ && node == ctx_.vote.server) io.vector(s.err);
     if (!io.loading()) return;
+    MURMUR_CHECK(IoError,
+                 s.err.size() == (lossy_ && server_mode_ && node == ctx_.vote.server ? Dim() : 0u),
+                 io.what(), ": a server error memory of ", s.err.size(), " values");
     MURMUR_CHECK(IoError, s.x.size() == Dim() && s.a.size() == Dim(), io.what(), ": models of ",
                  s.x.size(), " values, expected ", Dim());
     MURMUR_CHECK(IoError, s.mask.empty() || s.mask.size() == k_, io.what(), ": a mask of ",
@@ -168,12 +189,34 @@ class MajorityVote final : public Algorithm {
       Gather(s);
       if (node == server) return;
       h.receiver = server;
-      ctx_.transport->send(comm::EncodeDenseF32(h, s.vals));
+      if (!lossy_) {
+        ctx_.transport->send(comm::EncodeDenseF32(h, s.vals));
+        return;
+      }
+      // What rounding takes from the values stays in the accumulator (Apply).
+      Round(s.vals, s, h);
+      ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
+      for (uint32_t k = 0; k < k_; ++k) s.resid[k] = s.vals[k] - s.resid[k];
     } else if (node == server && !s.mask.empty()) {  // phase 3: the server sends the mean back
+      if (!lossy_) {
+        for (int to = 0; to < ctx_.nodes; ++to) {
+          if (to == server) continue;
+          h.receiver = to;
+          ctx_.transport->send(comm::EncodeDenseF32(h, s.vals));
+        }
+        return;
+      }
+      // Round mean + e; e keeps the rounding error; every node applies the decoded mean.
+      for (uint32_t k = 0; k < k_; ++k) s.vals[k] += s.err[s.mask[k]];
+      Round(s.vals, s, h);
+      for (uint32_t k = 0; k < k_; ++k) {
+        s.err[s.mask[k]] = s.vals[k] - s.resid[k];
+        s.vals[k] = s.resid[k];
+      }
       for (int to = 0; to < ctx_.nodes; ++to) {
         if (to == server) continue;
         h.receiver = to;
-        ctx_.transport->send(comm::EncodeDenseF32(h, s.vals));
+        ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
       }
     }
   }
@@ -220,7 +263,12 @@ class MajorityVote final : public Algorithm {
         }
         const auto m = TakeValues(node, from, round, 2);
         if (!m) continue;
-        for (uint32_t k = 0; k < k_; ++k) sum[k] += comm::DenseF32At(m->body, k);
+        if (lossy_) {
+          DecodeRounded(*m, from, round, s.resid);
+          for (uint32_t k = 0; k < k_; ++k) sum[k] += s.resid[k];
+        } else {
+          for (uint32_t k = 0; k < k_; ++k) sum[k] += comm::DenseF32At(m->body, k);
+        }
         ++got;
       }
       for (uint32_t k = 0; k < k_; ++k) s.vals[k] = static_cast<float>(sum[k] / got);
@@ -229,7 +277,11 @@ class MajorityVote final : public Algorithm {
         const auto m = TakeValues(node, server, round, 3);
         // A worker that misses the mean keeps its accumulator: its model lags this round.
         if (!m || s.mask.empty()) return;
-        if (k_) std::memcpy(s.vals.data(), m->body.data(), 4ull * k_);
+        if (lossy_) {
+          DecodeRounded(*m, server, round, s.vals);
+        } else if (k_) {
+          std::memcpy(s.vals.data(), m->body.data(), 4ull * k_);
+        }
       }
       Apply(s, x);
     }
@@ -243,6 +295,8 @@ class MajorityVote final : public Algorithm {
     std::vector<uint32_t> vote, mask, idx, tally, order;
     std::vector<uint64_t> keys;
     std::vector<double> sum;
+    std::vector<float> resid;  // lossy values: decoded values, then what rounding left
+    std::vector<float> err;    // the server's downlink error memory (lossy values)
     comm::Bytes bytes;
   };
 
@@ -291,12 +345,14 @@ class MajorityVote final : public Algorithm {
     for (uint32_t k = 0; k < k_; ++k) s.vals[k] = s.a[s.mask[k]];
   }
 
-  // x <- common model + mean on the mask; the sent part leaves the accumulator.
+  // x <- common model + mean on the mask; the sent part leaves the accumulator (with lossy
+  // values a worker keeps the rounding error; the server sent its exact values).
   void Apply(State& s, std::span<float> x) const {
     if (s.mask.size() != k_) return;  // no mask yet (a server back from a crash)
+    const bool keep = lossy_ && &s != &nodes_[ctx_.vote.server];
     for (uint32_t k = 0; k < k_; ++k) {
       s.x[s.mask[k]] += s.vals[k];
-      s.a[s.mask[k]] = 0.0f;
+      s.a[s.mask[k]] = keep ? s.resid[k] : 0.0f;
     }
     std::copy(s.x.begin(), s.x.end(), x.begin());
   }
@@ -320,7 +376,29 @@ class MajorityVote final : public Algorithm {
 
   // The K values on the mask that `from` sent in this phase (nullopt: lost).
   std::optional<detail::Message> TakeValues(int node, int from, uint32_t round, int phase) const {
-    return Take(node, from, round, phase, comm::Codec::kDenseF32, k_);
+    return Take(node, from, round, phase, lossy_ ? comm::Codec::kControl : comm::Codec::kDenseF32,
+                k_);
+  }
+
+  // `values` rounded by vote.value_codec into s.bytes (the payload of the frame h now
+  // describes); s.resid gets the decoded values.
+  void Round(std::span<const float> values, State& s, comm::FrameHeader& h) const {
+    s.bytes.clear();
+    compress::EncodeValues(values, values_, nullptr, s.bytes);
+    compress::ByteReader in(s.bytes, "majority_vote: own values");
+    compress::DecodeValues(in, k_, s.resid);
+    h.codec = static_cast<uint8_t>(comm::Codec::kControl);
+    h.count = k_;
+    h.dimension = k_;
+  }
+  void DecodeRounded(const detail::Message& m, int from, uint32_t round,
+                     std::span<float> out) const {
+    MURMUR_CHECK(ProtocolError, m.count == k_, "majority_vote: values from node ", from,
+                 " in round ", round, " hold ", m.count, " values; expected ", k_);
+    compress::ByteReader in(m.body, "majority_vote: values");
+    compress::DecodeValues(in, k_, out);
+    MURMUR_CHECK(ProtocolError, in.remaining() == 0, "majority_vote: values from node ", from,
+                 " have ", in.remaining(), " trailing bytes");
   }
 
   // Every message must arrive, unless faults are injected.
@@ -339,6 +417,8 @@ class MajorityVote final : public Algorithm {
   uint32_t k_ = 0, kv_ = 0;
   double vote_ratio_ = 0.0;  // K_v / d (vote.vote_ratio, or vote.mask_ratio when 0)
   bool server_mode_ = true;
+  bool lossy_ = false;  // vote.value_codec other than f32
+  compress::ValueOptions values_;
   std::unique_ptr<Algorithm> average_;
 };
 

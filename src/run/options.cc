@@ -97,6 +97,8 @@ algo::VoteOptions VoteOptionsFrom(const Config& c) {
   o.vote_ratio = c.get_double("vote.vote_ratio");
   o.mask_reuse = c.get_int("vote.mask_reuse");
   o.layerwise = c.get_bool("vote.layerwise");
+  o.value_codec = compress::ParseValueCodec(c.get_string("vote.value_codec"), "vote.value_codec");
+  o.value_bits = static_cast<int>(c.get_int("vote.value_bits"));
   return o;
 }
 

@@ -150,6 +150,12 @@ std::vector<KeySpec> Build() {
       I("vote.mask_reuse", 1, 1, 1e9,
         "majority_vote: vote every N rounds and reuse the mask in between"),
       B("vote.layerwise", false, "majority_vote: vote and pick the mask per tensor"),
+      S("vote.value_codec", "f32",
+        "majority_vote server mode: how the values on the mask are written, both directions "
+        "(f32 exact; f16, bf16; quant = vote.value_bits bits per value plus one f32 scale); "
+        "the rounding error is kept and sent later (worker accumulators, server error memory)",
+        Fixed({"f32", "f16", "bf16", "quant"})),
+      I("vote.value_bits", 8, 2, 16, "majority_vote with vote.value_codec = quant: bits per value"),
 
       S("jwins.wavelet", "sym2", "jwins: wavelet of the whole-model transform",
         [] { return compress::WaveletNames(); }),

@@ -174,7 +174,71 @@ TEST(MajorityVote, BytesPerRoundMatchTheFormula) {
               (n - 1) * (h + index_bytes(20)) + ar.transport->counters(i).bytes_sent);
 }
 
+VoteOptions Lossy(compress::ValueCodec codec, double mask, int bits = 8) {
+  VoteOptions o = Options("server", mask);
+  o.value_codec = codec;
+  o.value_bits = bits;
+  return o;
+}
+
+// Rounded values (f16, bf16, 4-bit quant): every node still applies the same mean, and what
+// rounding took is sent later (worker accumulators, server error memory), so after one round
+// of updates the model still ends at the exact mean update, to far below the rounding step.
+TEST(MajorityVote, RoundedValuesLoseNothing) {
+  const std::pair<compress::ValueCodec, int> codecs[] = {{compress::ValueCodec::kF16, 8},
+                                                         {compress::ValueCodec::kBF16, 8},
+                                                         {compress::ValueCodec::kQuant, 4}};
+  for (const auto& [codec, bits] : codecs) {
+    const int n = 4;
+    const int64_t d = 60;
+    Vote v(n, d, Lossy(codec, 0.2, bits));
+    ThreadPool pool(2);
+    v.sim.round(0, pool, /*perturb=*/true);
+    std::vector<double> mean(d, 0.0);
+    for (int i = 0; i < n; ++i) {
+      Rng rng(99, i, Stream::kData);
+      for (int64_t k = 0; k < d; ++k) mean[k] += 0.1 * rng.normal() / n;
+    }
+    for (uint32_t r = 1; r < 80; ++r) {
+      v.sim.round(r, pool);
+      for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << "round " << r;
+    }
+    for (int64_t k = 0; k < d; ++k)
+      ASSERT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k], 2e-6)
+          << compress::ValueCodecName(codec) << " coord " << k;
+  }
+}
+
+// Rounded values cost the value block of compress::EncodedValueBytes, both directions.
+TEST(MajorityVote, RoundedValueBytesMatchTheFormula) {
+  const int n = 5;
+  const int64_t d = 200;
+  ThreadPool pool(2);
+  for (auto [codec, bits] :
+       {std::pair{compress::ValueCodec::kBF16, 8}, std::pair{compress::ValueCodec::kQuant, 4}}) {
+    VoteOptions o = Lossy(codec, 0.05, bits);
+    o.mask_reuse = 2;
+    Vote v(n, d, o, {}, compress::IndexCodec::kRaw);
+    compress::ValueOptions vo;
+    vo.codec = codec;
+    vo.bits = bits;
+    const uint64_t values = 32 + compress::EncodedValueBytes(10, vo);
+    v.sim.round(0, pool, true);  // a voting round
+    std::vector<uint64_t> before(n);
+    for (int i = 0; i < n; ++i) before[i] = v.sim.transport->counters(i).bytes_sent;
+    v.sim.round(1, pool, true);  // mask reused: values only
+    for (int i = 0; i < n; ++i)
+      EXPECT_EQ(v.sim.transport->counters(i).bytes_sent - before[i],
+                i == 0 ? (n - 1) * values : values)
+          << compress::ValueCodecName(codec) << " node " << i;
+  }
+}
+
 TEST(MajorityVote, RejectsBadOptions) {
+  VoteOptions rounded_all = Lossy(compress::ValueCodec::kBF16, 0.1);
+  rounded_all.mode = "all_to_all";
+  EXPECT_THROW(Vote(4, 10, rounded_all), ConfigError);
+  EXPECT_THROW(Vote(4, 10, Lossy(compress::ValueCodec::kQuant, 0.1, 1)), ConfigError);
   EXPECT_THROW(Vote(4, 10, Options("gossip", 0.1)), ConfigError);
   EXPECT_THROW(Vote(4, 10, Options("server", 0.1, 0.0, 0)), ConfigError);
   VoteOptions far = Options("server", 0.1);

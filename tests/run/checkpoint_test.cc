@@ -141,6 +141,23 @@ TEST_F(ResumeTest, ContinuesFromTheNewestCheckpointToTheSameOutputs) {
       << timing;
 }
 
+// Majority vote with rounded values carries the server's error memory through a checkpoint:
+// a resumed run gives the same files.
+TEST_F(ResumeTest, MajorityVoteWithRoundedValuesResumesToTheSameOutputs) {
+  Config c = Small();
+  for (const char* s : {"algorithm.name=majority_vote", "compression.name=none",
+                        "vote.mask_ratio=0.2", "vote.value_codec=quant", "vote.value_bits=3"})
+    c.set(s);
+  Run(c, root_ / "full");
+  Run(c, root_ / "cut");
+  const fs::path cut = root_ / "cut";
+  fs::remove(cut / "summary.json");
+  Run(Saved(cut), cut, /*resume=*/true);
+  for (const char* f : {"metrics.csv", "eval.csv"})
+    EXPECT_EQ(Slurp(root_ / "full" / f), Slurp(cut / f)) << f;
+  EXPECT_EQ(Slurp(root_ / "full" / "summary.json"), Slurp(cut / "summary.json"));
+}
+
 TEST_F(ResumeTest, RefusesAFinishedRunAMissingCheckpointAndAChangedConfig) {
   const fs::path dir = root_ / "r";
   Config c = Small();

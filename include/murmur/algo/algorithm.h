@@ -50,6 +50,12 @@ struct VoteOptions {
   double vote_ratio = 0.0;   // K_v = ceil(vote_ratio * d) votes per node; 0 = mask_ratio
   int64_t mask_reuse = 1;    // vote every R rounds, reuse the mask in between
   bool layerwise = false;    // vote and select per tensor (AlgorithmContext::segments)
+  // How the values on the mask are written, both directions (server mode): f32 (exact), f16,
+  // bf16, or quant (value_bits bits per value and one f32 scale per message). What the rounding
+  // leaves behind stays in the worker's accumulator (uplink) or in the server's error memory
+  // (downlink), so it is sent later rather than lost.
+  compress::ValueCodec value_codec = compress::ValueCodec::kF32;
+  int value_bits = 8;
 };
 
 // jwins (Dhasade et al. 2023): wavelet-domain sparsification with randomized cut-off.
