@@ -13,9 +13,11 @@
 namespace murmur::compress::kernels {
 namespace {
 std::atomic<bool> avx2_allowed{true};
+std::atomic<bool> avx512_allowed{true};
 }  // namespace
 
 void SetAvx2ForTesting(bool enabled) { avx2_allowed = enabled; }
+void SetAvx512ForTesting(bool enabled) { avx512_allowed = enabled; }
 
 #if defined(__x86_64__)
 namespace {
@@ -40,6 +42,25 @@ bool HasAvx2() {
     return (b & (1u << 5)) != 0;
   }();
   return has && avx2_allowed.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+// AVX-512 F and VL (CPUID.7:EBX bits 16 and 31), with the opmask and ZMM state enabled by
+// the OS (XCR0 bits 5-7) besides the AVX state; only with HasAvx2().
+bool HasAvx512Vl() {
+#if defined(__x86_64__)
+  static const bool has = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !HasAvxState(c)) return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    if (!(b & (1u << 16)) || !(b & (1u << 31))) return false;
+    uint32_t lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 0xe0u) == 0xe0u;
+  }();
+  return has && HasAvx2() && avx512_allowed.load(std::memory_order_relaxed);
 #else
   return false;
 #endif

@@ -18,6 +18,11 @@ namespace murmur::compress::kernels {
 // both on the same machine.
 bool HasAvx2();
 void SetAvx2ForTesting(bool enabled);
+// True when AVX2 is in use and the CPU and OS support AVX-512 F and VL (the wavelet uses
+// their two-source permutes on 256-bit vectors), unless a test turned it off; same bits as
+// the AVX2 and baseline kernels.
+bool HasAvx512Vl();
+void SetAvx512ForTesting(bool enabled);
 // True when the CPU and OS support F16C (half-float conversion) with AVX.
 bool HasF16c();
 

@@ -342,10 +342,69 @@ void InverseLiftChunk(const float* __restrict a, const float* __restrict d,
   }
   if (j < cnt) InverseLiftChunk(a, d, c, nullptr, out, t0 + j, cnt - j);
 }
+
+// With AVX-512 VL the split, the interleave and the one-value shift are one two-source
+// permute each (AVX2 needs two shuffles or a shuffle and a lane permute): 3 instead of 6
+// permute instructions per 8 outputs, the same arithmetic.
+[[gnu::target("avx2,avx512f,avx512vl")]] void ForwardLiftChunkAvx512(const float* x, const float* c,
+                                                                     const float*, float* a,
+                                                                     float* d, int64_t o0,
+                                                                     int64_t cnt) {
+  const float* p = x + 2 * o0;
+  a += o0;
+  d += o0;
+  const __m256 c0 = _mm256_set1_ps(c[0]), c1 = _mm256_set1_ps(c[1]), c2 = _mm256_set1_ps(c[2]),
+               c3 = _mm256_set1_ps(c[3]), c4 = _mm256_set1_ps(c[4]), c5 = _mm256_set1_ps(c[5]);
+  const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m256i odd = _mm256_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15);
+  __m256i prev = _mm256_castps_si256(_mm256_set1_ps(p[-1] + c[0] * p[-2]));
+  int64_t i = 0;
+  for (; i + 8 <= cnt; i += 8) {
+    const __m256 lo = _mm256_loadu_ps(p + 2 * i), hi = _mm256_loadu_ps(p + 2 * i + 8);
+    const __m256 e = _mm256_permutex2var_ps(lo, even, hi);
+    const __m256 u = _mm256_add_ps(_mm256_permutex2var_ps(lo, odd, hi), _mm256_mul_ps(c0, e));
+    const __m256i ui = _mm256_castps_si256(u);
+    const __m256 u0 = _mm256_castsi256_ps(_mm256_alignr_epi32(ui, prev, 7));  // u[i-1 .. i+6]
+    __m256 s = _mm256_add_ps(_mm256_mul_ps(c1, e), _mm256_mul_ps(c2, u));
+    s = _mm256_add_ps(s, _mm256_mul_ps(c3, u0));
+    _mm256_storeu_ps(a + i, s);
+    _mm256_storeu_ps(d + i, _mm256_add_ps(_mm256_mul_ps(c4, u0), _mm256_mul_ps(c5, s)));
+    prev = ui;
+  }
+  if (i < cnt) ForwardLiftChunk(x, c, nullptr, a - o0, d - o0, o0 + i, cnt - i);
+}
+[[gnu::target("avx2,avx512f,avx512vl")]] void InverseLiftChunkAvx512(const float* a, const float* d,
+                                                                     const float* c, const float*,
+                                                                     float* out, int64_t t0,
+                                                                     int64_t cnt) {
+  const float* ap = a + t0;
+  const float* dp = d + t0;
+  float* o2 = out + 2 * t0;
+  const __m256 c6 = _mm256_set1_ps(c[6]), c7 = _mm256_set1_ps(c[7]), c8 = _mm256_set1_ps(c[8]),
+               c9 = _mm256_set1_ps(c[9]), c10 = _mm256_set1_ps(c[10]), c11 = _mm256_set1_ps(c[11]);
+  const __m256i first = _mm256_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11);
+  const __m256i second = _mm256_setr_epi32(4, 12, 5, 13, 6, 14, 7, 15);
+  __m256i prev = _mm256_castps_si256(_mm256_set1_ps(c[6] * dp[0] + c[7] * ap[0]));
+  int64_t j = 0;
+  for (; j + 8 <= cnt; j += 8) {
+    const __m256 u1 = _mm256_add_ps(_mm256_mul_ps(c6, _mm256_loadu_ps(dp + j + 1)),
+                                    _mm256_mul_ps(c7, _mm256_loadu_ps(ap + j + 1)));
+    const __m256i ui = _mm256_castps_si256(u1);
+    const __m256 u0 = _mm256_castsi256_ps(_mm256_alignr_epi32(ui, prev, 7));
+    __m256 e = _mm256_add_ps(_mm256_mul_ps(c8, _mm256_loadu_ps(ap + j)), _mm256_mul_ps(c9, u1));
+    e = _mm256_add_ps(e, _mm256_mul_ps(c10, u0));
+    const __m256 o = _mm256_add_ps(u1, _mm256_mul_ps(c11, e));
+    _mm256_storeu_ps(o2 + 2 * j, _mm256_permutex2var_ps(e, first, o));
+    _mm256_storeu_ps(o2 + 2 * j + 8, _mm256_permutex2var_ps(e, second, o));
+    prev = ui;
+  }
+  if (j < cnt) InverseLiftChunk(a, d, c, nullptr, out, t0 + j, cnt - j);
+}
 #endif
 
 std::pair<ForwardChunkFn, InverseChunkFn> LiftKernels() {
 #if defined(__x86_64__)
+  if (kernels::HasAvx512Vl()) return {&ForwardLiftChunkAvx512, &InverseLiftChunkAvx512};
   if (kernels::HasAvx2()) return {&ForwardLiftChunkAvx2, &InverseLiftChunkAvx2};
 #endif
   return {&ForwardLiftChunk, &InverseLiftChunk};

@@ -140,10 +140,11 @@ TEST(Wavelet, LongSignalsMatchTheDefinition) {
   }
 }
 
-// The AVX2 kernels (used when the CPU has AVX2) must give the bits of the baseline ones, so
-// runs agree between machines with and without it.
-TEST(Wavelet, Avx2KernelsGiveTheBaselineBits) {
+// The AVX2 and AVX-512 kernels (used when the CPU has them) must give the bits of the
+// baseline ones, so runs agree between machines with and without them.
+TEST(Wavelet, VectorKernelsGiveTheBaselineBits) {
   if (!kernels::HasAvx2()) GTEST_SKIP() << "this CPU has no AVX2";
+  const bool avx512 = kernels::HasAvx512Vl();
   Rng rng(9);
   for (const auto& name : WaveletNames())
     for (size_t n : {1, 7, 8, 17, 100, 1030, 5000})
@@ -151,18 +152,29 @@ TEST(Wavelet, Avx2KernelsGiveTheBaselineBits) {
         std::vector<float> x(n);
         for (float& v : x) v = static_cast<float>(rng.normal());
         WaveletTransform t(name, n, level);
-        std::vector<float> c_avx(t.coefficient_count()), c_base(t.coefficient_count());
-        std::vector<float> back_avx(n), back_base(n);
-        t.forward(x, c_avx);
-        t.inverse(c_avx, back_avx);
-        kernels::SetAvx2ForTesting(false);
-        t.forward(x, c_base);
-        t.inverse(c_avx, back_base);
-        kernels::SetAvx2ForTesting(true);
-        ASSERT_EQ(0, std::memcmp(c_avx.data(), c_base.data(), c_avx.size() * 4))
-            << name << " n=" << n << " level=" << level;
-        ASSERT_EQ(0, std::memcmp(back_avx.data(), back_base.data(), n * 4))
-            << name << " n=" << n << " level=" << level;
+        auto run = [&](bool use_avx2, bool use_avx512) {
+          kernels::SetAvx2ForTesting(use_avx2);
+          kernels::SetAvx512ForTesting(use_avx512);
+          std::vector<float> c(t.coefficient_count()), back(n);
+          t.forward(x, c);
+          // The inverse of one fixed set of coefficients, so a difference shows where it is.
+          std::vector<float> fixed(t.coefficient_count());
+          for (size_t i = 0; i < fixed.size(); ++i) fixed[i] = x[i % n] + 0.25f * (i % 7);
+          t.inverse(fixed, back);
+          kernels::SetAvx2ForTesting(true);
+          kernels::SetAvx512ForTesting(true);
+          return std::pair{c, back};
+        };
+        const auto base = run(false, false);
+        for (auto [use_avx2, use_avx512] : {std::pair{true, false}, std::pair{true, true}}) {
+          if (use_avx512 && !avx512) continue;
+          const auto got = run(use_avx2, use_avx512);
+          const char* what = use_avx512 ? "AVX-512" : "AVX2";
+          ASSERT_EQ(0, std::memcmp(got.first.data(), base.first.data(), base.first.size() * 4))
+              << what << " forward " << name << " n=" << n << " level=" << level;
+          ASSERT_EQ(0, std::memcmp(got.second.data(), base.second.data(), n * 4))
+              << what << " inverse " << name << " n=" << n << " level=" << level;
+        }
       }
 }
 
