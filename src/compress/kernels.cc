@@ -23,11 +23,22 @@ void SetAvx512ForTesting(bool enabled) { avx512_allowed = enabled; }
 namespace {
 // AVX in the CPU (CPUID.1:ECX bit 28), OSXSAVE (bit 27) and the AVX state enabled by the OS
 // (XCR0 bits 1-2): what every 256-bit kernel needs before its own feature bit.
-bool HasAvxState(unsigned ecx1) {
-  if (!(ecx1 & (1u << 27)) || !(ecx1 & (1u << 28))) return false;
+// The state components the OS enabled (XCR0; needs OSXSAVE).
+uint32_t Xcr0() {
   uint32_t lo, hi;
   __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (lo & 6u) == 6u;
+  return lo;
+}
+bool HasAvxState(unsigned ecx1) {
+  if (!(ecx1 & (1u << 27)) || !(ecx1 & (1u << 28))) return false;
+  return (Xcr0() & 6u) == 6u;
+}
+// CPUID.7:EBX (the AVX2 and AVX-512 feature bits) when the CPU has the AVX state, else 0.
+unsigned AvxLeaf7Ebx() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !HasAvxState(c)) return 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+  return b;
 }
 }  // namespace
 #endif
@@ -35,12 +46,7 @@ bool HasAvxState(unsigned ecx1) {
 // AVX2: CPUID.7:EBX bit 5, with the AVX state.
 bool HasAvx2() {
 #if defined(__x86_64__)
-  static const bool has = [] {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !HasAvxState(c)) return false;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    return (b & (1u << 5)) != 0;
-  }();
+  static const bool has = (AvxLeaf7Ebx() & (1u << 5)) != 0;
   return has && avx2_allowed.load(std::memory_order_relaxed);
 #else
   return false;
@@ -52,13 +58,8 @@ bool HasAvx2() {
 bool HasAvx512Vl() {
 #if defined(__x86_64__)
   static const bool has = [] {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !HasAvxState(c)) return false;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    if (!(b & (1u << 16)) || !(b & (1u << 31))) return false;
-    uint32_t lo, hi;
-    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return (lo & 0xe0u) == 0xe0u;
+    const unsigned b = AvxLeaf7Ebx();
+    return (b & (1u << 16)) && (b & (1u << 31)) && (Xcr0() & 0xe0u) == 0xe0u;
   }();
   return has && HasAvx2() && avx512_allowed.load(std::memory_order_relaxed);
 #else

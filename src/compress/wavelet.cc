@@ -286,6 +286,27 @@ void InverseLiftChunk(const float* __restrict a, const float* __restrict d,
 }
 
 #if defined(__x86_64__)
+// The arithmetic of ForwardLiftRows and InverseLiftRows on 8 lanes (u = u[o], u0 = u[o - 1]).
+[[gnu::target("avx2"), gnu::always_inline]] inline void ForwardLiftStore(__m256 e, __m256 u,
+                                                                         __m256 u0, __m256 c1,
+                                                                         __m256 c2, __m256 c3,
+                                                                         __m256 c4, __m256 c5,
+                                                                         float* a, float* d) {
+  __m256 s = _mm256_add_ps(_mm256_mul_ps(c1, e), _mm256_mul_ps(c2, u));
+  s = _mm256_add_ps(s, _mm256_mul_ps(c3, u0));
+  _mm256_storeu_ps(a, s);
+  _mm256_storeu_ps(d, _mm256_add_ps(_mm256_mul_ps(c4, u0), _mm256_mul_ps(c5, s)));
+}
+[[gnu::target("avx2"), gnu::always_inline]] inline void InverseLiftPair(__m256 a, __m256 u1,
+                                                                        __m256 u0, __m256 c8,
+                                                                        __m256 c9, __m256 c10,
+                                                                        __m256 c11, __m256& e,
+                                                                        __m256& o) {
+  e = _mm256_add_ps(_mm256_mul_ps(c8, a), _mm256_mul_ps(c9, u1));
+  e = _mm256_add_ps(e, _mm256_mul_ps(c10, u0));
+  o = _mm256_add_ps(u1, _mm256_mul_ps(c11, e));
+}
+
 // The two lifting chunks above with the polyphase split and the interleave in registers;
 // the same operations in the same order per value.
 [[gnu::target("avx2")]] void ForwardLiftChunkAvx2(const float* x, const float* c, const float*,
@@ -307,10 +328,7 @@ void InverseLiftChunk(const float* __restrict a, const float* __restrict d,
     const __m256 t = _mm256_permute2f128_ps(prev, u, 0x21);
     const __m256 u0 =
         _mm256_castsi256_ps(_mm256_alignr_epi8(_mm256_castps_si256(u), _mm256_castps_si256(t), 12));
-    __m256 s = _mm256_add_ps(_mm256_mul_ps(c1, e), _mm256_mul_ps(c2, u));
-    s = _mm256_add_ps(s, _mm256_mul_ps(c3, u0));
-    _mm256_storeu_ps(a + i, s);
-    _mm256_storeu_ps(d + i, _mm256_add_ps(_mm256_mul_ps(c4, u0), _mm256_mul_ps(c5, s)));
+    ForwardLiftStore(e, u, u0, c1, c2, c3, c4, c5, a + i, d + i);
     prev = u;
   }
   if (i < cnt) ForwardLiftChunk(x, c, nullptr, a - o0, d - o0, o0 + i, cnt - i);
@@ -332,9 +350,8 @@ void InverseLiftChunk(const float* __restrict a, const float* __restrict d,
     const __m256 t = _mm256_permute2f128_ps(prev, u1, 0x21);
     const __m256 u0 = _mm256_castsi256_ps(
         _mm256_alignr_epi8(_mm256_castps_si256(u1), _mm256_castps_si256(t), 12));
-    __m256 e = _mm256_add_ps(_mm256_mul_ps(c8, _mm256_loadu_ps(ap + j)), _mm256_mul_ps(c9, u1));
-    e = _mm256_add_ps(e, _mm256_mul_ps(c10, u0));
-    const __m256 o = _mm256_add_ps(u1, _mm256_mul_ps(c11, e));
+    __m256 e, o;
+    InverseLiftPair(_mm256_loadu_ps(ap + j), u1, u0, c8, c9, c10, c11, e, o);
     const __m256 lo = _mm256_unpacklo_ps(e, o), hi = _mm256_unpackhi_ps(e, o);
     _mm256_storeu_ps(o2 + 2 * j, _mm256_permute2f128_ps(lo, hi, 0x20));
     _mm256_storeu_ps(o2 + 2 * j + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
@@ -365,10 +382,7 @@ void InverseLiftChunk(const float* __restrict a, const float* __restrict d,
     const __m256 u = _mm256_add_ps(_mm256_permutex2var_ps(lo, odd, hi), _mm256_mul_ps(c0, e));
     const __m256i ui = _mm256_castps_si256(u);
     const __m256 u0 = _mm256_castsi256_ps(_mm256_alignr_epi32(ui, prev, 7));  // u[i-1 .. i+6]
-    __m256 s = _mm256_add_ps(_mm256_mul_ps(c1, e), _mm256_mul_ps(c2, u));
-    s = _mm256_add_ps(s, _mm256_mul_ps(c3, u0));
-    _mm256_storeu_ps(a + i, s);
-    _mm256_storeu_ps(d + i, _mm256_add_ps(_mm256_mul_ps(c4, u0), _mm256_mul_ps(c5, s)));
+    ForwardLiftStore(e, u, u0, c1, c2, c3, c4, c5, a + i, d + i);
     prev = ui;
   }
   if (i < cnt) ForwardLiftChunk(x, c, nullptr, a - o0, d - o0, o0 + i, cnt - i);
@@ -391,9 +405,8 @@ void InverseLiftChunk(const float* __restrict a, const float* __restrict d,
                                     _mm256_mul_ps(c7, _mm256_loadu_ps(ap + j + 1)));
     const __m256i ui = _mm256_castps_si256(u1);
     const __m256 u0 = _mm256_castsi256_ps(_mm256_alignr_epi32(ui, prev, 7));
-    __m256 e = _mm256_add_ps(_mm256_mul_ps(c8, _mm256_loadu_ps(ap + j)), _mm256_mul_ps(c9, u1));
-    e = _mm256_add_ps(e, _mm256_mul_ps(c10, u0));
-    const __m256 o = _mm256_add_ps(u1, _mm256_mul_ps(c11, e));
+    __m256 e, o;
+    InverseLiftPair(_mm256_loadu_ps(ap + j), u1, u0, c8, c9, c10, c11, e, o);
     _mm256_storeu_ps(o2 + 2 * j, _mm256_permutex2var_ps(e, first, o));
     _mm256_storeu_ps(o2 + 2 * j + 8, _mm256_permutex2var_ps(e, second, o));
     prev = ui;

@@ -111,6 +111,16 @@ TEST(MajorityVote, MaskIsCommonToAllWorkers) {
   }
 }
 
+// The mean over n nodes of the perturbation of round 0, recomputed as the harness draws it.
+std::vector<double> MeanPerturbation(int n, int64_t d) {
+  std::vector<double> mean(d, 0.0);
+  for (int i = 0; i < n; ++i) {
+    Rng rng(99, i, Stream::kData);
+    for (int64_t k = 0; k < d; ++k) mean[k] += 0.1 * rng.normal() / n;
+  }
+  return mean;
+}
+
 // Error feedback: what a round does not send stays in the accumulators, so after one round
 // of updates and enough rounds without, the model has moved by exactly the mean update.
 TEST(MajorityVote, ErrorFeedbackEventuallySendsEverything) {
@@ -120,12 +130,7 @@ TEST(MajorityVote, ErrorFeedbackEventuallySendsEverything) {
     Vote v(n, d, Options(mode, 0.05));
     ThreadPool pool(2);
     v.sim.round(0, pool, /*perturb=*/true);
-    // The perturbation of round 0, recomputed as the harness draws it.
-    std::vector<double> mean(d, 0.0);
-    for (int i = 0; i < n; ++i) {
-      Rng rng(99, i, Stream::kData);
-      for (int64_t k = 0; k < d; ++k) mean[k] += 0.1 * rng.normal() / n;
-    }
+    const std::vector<double> mean = MeanPerturbation(n, d);
     for (uint32_t r = 1; r < 40; ++r) v.sim.round(r, pool);
     for (int64_t k = 0; k < d; ++k)
       ASSERT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k], 1e-5) << mode << " coord " << k;
@@ -194,11 +199,7 @@ TEST(MajorityVote, RoundedValuesLoseNothing) {
     Vote v(n, d, Lossy(codec, 0.2, bits));
     ThreadPool pool(2);
     v.sim.round(0, pool, /*perturb=*/true);
-    std::vector<double> mean(d, 0.0);
-    for (int i = 0; i < n; ++i) {
-      Rng rng(99, i, Stream::kData);
-      for (int64_t k = 0; k < d; ++k) mean[k] += 0.1 * rng.normal() / n;
-    }
+    const std::vector<double> mean = MeanPerturbation(n, d);
     for (uint32_t r = 1; r < 80; ++r) {
       v.sim.round(r, pool);
       for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << "round " << r;
