@@ -42,6 +42,9 @@ main() {
 choco() {
   row "choco_top2f16_ring-iid" $C/choco_topk_ring.toml --set partition.name=iid \
     --set compression.ratio=0.02 --set compression.value_codec=f16
+  # Half the learning rate (smaller steps for the 1% of coordinates to follow).
+  row "choco_top1_ring_lr0.025-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set train.lr=0.025
 }
 
 # Sparse-Push at other compression ratios (iid): top-2%, 5%, 0.5% and 0.2%.
@@ -101,7 +104,7 @@ vote_plain() {
 
 # Majority vote near 1000x with rounded values (vote.value_codec = quant, 4 bits per value,
 # the rounding error kept in the accumulators and the server's error memory): what is spent on
-# values shrinks 8x, so the mask can grow; lr 0.2 without momentum as in vote_plain.
+# values shrinks 8x, so the mask can grow. No momentum, as in vote_plain; lr 0.2 to 0.5.
 vote_quant() {
   local s=(--set partition.name=iid --set train.momentum=0 --set vote.value_codec=quant
     --set vote.value_bits=4)
@@ -109,13 +112,31 @@ vote_quant() {
     --set vote.mask_ratio=0.001
   row "vote0_q4_k0.0015-iid" $C/majority_vote.toml "${s[@]}" --set train.lr=0.2 \
     --set vote.mask_ratio=0.0015
-  row "vote0_q4_k0.0026_r2-iid" $C/majority_vote.toml "${s[@]}" --set train.lr=0.2 \
-    --set vote.mask_ratio=0.0026 --set vote.mask_reuse=2
   row "vote0_q4_k0.0015_nodecay-iid" $C/majority_vote.toml "${s[@]}" --set train.lr=0.2 \
     --set vote.mask_ratio=0.0015 --set 'train.lr_decay_rounds=[]'
+  row "vote0_q4_k0.0026_r2-iid" $C/majority_vote.toml "${s[@]}" --set train.lr=0.2 \
+    --set vote.mask_ratio=0.0026 --set vote.mask_reuse=2
   row "vote0_q4_lr0.3_k0.0015-iid" $C/majority_vote.toml "${s[@]}" --set train.lr=0.3 \
     --set vote.mask_ratio=0.0015
-  # f32 values with the mask reused for 10 rounds (diverged at round 531)
+  for lr in 0.3 0.4 0.5; do
+    row "vote0_q4_lr${lr}_k0.00145-iid" $C/majority_vote.toml "${s[@]}" --set train.lr=$lr \
+      --set vote.mask_ratio=0.00145
+  done
+  row "vote0_q4_lr0.3_k0.00145_layer-iid" $C/majority_vote.toml "${s[@]}" --set train.lr=0.3 \
+    --set vote.mask_ratio=0.00145 --set vote.layerwise=true
+  # Fewer votes than mask entries (K_v = 44, K = 110): the vote frames shrink, the mask grows.
+  for seed in 1 2; do
+    local tag=""
+    [[ $seed != 1 ]] && tag="_seed$seed"
+    row "vote0_q4_lr0.3_k0.00178_v0.0007$tag-iid" $C/majority_vote.toml "${s[@]}" \
+      --set train.lr=0.3 --set vote.mask_ratio=0.00178 --set vote.vote_ratio=0.0007 \
+      --set run.seed=$seed
+  done
+  row "allreduce_seed2-iid" $C/allreduce.toml --set partition.name=iid --set run.seed=2
+  # Near 4000x: 17 values, voting every 4 rounds (diverged at round 301).
+  row "vote0_q4_lr0.3_k0.00027_r4-iid" $C/majority_vote.toml "${s[@]}" --set train.lr=0.3 \
+    --set vote.mask_ratio=0.00027 --set vote.mask_reuse=4
+  # f32 values with the mask reused for 10 rounds (diverged at round 531).
   row "vote0_k0.001_r10-iid" $C/majority_vote.toml --set partition.name=iid \
     --set train.momentum=0 --set train.lr=0.2 --set vote.mask_ratio=0.001 --set vote.mask_reuse=10
 }
