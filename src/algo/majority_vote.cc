@@ -6,6 +6,10 @@
 // All nodes hold the same model x (they start from the common initial model and apply the
 // same update every round). Node i keeps an error-compensated accumulator a_i: after its
 // local steps it adds the change they made, a_i += x_i - x, and forgets the change itself.
+// With vote.momentum = m > 0 (momentum correction and factor masking, Lin et al. 2018) the
+// change goes through a velocity first, u_i = m u_i + (x_i - x), a_i += u_i, and u_i is
+// cleared with a_i where the mask sent it, so a coordinate's stale momentum does not keep
+// pushing after its update went out.
 // On a voting round (every vote.mask_reuse rounds) each node votes for the K_v coordinates of
 // largest |a_i| (per layer with vote.layerwise; never for a zero a_i) and the K most-voted
 // coordinates become the common mask (ties broken by a per-round hash, identical everywhere); the
@@ -73,6 +77,8 @@ class MajorityVote final : public Algorithm {
                  "vote.vote_ratio: must be in [0, 1] (0 = vote.mask_ratio), got ", o.vote_ratio);
     MURMUR_CHECK(ConfigError, o.mask_reuse >= 1, "vote.mask_reuse: must be >= 1, got ",
                  o.mask_reuse);
+    MURMUR_CHECK(ConfigError, o.momentum >= 0.0 && o.momentum < 1.0,
+                 "vote.momentum: must be in [0, 1), got ", o.momentum);
     lossy_ = o.value_codec != compress::ValueCodec::kF32;
     values_.codec = o.value_codec;
     values_.bits = o.value_bits;
@@ -109,6 +115,7 @@ class MajorityVote final : public Algorithm {
       s.a.assign(ctx.dim, 0.0f);
       s.vals.resize(k_);
       if (lossy_) s.resid.resize(k_);
+      if (o.momentum > 0.0) s.u.assign(ctx.dim, 0.0f);
     }
     if (lossy_ && server_mode_) nodes_[o.server].err.assign(ctx.dim, 0.0f);
     if (!server_mode_) {
@@ -125,12 +132,15 @@ class MajorityVote final : public Algorithm {
     io.vector(s.a);
     io.vector(s.mask);  // reused until the next vote round (vote.mask_reuse)
     if (lossy_ && server_mode_ && node == ctx_.vote.server) io.vector(s.err);
+    if (ctx_.vote.momentum > 0.0) io.vector(s.u);
     if (!io.loading()) return;
     MURMUR_CHECK(IoError,
                  s.err.size() == (lossy_ && server_mode_ && node == ctx_.vote.server ? Dim() : 0u),
                  io.what(), ": a server error memory of ", s.err.size(), " values");
-    MURMUR_CHECK(IoError, s.x.size() == Dim() && s.a.size() == Dim(), io.what(), ": models of ",
-                 s.x.size(), " values, expected ", Dim());
+    MURMUR_CHECK(IoError,
+                 s.x.size() == Dim() && s.a.size() == Dim() &&
+                     s.u.size() == (ctx_.vote.momentum > 0.0 ? Dim() : 0u),
+                 io.what(), ": models of ", s.x.size(), " values, expected ", Dim());
     MURMUR_CHECK(IoError, s.mask.empty() || s.mask.size() == k_, io.what(), ": a mask of ",
                  s.mask.size(), " indices, expected ", k_);
     for (uint32_t k : s.mask)
@@ -151,7 +161,15 @@ class MajorityVote final : public Algorithm {
     const int server = ctx_.vote.server;
     if (phase == 0) {
       // The local steps' change goes into the accumulator; x returns to the common model.
-      for (size_t k = 0; k < x.size(); ++k) s.a[k] += x[k] - s.x[k];
+      if (s.u.empty()) {
+        for (size_t k = 0; k < x.size(); ++k) s.a[k] += x[k] - s.x[k];
+      } else {
+        const float m = static_cast<float>(ctx_.vote.momentum);
+        for (size_t k = 0; k < x.size(); ++k) {
+          s.u[k] = m * s.u[k] + (x[k] - s.x[k]);
+          s.a[k] += s.u[k];
+        }
+      }
       if (!vote_round) return;
       Vote(s);
       if (server_mode_ && node == server) return;
@@ -291,6 +309,7 @@ class MajorityVote final : public Algorithm {
   struct State {
     std::vector<float> x;     // the common model after the last round
     std::vector<float> a;     // error-compensated accumulator
+    std::vector<float> u;     // velocity (vote.momentum > 0)
     std::vector<float> vals;  // a on the mask, then the mean
     std::vector<uint32_t> vote, mask, idx, tally, order;
     std::vector<uint64_t> keys;
@@ -354,6 +373,8 @@ class MajorityVote final : public Algorithm {
       s.x[s.mask[k]] += s.vals[k];
       s.a[s.mask[k]] = keep ? s.resid[k] : 0.0f;
     }
+    if (!s.u.empty())
+      for (uint32_t k = 0; k < k_; ++k) s.u[s.mask[k]] = 0.0f;  // momentum factor masking
     std::copy(s.x.begin(), s.x.end(), x.begin());
   }
 

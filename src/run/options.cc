@@ -99,6 +99,13 @@ algo::VoteOptions VoteOptionsFrom(const Config& c) {
   o.layerwise = c.get_bool("vote.layerwise");
   o.value_codec = compress::ParseValueCodec(c.get_string("vote.value_codec"), "vote.value_codec");
   o.value_bits = static_cast<int>(c.get_int("vote.value_bits"));
+  o.momentum = c.get_double("vote.momentum");
+  MURMUR_CHECK(ConfigError,
+               o.momentum == 0.0 || c.get_double("train.momentum") == 0.0 ||
+                   c.get_string("algorithm.name") != "majority_vote",
+               "vote.momentum = ", o.momentum,
+               " with train.momentum = ", c.get_double("train.momentum"),
+               ": the optimizer's momentum would be applied twice; set train.momentum = 0");
   return o;
 }
 

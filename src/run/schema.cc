@@ -156,6 +156,10 @@ std::vector<KeySpec> Build() {
         "the rounding error is kept and sent later (worker accumulators, server error memory)",
         Fixed({"f32", "f16", "bf16", "quant"})),
       I("vote.value_bits", 8, 2, 16, "majority_vote with vote.value_codec = quant: bits per value"),
+      F("vote.momentum", 0.0, 0, 0.999999,
+        "majority_vote: momentum correction with factor masking (Deep Gradient Compression): "
+        "the local change enters a velocity u = m u + change, u is added to the accumulator, "
+        "and both are cleared where sent; 0 = off. Needs train.momentum = 0"),
 
       S("jwins.wavelet", "sym2", "jwins: wavelet of the whole-model transform",
         [] { return compress::WaveletNames(); }),

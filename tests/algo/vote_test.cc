@@ -186,6 +186,39 @@ VoteOptions Lossy(compress::ValueCodec codec, double mask, int bits = 8) {
   return o;
 }
 
+// Momentum correction with factor masking: a change made once keeps entering the accumulator
+// through the velocity, m^t of it in round t, until the coordinate is sent; then velocity and
+// accumulator are cleared. So a coordinate first sent in round t has moved by exactly the
+// mean change times 1 + m + ... + m^t, and never again.
+TEST(MajorityVote, MomentumCorrectionSendsTheGeometricSumOnce) {
+  const int n = 4;
+  const int64_t d = 60;
+  const double m = 0.5;
+  VoteOptions o = Options("server", 0.05);
+  o.momentum = m;
+  Vote v(n, d, o);
+  ThreadPool pool(2);
+  const std::vector<double> mean = MeanPerturbation(n, d);
+  std::vector<int> first(d, -1);
+  std::vector<float> before = v.x0;
+  for (uint32_t r = 0; r < 40; ++r) {
+    v.sim.round(r, pool, /*perturb=*/r == 0);
+    for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << "round " << r;
+    for (int64_t k = 0; k < d; ++k) {
+      if (v.sim.x[0][k] == before[k]) continue;
+      ASSERT_EQ(first[k], -1) << "coordinate " << k << " moved again in round " << r;
+      first[k] = static_cast<int>(r);
+    }
+    before = v.sim.x[0];
+  }
+  for (int64_t k = 0; k < d; ++k) {
+    ASSERT_GE(first[k], 0) << "coordinate " << k << " never sent";
+    const double factor = (1.0 - std::pow(m, first[k] + 1)) / (1.0 - m);
+    EXPECT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k] * factor, 1e-5)
+        << "coordinate " << k << " sent in round " << first[k];
+  }
+}
+
 // Rounded values (f16, bf16, 4-bit quant): every node still applies the same mean, and what
 // rounding took is sent later (worker accumulators, server error memory), so after one round
 // of updates the model still ends at the exact mean update, to far below the rounding step.
@@ -240,6 +273,9 @@ TEST(MajorityVote, RejectsBadOptions) {
   rounded_all.mode = "all_to_all";
   EXPECT_THROW(Vote(4, 10, rounded_all), ConfigError);
   EXPECT_THROW(Vote(4, 10, Lossy(compress::ValueCodec::kQuant, 0.1, 1)), ConfigError);
+  VoteOptions full_momentum = Options("server", 0.1);
+  full_momentum.momentum = 1.0;
+  EXPECT_THROW(Vote(4, 10, full_momentum), ConfigError);
   EXPECT_THROW(Vote(4, 10, Options("gossip", 0.1)), ConfigError);
   EXPECT_THROW(Vote(4, 10, Options("server", 0.1, 0.0, 0)), ConfigError);
   VoteOptions far = Options("server", 0.1);

@@ -1,4 +1,5 @@
 #include "murmur/run/config.h"
+#include "murmur/run/options.h"
 #include "murmur/run/report.h"
 
 #include <gtest/gtest.h>
@@ -101,6 +102,22 @@ TEST(Config, BadSetArguments) {
   EXPECT_THROW(c.set("train.lr=0.1.2"), ConfigError);
   EXPECT_THROW(c.set("no.such=1"), ConfigError);
   EXPECT_EQ(c.get_int("run.nodes"), 16);  // failed sets change nothing
+}
+
+// Majority vote's momentum correction and the optimizer's momentum would both apply momentum.
+TEST(Config, VoteMomentumNeedsPlainSgd) {
+  Config c;
+  c.set("algorithm.name=majority_vote");
+  c.set("vote.momentum=0.9");
+  c.set("train.momentum=0.9");
+  try {
+    VoteOptionsFrom(c);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.momentum = 0"), std::string::npos) << e.what();
+  }
+  c.set("train.momentum=0");
+  EXPECT_DOUBLE_EQ(VoteOptionsFrom(c).momentum, 0.9);
 }
 
 TEST(Config, DocsAreInSyncWithSchema) {

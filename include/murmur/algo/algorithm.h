@@ -56,6 +56,10 @@ struct VoteOptions {
   // (downlink), so it is sent later rather than lost.
   compress::ValueCodec value_codec = compress::ValueCodec::kF32;
   int value_bits = 8;
+  // Momentum correction with momentum factor masking (Lin et al., Deep Gradient Compression,
+  // 2018): u = momentum * u + (the local steps' change), a += u, and both a and u are cleared
+  // on the mask once sent. 0 = off (the change goes into a directly).
+  double momentum = 0.0;
 };
 
 // jwins (Dhasade et al. 2023): wavelet-domain sparsification with randomized cut-off.
