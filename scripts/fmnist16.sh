@@ -133,6 +133,14 @@ vote_quant() {
       --set run.seed=$seed
   done
   row "allreduce_seed2-iid" $C/allreduce.toml --set partition.name=iid --set run.seed=2
+  # Momentum correction with factor masking (vote.momentum), same mask and votes.
+  local k=(--set vote.mask_ratio=0.00178 --set vote.vote_ratio=0.0007)
+  for lr in 0.05 0.03 0.1; do
+    row "vote_dgc_q4_lr${lr}_k0.00178_v0.0007-iid" $C/majority_vote.toml "${s[@]}" "${k[@]}" \
+      --set vote.momentum=0.9 --set train.lr=$lr
+  done
+  row "vote_dgc_m0.5_q4_lr0.15_k0.00178_v0.0007-iid" $C/majority_vote.toml "${s[@]}" "${k[@]}" \
+    --set vote.momentum=0.5 --set train.lr=0.15
   # Near 4000x: 17 values, voting every 4 rounds (diverged at round 301).
   row "vote0_q4_lr0.3_k0.00027_r4-iid" $C/majority_vote.toml "${s[@]}" --set train.lr=0.3 \
     --set vote.mask_ratio=0.00027 --set vote.mask_reuse=4
