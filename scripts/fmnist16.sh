@@ -53,6 +53,11 @@ sweep() {
     row "sp_top${r}_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
       --set compression.ratio=$r
   done
+  # Top-1% with a larger consensus step than the tuner picks (0.0625).
+  for g in 0.125 0.25; do
+    row "sp_top1_g${g}_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+      --set algorithm.gamma=$g
+  done
 }
 
 # Skew compensation by exact averaging on dir0.1: after the last round only, every 500 and
