@@ -107,8 +107,6 @@ constexpr size_t kIndexHeader = 1 + 1 + 4;  // codec, parameter, payload bytes
 
 int BitLength(uint64_t v) { return v == 0 ? 0 : 64 - __builtin_clzll(v); }
 
-int VarintBytes(uint64_t v) { return v < 128 ? 1 : (BitLength(v) + 6) / 7; }
-
 // Exact payload sizes of every codec for one index set, from a single pass over the gaps.
 struct Sizes {
   size_t raw = 0, bitmap = 0, varint = 0, gamma = 0, rice = 0;
@@ -142,20 +140,10 @@ Sizes MeasureSizes(std::span<const uint32_t> idx, uint32_t n) {
   const double mean = static_cast<double>(idx.back() + 1) / k;
   const int b0 =
       std::clamp(static_cast<int>(std::floor(std::log2(std::max(1.0, mean * 0.6931)))) - 1, 0, 29);
-  size_t varint = 0, gamma_bits = 0, q0 = 0, q1 = 0, q2 = 0;
-  int64_t prev = -1;
-  for (uint32_t i : idx) {
-    const uint64_t g = static_cast<uint64_t>(i - prev);  // >= 1
-    prev = i;
-    const int len = BitLength(g);
-    gamma_bits += 2 * len - 1;
-    varint += VarintBytes(g - 1);
-    q0 += (g - 1) >> b0;
-    q1 += (g - 1) >> (b0 + 1);
-    q2 += (g - 1) >> (b0 + 2);
-  }
-  z.varint = varint;
-  z.gamma = (gamma_bits + 7) / 8;
+  const kernels::GapSums g = kernels::SumGaps(idx.data(), k, b0);
+  const size_t q0 = g.rice_q[0], q1 = g.rice_q[1], q2 = g.rice_q[2];
+  z.varint = g.varint_bytes;
+  z.gamma = (2 * g.bit_length - k + 7) / 8;  // 2 len - 1 bits per gap
   const size_t r0 = q0 + k * (b0 + 1), r1 = q1 + k * (b0 + 2), r2 = q2 + k * (b0 + 3);
   size_t best = r0;
   z.rice_b = b0;

@@ -170,6 +170,71 @@ template <int kWrites, bool kSkipEmpty>
   return count;
 }
 
+namespace {
+[[gnu::target("avx2")]] uint64_t LaneSum(__m256i v) {
+  alignas(32) uint32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
+  uint64_t s = 0;
+  for (uint32_t x : lanes) s += x;
+  return s;
+}
+// Adds the lane sums to s and clears them.
+[[gnu::target("avx2")]] void FlushLanes(GapSums& s, __m256i& len, __m256i& var, __m256i& q0,
+                                        __m256i& q1, __m256i& q2) {
+  s.bit_length += LaneSum(len);
+  s.varint_bytes += LaneSum(var);
+  s.rice_q[0] += LaneSum(q0);
+  s.rice_q[1] += LaneSum(q1);
+  s.rice_q[2] += LaneSum(q2);
+  len = var = q0 = q1 = q2 = _mm256_setzero_si256();
+}
+}  // namespace
+
+// Eight gaps per step. The bit length comes from the exponent of the gap converted to float,
+// exact below 2^24; a step with a larger gap goes through the scalar loop. The varint length
+// of v = g - 1 < 2^24 is 1 + [v >= 2^7] + [v >= 2^14] + [v >= 2^21]. Lane sums are 32-bit and
+// flushed every 2^20 steps (a lane's Rice quotients sum to at most n < 2^32 anyway).
+[[gnu::target("avx2")]] GapSums SumGapsAvx2(const uint32_t* idx, size_t k, int b0) {
+  GapSums s;
+  s.add_range(idx, 0, 1, b0);  // the first gap, from -1
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i high = _mm256_set1_epi32(static_cast<int>(0xff000000u));
+  const __m256i exp_bias = _mm256_set1_epi32(126);
+  const __m256i v7 = _mm256_set1_epi32(127), v14 = _mm256_set1_epi32((1 << 14) - 1),
+                v21 = _mm256_set1_epi32((1 << 21) - 1);
+  const __m128i sh0 = _mm_cvtsi32_si128(b0), sh1 = _mm_cvtsi32_si128(b0 + 1),
+                sh2 = _mm_cvtsi32_si128(b0 + 2);
+  __m256i len = _mm256_setzero_si256(), var = len, q0 = len, q1 = len, q2 = len;
+  size_t j = 1, steps = 0;
+  for (; j + 8 <= k; j += 8) {
+    const __m256i g =
+        _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + j)),
+                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + j - 1)));
+    if (!_mm256_testz_si256(g, high)) {  // a gap of 2^24 or more: this step in scalar
+      s.add_range(idx, j, j + 8, b0);
+      continue;
+    }
+    const __m256i v = _mm256_sub_epi32(g, one);
+    const __m256i exponent = _mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(g)), 23);
+    len = _mm256_add_epi32(len, _mm256_sub_epi32(exponent, exp_bias));
+    // cmpgt gives -1 where true: 1 - (-1) per threshold passed.
+    __m256i bytes = _mm256_sub_epi32(one, _mm256_cmpgt_epi32(v, v7));
+    bytes = _mm256_sub_epi32(bytes, _mm256_cmpgt_epi32(v, v14));
+    bytes = _mm256_sub_epi32(bytes, _mm256_cmpgt_epi32(v, v21));
+    var = _mm256_add_epi32(var, bytes);
+    q0 = _mm256_add_epi32(q0, _mm256_srl_epi32(v, sh0));
+    q1 = _mm256_add_epi32(q1, _mm256_srl_epi32(v, sh1));
+    q2 = _mm256_add_epi32(q2, _mm256_srl_epi32(v, sh2));
+    if (++steps == (size_t{1} << 20)) {
+      FlushLanes(s, len, var, q0, q1, q2);
+      steps = 0;
+    }
+  }
+  FlushLanes(s, len, var, q0, q1, q2);
+  s.add_range(idx, j, k, b0);
+  return s;
+}
+
 size_t FilterKeysAtLeastAvx2(const uint32_t* bits, size_t n, uint32_t t, uint32_t* out, size_t cap,
                              double share) {
   // Below ~0.5% hits most steps have none (P = 85% at 0.5%), and a branch that skips them is

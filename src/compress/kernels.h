@@ -35,6 +35,39 @@ size_t FilterKeysAtLeastAvx2(const uint32_t* bits, size_t n, uint32_t t, uint32_
                              double share);
 #endif
 
+// Over the gaps g_j = idx[j] - idx[j - 1] of a sorted index set (idx[-1] = -1, so g >= 1):
+// the sums behind the index codecs' exact sizes (codecs.cc, MeasureSizes).
+struct GapSums {
+  uint64_t bit_length = 0;    // sum of bit_width(g)               (Elias-gamma)
+  uint64_t varint_bytes = 0;  // sum of LEB128 bytes of g - 1       (varint)
+  uint64_t rice_q[3] = {};    // sum of (g - 1) >> (b0 + t), t < 3  (Rice, three parameters)
+  void add(uint64_t g, int b0) {
+    bit_length += static_cast<uint64_t>(64 - __builtin_clzll(g));
+    const uint64_t v = g - 1;
+    varint_bytes += v < 128 ? 1 : (static_cast<uint64_t>(64 - __builtin_clzll(v)) + 6) / 7;
+    for (int t = 0; t < 3; ++t) rice_q[t] += v >> (b0 + t);
+  }
+  // Adds the gaps of idx[begin, end), the first one from idx[begin - 1] (or -1 at 0).
+  void add_range(const uint32_t* idx, size_t begin, size_t end, int b0) {
+    int64_t prev = begin == 0 ? int64_t{-1} : int64_t{idx[begin - 1]};
+    for (size_t j = begin; j < end; ++j) {
+      add(static_cast<uint64_t>(idx[j] - prev), b0);
+      prev = idx[j];
+    }
+  }
+};
+#if defined(__x86_64__)
+GapSums SumGapsAvx2(const uint32_t* idx, size_t k, int b0);
+#endif
+inline GapSums SumGaps(const uint32_t* idx, size_t k, int b0) {
+#if defined(__x86_64__)
+  if (k >= 16 && HasAvx2()) return SumGapsAvx2(idx, k, b0);
+#endif
+  GapSums s;
+  s.add_range(idx, 0, k, b0);
+  return s;
+}
+
 // Writes the indices j < n whose magnitude key (bits[j] without the sign bit) is >= t to out,
 // in order, and returns their count; returns SIZE_MAX as soon as the count exceeds `cap`.
 // out must have room for cap + 64 values. `share`: the expected fraction of hits (a speed

@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
+#include "compress/kernels.h"
 #include "murmur/core/check.h"
 #include "murmur/core/rng.h"
 
@@ -95,6 +97,56 @@ TEST(IndexCodecs, AutoIsNearTheEntropyBoundAndPicksTheSmallest) {
     EXPECT_LT(bytes, 1.15 * bound) << "k/n=" << ratio;
     for (IndexCodec c : kAllIndexCodecs) EXPECT_LE(bytes, EncodedIndexBytes(idx, n, c));
     EXPECT_GT(EncodedIndexBytes(idx, n, IndexCodec::kRaw), 1.5 * bound);
+  }
+}
+
+// The gap sums behind `auto`'s exact sizes: the AVX2 version (float exponents for bit
+// lengths, a scalar step for gaps of 2^24 and more) against the definition, on dense,
+// sparse and mixed sets whose lengths straddle its 8-gap steps.
+TEST(IndexCodecs, GapSumsMatchTheDefinition) {
+  Rng rng(11);
+  std::vector<std::vector<uint32_t>> sets;
+  for (uint32_t k : {0u, 1u, 15u, 16u, 17u, 24u, 100u, 1001u}) {
+    for (uint64_t n : {uint64_t{2000}, uint64_t{1} << 20, uint64_t{4000000000}}) {
+      if (k > n) continue;
+      std::vector<uint32_t> idx(k);
+      for (uint32_t& i : idx) i = static_cast<uint32_t>(rng.uniform_int(n));
+      std::sort(idx.begin(), idx.end());
+      idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
+      sets.push_back(idx);
+    }
+  }
+  // Runs of neighbours with a few huge jumps between them, and the largest index.
+  std::vector<uint32_t> mixed;
+  for (uint32_t base : {0u, 5u << 24, 3000000000u, 4294967200u})
+    for (uint32_t j = 0; j < 40; ++j) mixed.push_back(base + j * (j % 5 + 1));
+  mixed.push_back(4294967295u);
+  sets.push_back(mixed);
+  for (const auto& idx : sets) {
+    for (int b0 : {0, 3, 20}) {
+      kernels::GapSums want;
+      int64_t prev = -1;
+      for (uint32_t i : idx) {
+        const uint64_t g = static_cast<uint64_t>(i - prev);
+        prev = i;
+        want.bit_length += std::bit_width(g);
+        const uint64_t v = g - 1;
+        uint64_t bytes = 1;
+        for (uint64_t r = v >> 7; r; r >>= 7) ++bytes;
+        want.varint_bytes += bytes;
+        for (int t = 0; t < 3; ++t) want.rice_q[t] += v >> (b0 + t);
+      }
+      for (bool avx2 : {true, false}) {
+        kernels::SetAvx2ForTesting(avx2);
+        const auto got = kernels::SumGaps(idx.data(), idx.size(), b0);
+        kernels::SetAvx2ForTesting(true);
+        const std::string what = "k=" + std::to_string(idx.size()) + " b0=" + std::to_string(b0) +
+                                 (avx2 ? " avx2" : " baseline");
+        EXPECT_EQ(got.bit_length, want.bit_length) << what;
+        EXPECT_EQ(got.varint_bytes, want.varint_bytes) << what;
+        for (int t = 0; t < 3; ++t) EXPECT_EQ(got.rice_q[t], want.rice_q[t]) << what << " t=" << t;
+      }
+    }
   }
 }
 
