@@ -199,6 +199,10 @@ std::vector<KeySpec> Build() {
         Fixed({"f32", "f16", "bf16"})),
       I("compression.chunk", 0, 0, 4e9,
         "compress in chunks of this many values (0 = the whole vector at once)"),
+      B("compression.per_tensor", false,
+        "compress each tensor of the model on its own (top-k keeps ratio of every tensor, "
+        "sign and QSGD scale per tensor) instead of the whole flat vector; overrides "
+        "compression.chunk"),
 
       S("comm.transport", "auto",
         "how the nodes talk: inproc (every node in this process), mpi (the nodes spread over the "

@@ -177,6 +177,26 @@ TEST_F(RunnerTest, CompressedAndPushSumAlgorithmsEndToEnd) {
   }
 }
 
+// compression.per_tensor compresses each tensor on its own: sign then sends one
+// (length, scale) pair per tensor, 8 bytes each, instead of one for the whole vector.
+TEST_F(RunnerTest, PerTensorCompressionSendsOneScalePerTensor) {
+  uint64_t bytes[2], messages[2];
+  for (int per_tensor : {0, 1}) {
+    Config c = Small();
+    for (const char* s :
+         {"algorithm.name=choco", "compression.name=sign", "algorithm.gamma=0.2", "run.rounds=2"})
+      c.set(s);
+    c.set(std::string("compression.per_tensor=") + (per_tensor ? "true" : "false"));
+    const auto s = nlohmann::json::parse(
+        Slurp(fs::path(Run(c, "pt" + std::to_string(per_tensor)).out_dir) / "summary.json"));
+    bytes[per_tensor] = static_cast<uint64_t>(s["bytes_sent_total"].get<double>());
+    messages[per_tensor] = static_cast<uint64_t>(s["messages_total"].get<double>());
+  }
+  ASSERT_EQ(messages[0], messages[1]);
+  // The MLP of Small() has two hidden layers: 6 tensors (three weights, three biases).
+  EXPECT_EQ(bytes[1] - bytes[0], messages[0] * 8 * (6 - 1));
+}
+
 TEST_F(RunnerTest, LearningRateWarmupAndStepDecay) {
   Config c = Small();
   c.set("run.rounds=6");
