@@ -45,6 +45,9 @@ choco() {
   # Half the learning rate (smaller steps for the 1% of coordinates to follow).
   row "choco_top1_ring_lr0.025-iid" $C/choco_topk_ring.toml --set partition.name=iid \
     --set train.lr=0.025
+  # Top-1% of every tensor instead of the whole vector.
+  row "choco_top1_pt_ring-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set compression.per_tensor=true
 }
 
 # Sparse-Push at other compression ratios (iid): top-2%, 5%, 0.5% and 0.2%.
