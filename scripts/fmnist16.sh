@@ -133,14 +133,15 @@ vote_quant() {
   row "vote0_q4_lr0.3_k0.00145_layer-iid" $C/majority_vote.toml "${s[@]}" --set train.lr=0.3 \
     --set vote.mask_ratio=0.00145 --set vote.layerwise=true
   # Fewer votes than mask entries (K_v = 44, K = 110): the vote frames shrink, the mask grows.
-  for seed in 1 2; do
+  for seed in 1 2 3; do
     local tag=""
     [[ $seed != 1 ]] && tag="_seed$seed"
     row "vote0_q4_lr0.3_k0.00178_v0.0007$tag-iid" $C/majority_vote.toml "${s[@]}" \
       --set train.lr=0.3 --set vote.mask_ratio=0.00178 --set vote.vote_ratio=0.0007 \
       --set run.seed=$seed
+    [[ $seed != 1 ]] && row "allreduce_seed$seed-iid" $C/allreduce.toml \
+      --set partition.name=iid --set run.seed=$seed
   done
-  row "allreduce_seed2-iid" $C/allreduce.toml --set partition.name=iid --set run.seed=2
   # Momentum correction with factor masking (vote.momentum), same mask and votes.
   local k=(--set vote.mask_ratio=0.00178 --set vote.vote_ratio=0.0007)
   for lr in 0.05 0.03 0.1; do
