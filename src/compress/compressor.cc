@@ -399,6 +399,24 @@ namespace {
 // Magnitude key of a float: its bits without the sign (monotone in |x|; NaNs sort highest).
 inline uint32_t Key(const uint32_t* bits, size_t i) { return bits[i] & 0x7fffffffu; }
 
+// Writes to dst, in order, the members q < count whose key(q) is above kth and the first
+// `ties` whose key equals it (ties to the lower index); returns how many. Branch-free (which
+// members stay is a coin flip for the branch predictor): every member is written and only
+// the kept ones advance, so dst needs one spare slot.
+template <typename IndexAt, typename KeyAt>
+size_t KeepAboveAndFirstTies(size_t count, IndexAt index, KeyAt key, uint32_t kth, size_t ties,
+                             uint32_t* dst) {
+  size_t kept = 0;
+  for (size_t q = 0; q < count; ++q) {
+    const uint32_t kq = key(q);
+    const bool tie = kq == kth && ties > 0;
+    ties -= tie;
+    dst[kept] = index(q);
+    kept += (kq > kth) | tie;
+  }
+  return kept;
+}
+
 // Exact top-k by radix select: histogram of the top 11 key bits, then the boundary bucket's
 // members compete. Two full passes; used for small inputs and when the sampled threshold
 // fails.
@@ -452,16 +470,11 @@ void TopKRadix(std::span<const float> x, uint32_t k, uint32_t offset, std::vecto
   const uint32_t kth = sel[need - 1];
   size_t greater = 0;
   for (size_t q = 0; q < in_bucket; ++q) greater += ckey[q] > kth;
-  size_t ties = need - greater;
   std::vector<uint32_t>& low = Scratch<uint32_t, 16>();
   low.resize(in_bucket + 1);
-  size_t l = 0;
-  for (size_t q = 0; q < in_bucket; ++q) {
-    const bool tie = ckey[q] == kth && ties > 0;
-    ties -= tie;
-    low[l] = cidx[q];
-    l += (ckey[q] > kth) | tie;
-  }
+  const size_t l = KeepAboveAndFirstTies(
+      in_bucket, [&](size_t q) { return cidx[q]; }, [&](size_t q) { return ckey[q]; }, kth,
+      need - greater, low.data());
   MURMUR_ASSERT(l == need);
   // Merge the two ordered lists; UINT32_MAX sentinels end each.
   high[above] = UINT32_MAX;
@@ -533,19 +546,11 @@ void TopKIndices(std::span<const float> x, uint32_t k, uint32_t offset,
   const uint32_t kth = keys[k - 1];
   size_t above = 0;  // nth_element left the k largest in front
   for (size_t c = 0; c < k; ++c) above += keys[c] > kth;
-  size_t ties = k - above;
-  // Branch-free: about k of the ~1.3 k candidates stay, in no predictable pattern.
   const size_t start = out.size();
   out.resize(start + k + 1);  // one spare slot for the last candidate's write
-  uint32_t* dst = out.data() + start;
-  size_t kept = 0;
-  for (uint32_t c : cand) {
-    const uint32_t key = Key(bits, c);
-    const bool tie = key == kth && ties > 0;
-    ties -= tie;
-    dst[kept] = offset + c;
-    kept += (key > kth) | tie;
-  }
+  const size_t kept = KeepAboveAndFirstTies(
+      cand.size(), [&](size_t q) { return offset + cand[q]; },
+      [&](size_t q) { return Key(bits, cand[q]); }, kth, k - above, out.data() + start);
   MURMUR_ASSERT(kept == k);
   out.resize(start + k);
 }

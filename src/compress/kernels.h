@@ -2,6 +2,7 @@
 // available there; other targets use the scalar loops.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -42,9 +43,9 @@ struct GapSums {
   uint64_t varint_bytes = 0;  // sum of LEB128 bytes of g - 1       (varint)
   uint64_t rice_q[3] = {};    // sum of (g - 1) >> (b0 + t), t < 3  (Rice, three parameters)
   void add(uint64_t g, int b0) {
-    bit_length += static_cast<uint64_t>(64 - __builtin_clzll(g));
+    bit_length += static_cast<uint64_t>(std::bit_width(g));
     const uint64_t v = g - 1;
-    varint_bytes += v < 128 ? 1 : (static_cast<uint64_t>(64 - __builtin_clzll(v)) + 6) / 7;
+    varint_bytes += v < 128 ? 1 : (static_cast<uint64_t>(std::bit_width(v)) + 6) / 7;
     for (int t = 0; t < 3; ++t) rice_q[t] += v >> (b0 + t);
   }
   // Adds the gaps of idx[begin, end), the first one from idx[begin - 1] (or -1 at 0).
