@@ -90,26 +90,6 @@ class BitReader {
       MURMUR_CHECK(ProtocolError, zeros <= limit, what_, ": unary code exceeds ", limit);
     }
   }
-  // Reads a Rice code (unary quotient, then `b` remainder bits) with the quotient at most
-  // `limit`; one 64-bit window in the common case.
-  uint64_t get_rice(int b, uint64_t limit) {
-    if (pos_ + 57 <= bits_) {
-      const uint64_t w = peek64() >> (pos_ & 7);  // >= 57 valid bits
-      const uint64_t masked = w & ((uint64_t{1} << 57) - 1);
-      if (masked != 0) {
-        const int q = __builtin_ctzll(masked);
-        if (q + 1 + b <= 57) {
-          MURMUR_CHECK(ProtocolError, static_cast<uint64_t>(q) <= limit, what_, ": unary code of ",
-                       q, " exceeds ", limit);
-          pos_ += q + 1 + b;
-          const uint64_t rem = b ? (w >> (q + 1)) & ((uint64_t{1} << b) - 1) : 0;
-          return (static_cast<uint64_t>(q) << b) | rem;
-        }
-      }
-    }
-    const uint64_t q = get_unary(limit);
-    return (q << b) | (b ? get(b) : 0);
-  }
   // Reads an Elias-gamma code (z zeros, a one, z more bits: the value (1 << z) | bits) with z
   // at most `limit` (<= 31); one 64-bit window in the common case.
   uint64_t get_gamma(uint64_t limit) {

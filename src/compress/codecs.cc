@@ -15,6 +15,7 @@
 #include "kernels.h"
 #include "murmur/core/check.h"
 #include "murmur/core/enum_names.h"
+#include "rice.h"
 
 namespace murmur::compress {
 
@@ -221,21 +222,9 @@ void EncodeIndices(std::span<const uint32_t> idx, uint32_t n, IndexCodec c, Byte
       break;
     }
     case IndexCodec::kRice: {
-      BitWriter w(out, 8 * payload);
-      int64_t prev = -1;
-      const uint64_t mask = (uint64_t{1} << param) - 1;
-      for (uint32_t i : idx) {
-        const uint64_t v = static_cast<uint64_t>(i - prev - 1);
-        prev = i;
-        const uint64_t q = v >> param;
-        if (q + 1 + param <= 57) {  // unary and remainder in one write
-          w.put((uint64_t{1} << q) | ((v & mask) << (q + 1)), static_cast<int>(q + 1 + param));
-        } else {
-          w.put_unary(q);
-          if (param > 0) w.put(v & mask, param);
-        }
-      }
-      w.finish();
+      out.resize(start + payload + 8, 0);  // zeroed, with the room rice::Encode needs
+      rice::Encode(idx.data(), idx.size(), param, out.data() + start);
+      out.resize(start + payload);
       break;
     }
     case IndexCodec::kAuto:
@@ -374,18 +363,33 @@ void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>
           [](BitReader& r) { return r.get_gamma(31) - 1; });
       return;
     case IndexCodec::kRice: {
+      // Layout and decoding in rice.h: the remainders (b bits each), then the quotients in
+      // unary. Quotient sums first, then the remainders' prefix sums.
       MURMUR_CHECK(ProtocolError, param <= 31, what, ": Rice parameter ", int{param}, " > 31");
-      // A unary quotient q, then b remainder bits: the gap (q << b) | bits.
       const int b = param;
-      const uint64_t rem_mask = (uint64_t{1} << b) - 1;
-      DecodeGapCodes(
-          p, k, what, out, check_next,
-          [b, rem_mask](uint64_t w, int& len) {
-            const int q = __builtin_ctzll(w);
-            len = q + 1 + b;
-            return (static_cast<uint64_t>(q) << b) | (((w >> q) >> 1) & rem_mask);  // q <= 63
-          },
-          [b, n](BitReader& r) { return r.get_rice(b, n); });
+      const uint64_t start = static_cast<uint64_t>(k) * b;
+      MURMUR_CHECK(ProtocolError, start <= 8ull * bytes, what, ": Rice block of ", bytes,
+                   " bytes cannot hold ", k, " remainders of ", b, " bits");
+      if (k == 0) {
+        MURMUR_CHECK(ProtocolError, bytes == 0, what, ": trailing bytes in block");
+        return;
+      }
+      out.resize(k + 8);
+      size_t end_byte = 0;
+      const size_t ones = rice::Quotients(p.data(), bytes, start, k, out.data(), end_byte);
+      MURMUR_CHECK(ProtocolError, ones >= k, what, ": Rice block ends after ", ones, " of ", k,
+                   " codes");
+      MURMUR_CHECK(ProtocolError, ones == k && end_byte == bytes, what, ": trailing bits in block");
+      // The k-th one is the last byte's highest one; the quotient sums grow with j, so the last
+      // one bounds them all (and keeps every (Q_j << b) + R_j + j below 2^32 if it is < n).
+      const uint64_t last_one = 8 * (bytes - 1) + std::bit_width(p[bytes - 1]) - 1;
+      const uint64_t q_sum = last_one - start - (k - 1);
+      MURMUR_CHECK(ProtocolError, q_sum <= (n >> b), what, ": Rice quotients sum to ", q_sum,
+                   ", beyond dimension ", n);
+      const uint64_t r_sum = rice::AddRemainders(p.data(), b, k, out.data());
+      const uint64_t last = (q_sum << b) + r_sum + (k - 1);
+      if (last >= n) IndexOutOfRange(what, k - 1, last, n);
+      out.resize(k);
       return;
     }
     case IndexCodec::kAuto:

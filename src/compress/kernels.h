@@ -251,4 +251,30 @@ inline PackFn GroupPacker(int bits) {
   return PackTable(bits, std::make_integer_sequence<int, 32>{});
 }
 
+// Reads 64 codes of B bits (LSB-first) from B 64-bit words: the inverse of PackGroup.
+template <int B>
+inline void UnpackGroup(const uint8_t* __restrict src, uint32_t* __restrict codes) {
+  uint64_t words[B];
+  std::memcpy(words, src, 8 * B);
+  constexpr uint64_t mask = B == 64 ? ~uint64_t{0} : (uint64_t{1} << B) - 1;
+#pragma GCC unroll 64
+  for (int j = 0; j < 64; ++j) {
+    const int bit = j * B, w = bit / 64, sh = bit % 64;
+    uint64_t v = words[w] >> sh;
+    if (sh + B > 64) v |= words[w + 1] << (64 - sh);
+    codes[j] = static_cast<uint32_t>(v & mask);
+  }
+}
+
+using UnpackFn = void (*)(const uint8_t*, uint32_t*);
+template <int... Bs>
+constexpr UnpackFn UnpackTable(int bits, std::integer_sequence<int, Bs...>) {
+  UnpackFn table[] = {nullptr, &UnpackGroup<Bs + 1>...};
+  return table[bits];
+}
+// The group unpacker for 1 <= bits <= 32.
+inline UnpackFn GroupUnpacker(int bits) {
+  return UnpackTable(bits, std::make_integer_sequence<int, 32>{});
+}
+
 }  // namespace murmur::compress::kernels

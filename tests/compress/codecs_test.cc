@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "compress/kernels.h"
+#include "compress/rice.h"
 #include "murmur/core/check.h"
 #include "murmur/core/rng.h"
 
@@ -68,9 +69,9 @@ TEST(IndexCodecs, ExactRoundTripsIncludingEdgeCases) {
     }
 }
 
-// The gamma and Rice decoders read whole 64-bit windows and fall back to a bit reader for a
-// code that does not fit one: sets that mix runs of adjacent indices with gaps of up to 2^31
-// give codes of every length, straddling windows at every offset.
+// The gamma decoder reads whole 64-bit windows and falls back to a bit reader for a code that
+// does not fit one, and Rice's quotients straddle bytes and 8-code steps: sets that mix runs
+// of adjacent indices with gaps of up to 2^31 give codes of every length at every offset.
 TEST(IndexCodecs, UnaryCodesOfEveryLengthAcrossWindowBoundaries) {
   Rng rng(11);
   for (int trial = 0; trial < 200; ++trial) {
@@ -187,6 +188,15 @@ TEST(IndexCodecs, DecoderRejectsMalformedBlocks) {
   Bytes unknown = block(IndexCodec::kRaw, {1}, 10);
   unknown[0] = 77;
   Bytes gamma_past_n = block(IndexCodec::kGamma, {3, 9}, 10);
+  // Rice ({1, 2} of 10 is b = 0, quotients 1, 0: bits 011), then a one in the padding.
+  Bytes rice_padding = block(IndexCodec::kRice, {1, 2}, 10);
+  rice_padding.back() |= 0x80;
+  auto rice_raw = [](uint8_t b, Bytes payload) {
+    Bytes r = {
+        static_cast<uint8_t>(IndexCodec::kRice), b, static_cast<uint8_t>(payload.size()), 0, 0, 0};
+    for (uint8_t byte : payload) r.push_back(byte);
+    return r;
+  };
   const std::vector<Bad> table = {
       {"unsorted", unsorted, 10, 2},
       {"out of range", out_of_range, 10, 2},
@@ -200,6 +210,11 @@ TEST(IndexCodecs, DecoderRejectsMalformedBlocks) {
       {"k > n", block(IndexCodec::kRaw, {1}, 10), 0, 1},
       {"more indices than encoded", block(IndexCodec::kGamma, {3, 9}, 10), 10, 3},
       {"dimension smaller than encoded", gamma_past_n, 5, 2},
+      {"rice one in the padding", rice_padding, 10, 2},
+      {"rice quotient beyond n", rice_raw(0, {0x00, 0x10}), 10, 1},  // 12 zeros, a one
+      {"rice remainder past n", rice_raw(3, {0x17}), 10, 1},         // r = 7, q = 1: 15
+      {"rice remainders longer than the block", rice_raw(31, {0xff}), 10, 1},
+      {"rice fewer codes than k", rice_raw(0, {0x05}), 10, 3},
       {"empty", {}, 10, 1},
   };
   for (const Bad& b : table) {
@@ -225,6 +240,73 @@ TEST(IndexCodecs, UnaryPartFillingTheWholeWindow) {
   Bytes gamma = raw_block(IndexCodec::kGamma, 0);
   ByteReader g(gamma, "gamma");
   EXPECT_THROW(DecodeIndices(g, 1000, 1, out), ProtocolError);
+}
+
+// The Rice block's layout (rice.h): the remainders, b bits each, then the quotients in unary.
+TEST(RiceBlocks, LayoutIsRemaindersThenUnaryQuotients) {
+  // {2, 3, 12}: gaps - 1 = 2, 0, 8; with b = 2 remainders 2, 0, 0 and quotients 0, 0, 2, so
+  // the bits (first to last) 01 00 00 | 1 1 001: bytes 0b11000010, 0b00000100.
+  const uint32_t idx[] = {2, 3, 12};
+  std::vector<uint8_t> block(2 + 8, 0);
+  rice::Encode(idx, 3, 2, block.data());
+  EXPECT_EQ(block, (std::vector<uint8_t>{0xC2, 0x04, 0, 0, 0, 0, 0, 0, 0, 0}));
+  Bytes framed = {static_cast<uint8_t>(IndexCodec::kRice), 2, 2, 0, 0, 0, 0xC2, 0x04};
+  ByteReader r(framed, "rice");
+  std::vector<uint32_t> out;
+  DecodeIndices(r, 16, 3, out);
+  EXPECT_EQ(out, (std::vector<uint32_t>{2, 3, 12}));
+}
+
+// The AVX2 encoder and decoding passes against the baseline ones: the same bytes and values
+// on sets whose lengths straddle the 8- and 64-code steps, for b = 0, b <= 25 (vector
+// remainder sums) and b > 25, with gaps whose eight unary codes exceed one 56-bit pattern
+// (the encoder's scalar step) and quotients of 48 and more.
+TEST(RiceBlocks, VectorPathsGiveTheBaselineBytesAndValues) {
+  Rng rng(5);
+  int vector_encodes = 0;
+  for (size_t k : {1, 7, 8, 9, 63, 64, 65, 130, 1000})
+    for (int b : {0, 1, 3, 7, 25, 26, 31})
+      for (int shape = 0; shape < 2; ++shape) {
+        std::vector<uint32_t> idx;
+        uint64_t at = 0, bits = 0;
+        for (size_t j = 0; j < k; ++j) {
+          uint64_t v = rng.uniform_int(uint64_t{2} << b);  // quotient 0 or 1
+          if (shape == 1 && rng.uniform_int(6) == 0) v += rng.uniform_int(200) << b;
+          if (at + v >= UINT32_MAX) break;
+          at += v;
+          idx.push_back(static_cast<uint32_t>(at));
+          bits += b + 1 + (v >> b);
+          ++at;
+        }
+        const size_t bytes = (bits + 7) / 8, kk = idx.size();
+        vector_encodes += kk >= 8 && kk && idx.back() < (1u << 31);
+        std::vector<uint8_t> want(bytes + 8, 0), got(bytes + 8, 0);
+        kernels::SetAvx2ForTesting(false);
+        rice::Encode(idx.data(), kk, b, want.data());
+        kernels::SetAvx2ForTesting(true);
+        rice::Encode(idx.data(), kk, b, got.data());
+        const std::string what = "k=" + std::to_string(kk) + " b=" + std::to_string(b) +
+                                 " shape=" + std::to_string(shape);
+        ASSERT_EQ(got, want) << what;
+        for (bool avx2 : {false, true}) {
+          kernels::SetAvx2ForTesting(avx2);
+          std::vector<uint32_t> out(kk + 8);
+          size_t end = 0;
+          const uint64_t start = kk * static_cast<uint64_t>(b);
+          const size_t ones = rice::Quotients(want.data(), bytes, start, kk, out.data(), end);
+          const uint64_t r_sum = rice::AddRemainders(want.data(), b, kk, out.data());
+          kernels::SetAvx2ForTesting(true);
+          EXPECT_EQ(ones, kk) << what;
+          EXPECT_EQ(end, bytes) << what;
+          out.resize(kk);
+          EXPECT_EQ(out, idx) << what << (avx2 ? " avx2" : " baseline");
+          uint64_t r_want = 0;
+          for (size_t j = 0; j < kk; ++j)
+            r_want += (idx[j] - (j ? idx[j - 1] : UINT32_MAX) - 1) & ((uint64_t{1} << b) - 1);
+          EXPECT_EQ(r_sum, r_want) << what;
+        }
+      }
+  EXPECT_GT(vector_encodes, 40);
 }
 
 TEST(ValueCodecs, RoundTripWithinCodecError) {
