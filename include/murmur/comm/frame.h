@@ -25,7 +25,8 @@
 namespace murmur::comm {
 
 inline constexpr uint32_t kFrameMagic = 0x524D524DU;  // "MRMR" in memory order
-inline constexpr uint8_t kFrameVersion = 1;
+// 2: the index blocks inside payloads changed layout (Rice; see compress::kPayloadVersion).
+inline constexpr uint8_t kFrameVersion = 2;
 inline constexpr size_t kHeaderBytes = 32;
 
 // Payload codecs known to the framing layer. Compressor codecs (issue #3) add ids >= 16.

@@ -68,7 +68,8 @@ std::unique_ptr<Compressor> MakeCompressor(const std::string& name, const Compre
 
 // Payload formats (first byte of every payload).
 enum class Format : uint8_t { kDense = 1, kSparse = 2, kSeededSparse = 3, kSign = 4, kQsgd = 5 };
-inline constexpr uint8_t kPayloadVersion = 1;
+// 2: Rice index blocks hold the remainders, then the quotients in unary (docs/compression.md).
+inline constexpr uint8_t kPayloadVersion = 2;
 
 struct PayloadInfo {
   Format format;
