@@ -299,8 +299,8 @@ class Qsgd final : public Compressor {
       inv_unit[g] = norm > 0 ? static_cast<float>(s / norm) : 0.0f;
       offset += len;
     }
-    // Quantise blocks of 256 (a multiple of the 64-code packing group): 16-bit uniforms from
-    // kernels::UniformBlock, levels floor(|x| s / norm + u) in a vectorisable loop, then
+    // Quantise blocks of 256 (a multiple of the 64-code packing group): levels
+    // floor(|x| s / norm + u) with 16-bit uniforms u (kernels::UniformBlock::qsgd_codes), then
     // fixed-width packing. Segments are quantised with their own scale but packed as one
     // continuous code stream.
     const size_t start = out.size();
@@ -308,8 +308,7 @@ class Qsgd final : public Compressor {
     out.resize(start + bytes + 8 * 32);
     uint8_t* dst = out.data() + start;
     const kernels::PackFn pack = kernels::GroupPacker(bits);
-    constexpr uint32_t kBlock = 256;
-    float u[kBlock + 16];
+    constexpr uint32_t kBlock = kernels::kQsgdBlock;
     kernels::UniformBlock uniforms(rng);
     uint32_t codes[kBlock];
     uint32_t fill = 0;  // codes waiting in `codes`
@@ -327,14 +326,7 @@ class Qsgd final : public Compressor {
       const int32_t smax = static_cast<int32_t>(s);
       for (uint32_t b = offset; b < offset + segs[g];) {
         const uint32_t len = std::min(kBlock - fill, offset + segs[g] - b);
-        uniforms.fill(u, (len + 15) & ~15u);
-        const float* xb = x.data() + b;
-        uint32_t* cb = codes + fill;
-        for (uint32_t j = 0; j < len; ++j) {
-          const uint32_t sign = std::bit_cast<uint32_t>(xb[j]) >> 31;
-          const int32_t level = std::min(static_cast<int32_t>(std::abs(xb[j]) * inv + u[j]), smax);
-          cb[j] = (static_cast<uint32_t>(level) << 1) | sign;
-        }
+        uniforms.qsgd_codes(x.data() + b, len, inv, smax, codes + fill);
         fill += len;
         b += len;
         if (fill == kBlock) {

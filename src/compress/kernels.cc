@@ -43,10 +43,15 @@ unsigned AvxLeaf7Ebx() {
 }  // namespace
 #endif
 
-// AVX2: CPUID.7:EBX bit 5, with the AVX state.
+// AVX2: CPUID.7:EBX bit 5, with the AVX state, and POPCNT (CPUID.1:ECX bit 23), which the
+// AVX2 kernels also use (every AVX2 CPU has it).
 bool HasAvx2() {
 #if defined(__x86_64__)
-  static const bool has = (AvxLeaf7Ebx() & (1u << 5)) != 0;
+  static const bool has = [] {
+    unsigned a, b, c, d;
+    const bool popcnt = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 23));
+    return popcnt && (AvxLeaf7Ebx() & (1u << 5)) != 0;
+  }();
   return has && avx2_allowed.load(std::memory_order_relaxed);
 #else
   return false;
@@ -167,6 +172,46 @@ template <int kWrites, bool kSkipEmpty>
     count += (bits[j] & 0x7fffffffu) >= t;
     if (count > cap) return SIZE_MAX;
   }
+  return count;
+}
+
+// UniformBlock's two SSE2 generator pairs (state words 0-3 and 4-7) side by side in one
+// 256-bit generator: its low half gives values i..i+7, its high half i+8..i+15, as fill does.
+[[gnu::target("avx2")]] size_t QsgdCodesAvx2(const float* x, size_t count, float inv, int32_t smax,
+                                             uint64_t* state, uint32_t* codes) {
+  auto load2 = [state](int at) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(state + at));
+  };
+  __m256i s0 = _mm256_set_m128i(load2(4), load2(0)), s1 = _mm256_set_m128i(load2(6), load2(2));
+  const __m256 scale = _mm256_set1_ps(0x1p-16f), vinv = _mm256_set1_ps(inv);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256i vmax = _mm256_set1_epi32(smax);
+  for (size_t i = 0; i < count; i += 16) {
+    __m256i a = s0;
+    const __m256i b = s1;
+    s0 = b;
+    a = _mm256_xor_si256(a, _mm256_slli_epi64(a, 23));
+    s1 = _mm256_xor_si256(_mm256_xor_si256(a, b),
+                          _mm256_xor_si256(_mm256_srli_epi64(a, 17), _mm256_srli_epi64(b, 26)));
+    const __m256i r = _mm256_add_epi64(s1, b);
+    for (int h = 0; h < 2; ++h) {
+      const __m128i r16 = h ? _mm256_extracti128_si256(r, 1) : _mm256_castsi256_si128(r);
+      const __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(r16)), scale);
+      const __m256 v = _mm256_loadu_ps(x + i + 8 * h);
+      const __m256 level_f = _mm256_add_ps(_mm256_mul_ps(_mm256_and_ps(v, abs_mask), vinv), u);
+      const __m256i level = _mm256_min_epi32(_mm256_cvttps_epi32(level_f), vmax);
+      const __m256i code = _mm256_or_si256(_mm256_slli_epi32(level, 1),
+                                           _mm256_srli_epi32(_mm256_castps_si256(v), 31));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i + 8 * h), code);
+    }
+  }
+  auto store2 = [state](int at, __m128i v) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(state + at), v);
+  };
+  store2(0, _mm256_castsi256_si128(s0));
+  store2(4, _mm256_extracti128_si256(s0, 1));
+  store2(2, _mm256_castsi256_si128(s1));
+  store2(6, _mm256_extracti128_si256(s1, 1));
   return count;
 }
 

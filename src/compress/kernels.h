@@ -2,7 +2,9 @@
 // available there; other targets use the scalar loops.
 #pragma once
 
+#include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -27,8 +29,13 @@ void SetAvx512ForTesting(bool enabled);
 // True when the CPU and OS support F16C (half-float conversion) with AVX.
 bool HasF16c();
 
+constexpr size_t kQsgdBlock = 256;
+
 #if defined(__x86_64__)
 // The AVX2 kernels (kernels.cc); call them only when HasAvx2().
+// UniformBlock::qsgd_codes on count (a multiple of 16) values; steps the eight-word state.
+size_t QsgdCodesAvx2(const float* x, size_t count, float inv, int32_t smax, uint64_t* state,
+                     uint32_t* codes);
 double AbsSumAvx2(const float* x, size_t n);
 double SquareSumAvx2(const float* x, size_t n);
 void SignWordsAvx2(const float* x, size_t words, uint8_t* out);
@@ -179,6 +186,25 @@ class UniformBlock {
   template <typename Rng>
   explicit UniformBlock(Rng& rng) {
     for (auto& w : s_) w = rng.next() | 1;  // xorshift state must not be all zero
+  }
+  // QSGD codes of x[0, len): level min(floor(|x| inv + u), smax) << 1 | sign bit, with one
+  // uniform u per value from fill's stream (whole steps of 16: ceil(len / 16) of them). The
+  // AVX2 version draws, quantises and codes in registers and gives the same codes.
+  void qsgd_codes(const float* x, size_t len, float inv, int32_t smax, uint32_t* codes) {
+    size_t j = 0;
+#if defined(__x86_64__)
+    if (HasAvx2()) j = QsgdCodesAvx2(x, len / 16 * 16, inv, smax, s_, codes);
+#endif
+    float u[kQsgdBlock];
+    for (; j < len; j += kQsgdBlock) {
+      const size_t m = std::min(kQsgdBlock, len - j);
+      fill(u, (m + 15) & ~size_t{15});
+      for (size_t t = 0; t < m; ++t) {
+        const uint32_t sign = std::bit_cast<uint32_t>(x[j + t]) >> 31;
+        const int32_t level = std::min(static_cast<int32_t>(std::abs(x[j + t]) * inv + u[t]), smax);
+        codes[j + t] = (static_cast<uint32_t>(level) << 1) | sign;
+      }
+    }
   }
   // Fills u[0, count) (count a multiple of 16).
   void fill(float* u, size_t count) {

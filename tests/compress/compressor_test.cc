@@ -91,8 +91,12 @@ TEST(Compressors, Avx2KernelsGiveTheBaselineBytes) {
   chunked.chunk = 777;
   CompressorOptions qsgd;
   qsgd.levels = 16;
+  CompressorOptions qsgd_chunked = qsgd;  // segments end inside 16-value steps and blocks
+  qsgd_chunked.chunk = 777;
+  qsgd_chunked.levels = 5;
   const std::vector<std::pair<std::string, CompressorOptions>> cases = {
-      {"sign", {}}, {"sign", chunked}, {"qsgd", qsgd}, {"bf16", {}}, {"topk", chunked}};
+      {"sign", {}},           {"sign", chunked}, {"qsgd", qsgd},
+      {"qsgd", qsgd_chunked}, {"bf16", {}},      {"topk", chunked}};
   for (size_t n : {1, 63, 64, 1000, 4099, 20000, 100003})
     for (const auto& [name, o] : cases) {
       const std::vector<float> x = Gaussian(n, n + 1);
