@@ -17,6 +17,11 @@ namespace {
 
 inline void Store64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
 
+// The coded value of index j: its gap minus one (idx[-1] = -1).
+inline uint32_t GapLess1(const uint32_t* idx, size_t j) {
+  return idx[j] - (j ? idx[j - 1] : UINT32_MAX) - 1;
+}
+
 // Writes bits forward into zeroed memory with one 8-byte store per call and no branch: the
 // pending bits (fewer than 8) stay in `acc_`, whole bytes are passed. Needs 8 bytes of room
 // past the last bit.
@@ -70,10 +75,9 @@ constexpr std::array<uint64_t, 256> kOnesTable = [] {
 void EncodeBaseline(const uint32_t* idx, size_t k, int b, uint8_t* dst) {
   BitSink s(dst, 0);
   const uint32_t mask = (uint32_t{1} << b) - 1;
-  auto gap = [idx](size_t j) { return idx[j] - (j ? idx[j - 1] : UINT32_MAX) - 1; };
   if (b > 0)
-    for (size_t j = 0; j < k; ++j) s.put(gap(j) & mask, b);
-  for (size_t j = 0; j < k; ++j) s.put_unary(gap(j) >> b);
+    for (size_t j = 0; j < k; ++j) s.put(GapLess1(idx, j) & mask, b);
+  for (size_t j = 0; j < k; ++j) s.put_unary(GapLess1(idx, j) >> b);
 }
 
 size_t QuotientsBaseline(const uint8_t* p, size_t bytes, uint64_t start, size_t k, uint32_t* out,
@@ -87,7 +91,7 @@ size_t QuotientsBaseline(const uint8_t* p, size_t bytes, uint64_t start, size_t 
     if (++y == bytes || j >= k) break;
     v = p[y];
   }
-  end_byte = std::max<size_t>(y, start >> 3);
+  end_byte = y;
   return j;
 }
 
@@ -126,11 +130,10 @@ uint64_t AddRemaindersBaseline(const uint8_t* p, int b, size_t k, uint32_t* out)
 [[gnu::target("avx2")]] void EncodeAvx2(const uint32_t* idx, size_t k, int b, uint8_t* dst) {
   const size_t full = k / 64 * 64;
   const uint32_t mask32 = (uint32_t{1} << b) - 1;
-  auto gap = [idx](size_t j) { return idx[j] - (j ? idx[j - 1] : UINT32_MAX) - 1; };
   // The last partial group's remainders first: they end in the byte where the quotients start.
   BitSink tail(dst, full * static_cast<uint64_t>(b));
   if (b > 0)
-    for (size_t j = full; j < k; ++j) tail.put(gap(j) & mask32, b);
+    for (size_t j = full; j < k; ++j) tail.put(GapLess1(idx, j) & mask32, b);
   BitSink unary(dst, k * static_cast<uint64_t>(b));
   const __m256i mask = _mm256_set1_epi32(static_cast<int32_t>(mask32));
   const __m128i shift = _mm_cvtsi32_si128(b);
@@ -165,7 +168,7 @@ uint64_t AddRemaindersBaseline(const uint8_t* p, int b, size_t k, uint32_t* out)
     }
     if (pack) pack(r, dst + (g / 64) * 8 * static_cast<size_t>(b));
   }
-  for (size_t j = full; j < k; ++j) unary.put_unary(gap(j) >> b);
+  for (size_t j = full; j < k; ++j) unary.put_unary(GapLess1(idx, j) >> b);
 }
 
 [[gnu::target("avx2,popcnt")]] size_t QuotientsAvx2(const uint8_t* p, size_t bytes, uint64_t start,
