@@ -24,6 +24,14 @@
 //   vote.mode = all_to_all: every node sends its vote to every other node and tallies all of
 //                           them itself (phase 0); the mean of the values is one all-reduce of
 //                           K floats (phases 1-2, reduce-scatter + all-gather).
+//   vote.pipeline (server mode): two exchanges per round. Phase 0: each node adds its change,
+//                           takes its values on the current mask out of the accumulator and
+//                           votes on what is left; a worker sends [values][vote] to the server,
+//                           which averages the values and tallies the votes into the next mask.
+//                           Phase 1: the server sends [mean][next mask]; every node applies the
+//                           mean on the current mask and moves to the next. The first round
+//                           only votes. A coordinate's accumulator is voted on one local step
+//                           earlier than without pipelining.
 // Votes and masks are sorted index sets written with compression.index_codec (auto = the
 // smallest for the set); values carry no indices, f32 by default. With vote.value_codec =
 // f16 / bf16 / quant (server mode) a worker keeps what rounding took from its values in its
@@ -79,6 +87,15 @@ class MajorityVote final : public Algorithm {
                  o.mask_reuse);
     MURMUR_CHECK(ConfigError, o.momentum >= 0.0 && o.momentum < 1.0,
                  "vote.momentum: must be in [0, 1), got ", o.momentum);
+    pipeline_ = o.pipeline;
+    MURMUR_CHECK(ConfigError, !pipeline_ || server_mode_,
+                 "vote.pipeline: only server mode pipelines (all_to_all averages with its own "
+                 "all-reduce); set vote.mode = \"server\"");
+    MURMUR_CHECK(ConfigError, !pipeline_ || o.mask_reuse == 1,
+                 "vote.pipeline: votes every round; needs vote.mask_reuse = 1, got ", o.mask_reuse);
+    MURMUR_CHECK(ConfigError, !pipeline_ || !ctx.transport->faulty(),
+                 "vote.pipeline: a lost message would split the masks of the next round; not with "
+                 "[faults]");
     lossy_ = o.value_codec != compress::ValueCodec::kF32;
     values_.codec = o.value_codec;
     values_.bits = o.value_bits;
@@ -114,7 +131,7 @@ class MajorityVote final : public Algorithm {
       s.x.assign(ctx.initial_model.begin(), ctx.initial_model.end());
       s.a.assign(ctx.dim, 0.0f);
       s.vals.resize(k_);
-      if (lossy_) s.resid.resize(k_);
+      if (lossy_ || pipeline_) s.resid.resize(k_);
       if (o.momentum > 0.0) s.u.assign(ctx.dim, 0.0f);
     }
     if (lossy_ && server_mode_) nodes_[o.server].err.assign(ctx.dim, 0.0f);
@@ -146,12 +163,13 @@ class MajorityVote final : public Algorithm {
     for (uint32_t k : s.mask)
       MURMUR_CHECK(IoError, k < Dim(), io.what(), ": mask index ", k, " outside [0, ", Dim(), ")");
   }
-  int phases() const override { return server_mode_ ? 4 : 3; }
+  int phases() const override { return pipeline_ ? 2 : server_mode_ ? 4 : 3; }
   std::vector<std::pair<std::string, double>> resolved_parameters() const override {
     return {{"mask_size", static_cast<double>(k_)}, {"vote_size", static_cast<double>(kv_)}};
   }
 
   void send(int phase, uint32_t round, int node, std::span<float> x) override {
+    if (pipeline_) return SendPipelined(phase, round, node, x);
     State& s = nodes_[node];
     const bool vote_round = round % ctx_.vote.mask_reuse == 0;
     comm::FrameHeader h;
@@ -160,16 +178,7 @@ class MajorityVote final : public Algorithm {
     h.phase = static_cast<uint8_t>(phase);
     const int server = ctx_.vote.server;
     if (phase == 0) {
-      // The local steps' change goes into the accumulator; x returns to the common model.
-      if (s.u.empty()) {
-        for (size_t k = 0; k < x.size(); ++k) s.a[k] += x[k] - s.x[k];
-      } else {
-        const float m = static_cast<float>(ctx_.vote.momentum);
-        for (size_t k = 0; k < x.size(); ++k) {
-          s.u[k] = m * s.u[k] + (x[k] - s.x[k]);
-          s.a[k] += s.u[k];
-        }
-      }
+      Accumulate(s, x);
       if (!vote_round) return;
       Vote(s);
       if (server_mode_ && node == server) return;
@@ -240,6 +249,7 @@ class MajorityVote final : public Algorithm {
   }
 
   void receive(int phase, uint32_t round, int node, std::span<float> x) override {
+    if (pipeline_) return ReceivePipelined(phase, round, node, x);
     State& s = nodes_[node];
     const bool vote_round = round % ctx_.vote.mask_reuse == 0;
     const int server = ctx_.vote.server;
@@ -255,7 +265,7 @@ class MajorityVote final : public Algorithm {
         if (!TakeIndexSet(node, from, round, 0, kv_, /*exact=*/false, s.idx)) continue;
         for (uint32_t k : s.idx) ++s.tally[k];
       }
-      SelectMask(s, round);
+      SelectMask(s, round, s.mask);
       return;
     }
     if (!server_mode_) {
@@ -312,6 +322,7 @@ class MajorityVote final : public Algorithm {
     std::vector<float> u;     // velocity (vote.momentum > 0)
     std::vector<float> vals;  // a on the mask, then the mean
     std::vector<uint32_t> vote, mask, idx, tally, order;
+    std::vector<uint32_t> next;  // vote.pipeline: the next round's mask
     std::vector<uint64_t> keys;
     std::vector<double> sum;
     std::vector<float> resid;  // lossy values: decoded values, then what rounding left
@@ -338,8 +349,8 @@ class MajorityVote final : public Algorithm {
 
   // The K most-voted coordinates per layer; equal counts are ordered by a hash of (seed,
   // round, index), so every node that tallies the same votes picks the same mask.
-  void SelectMask(State& s, uint32_t round) const {
-    s.mask.clear();
+  void SelectMask(State& s, uint32_t round, std::vector<uint32_t>& mask) const {
+    mask.clear();
     const uint64_t salt = Mix64(ctx_.seed ^ (uint64_t{round} << 32));
     uint32_t offset = 0;
     for (int64_t len : segments_) {
@@ -354,27 +365,132 @@ class MajorityVote final : public Algorithm {
       std::iota(s.order.begin(), s.order.end(), 0u);
       std::nth_element(s.order.begin(), s.order.begin() + (keep - 1), s.order.end(),
                        [&](uint32_t p, uint32_t q) { return s.keys[p] > s.keys[q]; });
-      for (uint32_t k = 0; k < keep; ++k) s.mask.push_back(offset + s.order[k]);
+      for (uint32_t k = 0; k < keep; ++k) mask.push_back(offset + s.order[k]);
       offset += static_cast<uint32_t>(len);
     }
-    std::sort(s.mask.begin(), s.mask.end());
+    std::sort(mask.begin(), mask.end());
   }
 
   void Gather(State& s) const {
     for (uint32_t k = 0; k < k_; ++k) s.vals[k] = s.a[s.mask[k]];
   }
 
-  // x <- common model + mean on the mask; the sent part leaves the accumulator (with lossy
-  // values a worker keeps the rounding error; the server sent its exact values).
+  // The local steps' change goes into the accumulator (through the velocity with
+  // vote.momentum); x returns to the common model when the round's mean is applied.
+  void Accumulate(State& s, std::span<const float> x) const {
+    if (s.u.empty()) {
+      for (size_t k = 0; k < x.size(); ++k) s.a[k] += x[k] - s.x[k];
+    } else {
+      const float m = static_cast<float>(ctx_.vote.momentum);
+      for (size_t k = 0; k < x.size(); ++k) {
+        s.u[k] = m * s.u[k] + (x[k] - s.x[k]);
+        s.a[k] += s.u[k];
+      }
+    }
+  }
+
+  // The sent part leaves the accumulator: a worker with rounded values keeps what rounding
+  // took (s.resid); the server sent its exact values. Velocity cleared too (factor masking).
+  void Release(State& s) const {
+    const bool keep = lossy_ && &s != &nodes_[ctx_.vote.server];
+    for (uint32_t k = 0; k < k_; ++k) s.a[s.mask[k]] = keep ? s.resid[k] : 0.0f;
+    if (!s.u.empty())
+      for (uint32_t k = 0; k < k_; ++k) s.u[s.mask[k]] = 0.0f;
+  }
+
+  // x <- common model + mean on the mask; the sent part leaves the accumulator.
   void Apply(State& s, std::span<float> x) const {
     if (s.mask.size() != k_) return;  // no mask yet (a server back from a crash)
-    const bool keep = lossy_ && &s != &nodes_[ctx_.vote.server];
-    for (uint32_t k = 0; k < k_; ++k) {
-      s.x[s.mask[k]] += s.vals[k];
-      s.a[s.mask[k]] = keep ? s.resid[k] : 0.0f;
+    for (uint32_t k = 0; k < k_; ++k) s.x[s.mask[k]] += s.vals[k];
+    Release(s);
+    std::copy(s.x.begin(), s.x.end(), x.begin());
+  }
+
+  // vote.pipeline, phase 0: values on the current mask, then the vote for the next one.
+  // Phase 1 (server): the mean on the current mask, then the next mask.
+  void SendPipelined(int phase, uint32_t round, int node, std::span<const float> x) {
+    State& s = nodes_[node];
+    const int server = ctx_.vote.server;
+    comm::FrameHeader h;
+    h.round = round;
+    h.sender = node;
+    h.phase = static_cast<uint8_t>(phase);
+    h.codec = static_cast<uint8_t>(comm::Codec::kControl);
+    h.dimension = Dim();
+    s.bytes.clear();
+    if (phase == 0) {
+      Accumulate(s, x);
+      if (!s.mask.empty()) {
+        Gather(s);
+        if (node != server) {  // rounded values; what rounding took stays (Release)
+          AppendRounded(s.vals, s);
+          for (uint32_t k = 0; k < k_; ++k) s.resid[k] = s.vals[k] - s.resid[k];
+        }
+        Release(s);  // the values have left: the vote sees what remains
+      }
+      Vote(s);
+      if (node == server) return;
+      compress::EncodeIndices(s.vote, Dim(), ctx_.compressor.index_codec, s.bytes);
+      h.count = static_cast<uint32_t>(s.vote.size());
+      h.receiver = server;
+      ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
+      return;
     }
-    if (!s.u.empty())
-      for (uint32_t k = 0; k < k_; ++k) s.u[s.mask[k]] = 0.0f;  // momentum factor masking
+    if (node != server) return;
+    if (!s.mask.empty()) {
+      if (lossy_) {  // round mean + e; e keeps the rounding error
+        for (uint32_t k = 0; k < k_; ++k) s.vals[k] += s.err[s.mask[k]];
+        AppendRounded(s.vals, s);
+        for (uint32_t k = 0; k < k_; ++k) {
+          s.err[s.mask[k]] = s.vals[k] - s.resid[k];
+          s.vals[k] = s.resid[k];
+        }
+      } else {
+        compress::EncodeValues(s.vals, values_, nullptr, s.bytes);
+      }
+    }
+    compress::EncodeIndices(s.next, Dim(), ctx_.compressor.index_codec, s.bytes);
+    h.count = k_;
+    for (int to = 0; to < ctx_.nodes; ++to) {
+      if (to == server) continue;
+      h.receiver = to;
+      ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
+    }
+  }
+
+  void ReceivePipelined(int phase, uint32_t round, int node, std::span<float> x) {
+    State& s = nodes_[node];
+    const int server = ctx_.vote.server;
+    if (phase == 0) {
+      if (node != server) return;
+      s.tally.assign(Dim(), 0);
+      for (uint32_t k : s.vote) ++s.tally[k];
+      std::vector<double>& sum = s.sum;
+      sum.assign(s.mask.empty() ? 0 : k_, 0.0);
+      for (uint32_t k = 0; k < sum.size(); ++k) sum[k] = s.vals[k];
+      for (int from = 0; from < ctx_.nodes; ++from) {
+        if (from == node) continue;
+        const detail::Message m = *Take(node, from, round, 0, comm::Codec::kControl, Dim());
+        compress::ByteReader in(m.body, "majority_vote: values and vote");
+        if (!s.mask.empty()) {
+          compress::DecodeValues(in, k_, s.resid);
+          for (uint32_t k = 0; k < k_; ++k) sum[k] += s.resid[k];
+        }
+        ReadIndexSet(in, from, round, m.count, kv_, /*exact=*/false, s.idx);
+        for (uint32_t k : s.idx) ++s.tally[k];
+      }
+      for (uint32_t k = 0; k < sum.size(); ++k) s.vals[k] = static_cast<float>(sum[k] / ctx_.nodes);
+      SelectMask(s, round, s.next);
+      return;
+    }
+    if (node != server) {
+      const detail::Message m = *Take(node, server, round, 1, comm::Codec::kControl, Dim());
+      compress::ByteReader in(m.body, "majority_vote: mean and mask");
+      if (!s.mask.empty()) compress::DecodeValues(in, k_, s.vals);
+      ReadIndexSet(in, server, round, m.count, k_, /*exact=*/true, s.next);
+    }
+    for (uint32_t k = 0; k < s.mask.size(); ++k) s.x[s.mask[k]] += s.vals[k];
+    s.mask.swap(s.next);
     std::copy(s.x.begin(), s.x.end(), x.begin());
   }
 
@@ -385,14 +501,19 @@ class MajorityVote final : public Algorithm {
     auto taken = Take(node, from, round, phase, comm::Codec::kControl, Dim());
     if (!taken) return false;
     const detail::Message& m = *taken;
-    MURMUR_CHECK(ProtocolError, exact ? m.count == k : m.count <= k,
-                 "majority_vote: index set from node ", from, " in round ", round, " has ", m.count,
-                 " indices; expected ", exact ? "" : "at most ", k);
     compress::ByteReader in(m.body, "majority_vote: index set");
-    compress::DecodeIndices(in, Dim(), m.count, out);
+    ReadIndexSet(in, from, round, m.count, k, exact, out);
+    return true;
+  }
+  // The rest of `in`: an index set of `count` indices (exactly k, or at most k).
+  void ReadIndexSet(compress::ByteReader& in, int from, uint32_t round, uint32_t count, uint32_t k,
+                    bool exact, std::vector<uint32_t>& out) const {
+    MURMUR_CHECK(ProtocolError, exact ? count == k : count <= k,
+                 "majority_vote: index set from node ", from, " in round ", round, " has ", count,
+                 " indices; expected ", exact ? "" : "at most ", k);
+    compress::DecodeIndices(in, Dim(), count, out);
     MURMUR_CHECK(ProtocolError, in.remaining() == 0, "majority_vote: index set from node ", from,
                  " has ", in.remaining(), " trailing bytes");
-    return true;
   }
 
   // The K values on the mask that `from` sent in this phase (nullopt: lost).
@@ -405,12 +526,18 @@ class MajorityVote final : public Algorithm {
   // describes); s.resid gets the decoded values.
   void Round(std::span<const float> values, State& s, comm::FrameHeader& h) const {
     s.bytes.clear();
-    compress::EncodeValues(values, values_, nullptr, s.bytes);
-    compress::ByteReader in(s.bytes, "majority_vote: own values");
-    compress::DecodeValues(in, k_, s.resid);
+    AppendRounded(values, s);
     h.codec = static_cast<uint8_t>(comm::Codec::kControl);
     h.count = k_;
     h.dimension = k_;
+  }
+  // Appends `values` written by vote.value_codec to s.bytes; s.resid gets the decoded values.
+  void AppendRounded(std::span<const float> values, State& s) const {
+    const size_t at = s.bytes.size();
+    compress::EncodeValues(values, values_, nullptr, s.bytes);
+    compress::ByteReader in(std::span<const uint8_t>(s.bytes).subspan(at),
+                            "majority_vote: own values");
+    compress::DecodeValues(in, k_, s.resid);
   }
   void DecodeRounded(const detail::Message& m, int from, uint32_t round,
                      std::span<float> out) const {
@@ -439,6 +566,7 @@ class MajorityVote final : public Algorithm {
   double vote_ratio_ = 0.0;  // K_v / d (vote.vote_ratio, or vote.mask_ratio when 0)
   bool server_mode_ = true;
   bool lossy_ = false;  // vote.value_codec other than f32
+  bool pipeline_ = false;
   compress::ValueOptions values_;
   std::unique_ptr<Algorithm> average_;
 };

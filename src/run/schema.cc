@@ -160,6 +160,10 @@ std::vector<KeySpec> Build() {
         "majority_vote: momentum correction with factor masking (Deep Gradient Compression): "
         "the local change enters a velocity u = m u + change, u is added to the accumulator, "
         "and both are cleared where sent; 0 = off. Needs train.momentum = 0"),
+      B("vote.pipeline", false,
+        "majority_vote server mode: two exchanges per round instead of four (values travel "
+        "with the vote for the next mask, the mean with the next mask): half the frame "
+        "headers, the mask voted one round earlier; needs vote.mask_reuse = 1"),
 
       S("jwins.wavelet", "sym2", "jwins: wavelet of the whole-model transform",
         [] { return compress::WaveletNames(); }),

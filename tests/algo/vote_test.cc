@@ -268,7 +268,81 @@ TEST(MajorityVote, RoundedValueBytesMatchTheFormula) {
   }
 }
 
+VoteOptions Pipelined(double mask, double vote = 0.0) {
+  VoteOptions o = Options("server", mask, vote);
+  o.pipeline = true;
+  return o;
+}
+
+// vote.pipeline: per round one frame up ([values][vote]) and one down ([mean][next mask]) per
+// worker; the first round carries no values (there is no mask yet).
+TEST(MajorityVote, PipelinedBytesPerRoundMatchTheFormula) {
+  const int n = 5;
+  const int64_t d = 200;
+  const uint64_t h = 32;
+  auto index_bytes = [&](uint32_t k) {
+    std::vector<uint32_t> any(k);
+    for (uint32_t i = 0; i < k; ++i) any[i] = i;
+    return compress::EncodedIndexBytes(any, d, compress::IndexCodec::kRaw);
+  };
+  Vote v(n, d, Pipelined(0.05, 0.1), {}, compress::IndexCodec::kRaw);  // K = 10, K_v = 20
+  ThreadPool pool(2);
+  for (uint32_t r = 0; r < 4; ++r) {
+    std::vector<uint64_t> before(n);
+    for (int i = 0; i < n; ++i) before[i] = v.sim.transport->counters(i).bytes_sent;
+    v.sim.round(r, pool, /*perturb=*/true);
+    const uint64_t values = r == 0 ? 0 : compress::EncodedValueBytes(10, {});
+    for (int i = 0; i < n; ++i) {
+      const uint64_t sent = v.sim.transport->counters(i).bytes_sent - before[i];
+      const uint64_t expect =
+          i == 0 ? (n - 1) * (h + values + index_bytes(10)) : h + values + index_bytes(20);
+      EXPECT_EQ(sent, expect) << "round " << r << " node " << i;
+    }
+  }
+}
+
+// Pipelined voting: the first round changes nothing, every later one changes the same K
+// coordinates on every node; and, with f32 or 4-bit values, what is not sent yet stays in
+// the accumulators, so after one round of updates the model ends at the exact mean update.
+TEST(MajorityVote, PipelinedVotingKeepsOneMaskAndLosesNothing) {
+  for (auto [codec, bits] :
+       {std::pair{compress::ValueCodec::kF32, 8}, std::pair{compress::ValueCodec::kQuant, 4}}) {
+    const int n = 4;
+    const int64_t d = 60;
+    VoteOptions o = Pipelined(0.2);  // K = 12
+    o.value_codec = codec;
+    o.value_bits = bits;
+    Vote v(n, d, o);
+    ThreadPool pool(2);
+    std::vector<float> before = v.x0;
+    for (uint32_t r = 0; r < 80; ++r) {
+      v.sim.round(r, pool, /*perturb=*/r == 0);
+      for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << "round " << r;
+      int changed = 0;
+      for (int64_t k = 0; k < d; ++k) changed += v.sim.x[0][k] != before[k];
+      if (r == 0) {
+        EXPECT_EQ(changed, 0);
+      }
+      if (r == 1) {
+        EXPECT_EQ(changed, 12);
+      }
+      EXPECT_LE(changed, 12) << "round " << r;
+      before = v.sim.x[0];
+    }
+    const std::vector<double> mean = MeanPerturbation(n, d);
+    for (int64_t k = 0; k < d; ++k)
+      ASSERT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k], 2e-6)
+          << compress::ValueCodecName(codec) << " coord " << k;
+  }
+}
+
 TEST(MajorityVote, RejectsBadOptions) {
+  VoteOptions pipelined_all = Pipelined(0.1);
+  pipelined_all.mode = "all_to_all";
+  EXPECT_THROW(Vote(4, 10, pipelined_all), ConfigError);
+  VoteOptions pipelined_reuse = Pipelined(0.1);
+  pipelined_reuse.mask_reuse = 2;
+  EXPECT_THROW(Vote(4, 10, pipelined_reuse), ConfigError);
   VoteOptions rounded_all = Lossy(compress::ValueCodec::kBF16, 0.1);
   rounded_all.mode = "all_to_all";
   EXPECT_THROW(Vote(4, 10, rounded_all), ConfigError);

@@ -143,19 +143,24 @@ TEST_F(ResumeTest, ContinuesFromTheNewestCheckpointToTheSameOutputs) {
 
 // Majority vote with rounded values carries the server's error memory through a checkpoint:
 // a resumed run gives the same files.
+// With and without vote.pipeline (whose next mask is carried over the round boundary).
 TEST_F(ResumeTest, MajorityVoteWithRoundedValuesResumesToTheSameOutputs) {
-  Config c = Small();
-  for (const char* s : {"algorithm.name=majority_vote", "compression.name=none",
-                        "vote.mask_ratio=0.2", "vote.value_codec=quant", "vote.value_bits=3"})
-    c.set(s);
-  Run(c, root_ / "full");
-  Run(c, root_ / "cut");
-  const fs::path cut = root_ / "cut";
-  fs::remove(cut / "summary.json");
-  Run(Saved(cut), cut, /*resume=*/true);
-  for (const char* f : {"metrics.csv", "eval.csv"})
-    EXPECT_EQ(Slurp(root_ / "full" / f), Slurp(cut / f)) << f;
-  EXPECT_EQ(Slurp(root_ / "full" / "summary.json"), Slurp(cut / "summary.json"));
+  for (const char* pipeline : {"vote.pipeline=false", "vote.pipeline=true"}) {
+    Config c = Small();
+    for (const char* s :
+         {"algorithm.name=majority_vote", "compression.name=none", "vote.mask_ratio=0.2",
+          "vote.value_codec=quant", "vote.value_bits=3", pipeline})
+      c.set(s);
+    const fs::path full = root_ / (std::string("full_") + pipeline);
+    const fs::path cut = root_ / (std::string("cut_") + pipeline);
+    Run(c, full);
+    Run(c, cut);
+    fs::remove(cut / "summary.json");
+    Run(Saved(cut), cut, /*resume=*/true);
+    for (const char* f : {"metrics.csv", "eval.csv"})
+      EXPECT_EQ(Slurp(full / f), Slurp(cut / f)) << f << " " << pipeline;
+    EXPECT_EQ(Slurp(full / "summary.json"), Slurp(cut / "summary.json")) << pipeline;
+  }
 }
 
 TEST_F(ResumeTest, RefusesAFinishedRunAMissingCheckpointAndAChangedConfig) {

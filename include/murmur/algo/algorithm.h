@@ -60,6 +60,10 @@ struct VoteOptions {
   // 2018): u = momentum * u + (the local steps' change), a += u, and both a and u are cleared
   // on the mask once sent. 0 = off (the change goes into a directly).
   double momentum = 0.0;
+  // Server mode: two exchanges per round instead of four. A worker's values on this round's
+  // mask travel with its vote for the next mask; the server's mean travels with the next
+  // mask. Half the frame headers; the mask is voted one round earlier.
+  bool pipeline = false;
 };
 
 // jwins (Dhasade et al. 2023): wavelet-domain sparsification with randomized cut-off.
