@@ -6,7 +6,7 @@
 # $OUT/summary.csv (scripts/summarize_runs.py).
 #
 # Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, sweep, scsp, relay,
-#                                          vote, vote_plain, vote_quant, jwins
+#                                          vote, vote_plain, vote_quant, vote_pipe, jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -158,6 +158,22 @@ vote_quant() {
     --set train.momentum=0 --set train.lr=0.2 --set vote.mask_ratio=0.001 --set vote.mask_reuse=10
 }
 
+# Pipelined voting (vote.pipeline): values travel with the next vote, the mean with the next
+# mask, so each round has 2 frames per worker instead of 4; the headers saved buy a larger
+# mask at the same ratio. Same settings as the best vote_quant row otherwise.
+vote_pipe() {
+  local s=(--set partition.name=iid --set train.momentum=0 --set vote.value_codec=quant
+    --set vote.value_bits=4 --set vote.pipeline=true --set train.lr=0.3 --set vote.vote_ratio=0.0007)
+  row "vote0_q4_lr0.3_k0.00178_v0.0007_pipe-iid" $C/majority_vote.toml "${s[@]}" \
+    --set vote.mask_ratio=0.00178
+  for seed in 1 2 3; do
+    local tag=""
+    [[ $seed != 1 ]] && tag="_seed$seed"
+    row "vote0_q4_lr0.3_k0.0023_v0.0007_pipe$tag-iid" $C/majority_vote.toml "${s[@]}" \
+      --set vote.mask_ratio=0.0023 --set run.seed=$seed
+  done
+}
+
 # JWINS vs full-sharing D-PSGD vs CHOCO top-10% on a random 4-regular graph, Dirichlet(0.1),
 # evaluated every 100 rounds for the bytes-to-accuracy comparison (issue #5).
 jwins() {
@@ -170,8 +186,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | sweep | scsp | relay | vote | vote_plain | vote_quant | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, sweep, scsp, relay, vote, vote_plain, vote_quant, jwins)" >&2; exit 2 ;;
+    main | choco | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
