@@ -28,6 +28,8 @@
 //                           takes its values on the current mask out of the accumulator and
 //                           votes on what is left; a worker sends [values][vote] to the server,
 //                           which averages the values and tallies the votes into the next mask.
+//                           The vote is cast on a_i plus this round's change (the accumulator
+//                           as the next step will roughly leave it, when the mask is used).
 //                           Phase 1: the server sends [mean][next mask]; every node applies the
 //                           mean on the current mask and moves to the next. The first round
 //                           only votes. A coordinate's accumulator is voted on one local step
@@ -323,6 +325,7 @@ class MajorityVote final : public Algorithm {
     std::vector<float> vals;  // a on the mask, then the mean
     std::vector<uint32_t> vote, mask, idx, tally, order;
     std::vector<uint32_t> next;  // vote.pipeline: the next round's mask
+    std::vector<float> ahead;    // vote.pipeline: a plus this round's change, voted on
     std::vector<uint64_t> keys;
     std::vector<double> sum;
     std::vector<float> resid;  // lossy values: decoded values, then what rounding left
@@ -333,18 +336,20 @@ class MajorityVote final : public Algorithm {
   uint32_t Dim() const { return static_cast<uint32_t>(ctx_.dim); }
 
   // Top-K_v of |a| per layer (ties: lower index).
-  void Vote(State& s) const {
+  void Vote(State& s) const { Vote(s, s.a); }
+  // Top-K_v of |keys| per layer (ties: lower index), never where a is zero.
+  void Vote(State& s, std::span<const float> keys) const {
     s.vote.clear();
     uint32_t offset = 0;
     for (int64_t len : segments_) {
-      const auto seg = std::span<const float>(s.a).subspan(offset, len);
+      const auto seg = keys.subspan(offset, len);
       compress::TopKIndices(seg, compress::KeepCount(vote_ratio_, static_cast<uint32_t>(len)),
                             offset, s.vote);
       offset += static_cast<uint32_t>(len);
     }
     // A zero accumulator has nothing to send: no vote for it (else a node with little left
     // would keep voting for the lowest indices and crowd out coordinates that need sending).
-    std::erase_if(s.vote, [&](uint32_t k) { return s.a[k] == 0.0f; });
+    std::erase_if(s.vote, [&](uint32_t k) { return keys[k] == 0.0f; });
   }
 
   // The K most-voted coordinates per layer; equal counts are ordered by a hash of (seed,
@@ -428,7 +433,13 @@ class MajorityVote final : public Algorithm {
         }
         Release(s);  // the values have left: the vote sees what remains
       }
-      Vote(s);
+      // The mask is used one local step later: vote on the accumulator as that step will
+      // leave it, predicted by this round's change (which a coordinate just sent needs to
+      // be chosen again at once).
+      s.ahead.resize(Dim());
+      for (size_t k = 0; k < x.size(); ++k)
+        s.ahead[k] = s.a[k] + (s.u.empty() ? x[k] - s.x[k] : s.u[k]);
+      Vote(s, s.ahead);
       if (node == server) return;
       compress::EncodeIndices(s.vote, Dim(), ctx_.compressor.index_codec, s.bytes);
       h.count = static_cast<uint32_t>(s.vote.size());

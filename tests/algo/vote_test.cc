@@ -336,6 +336,30 @@ TEST(MajorityVote, PipelinedVotingKeepsOneMaskAndLosesNothing) {
   }
 }
 
+// The pipelined vote is cast on the accumulator plus this round's change (the step that
+// will have been added when the mask is used), so a coordinate sent in one round can win
+// the next one's mask on its new change alone; voting on the emptied accumulator could not
+// (with f32 values it is exactly zero there).
+TEST(MajorityVote, PipelinedVoteLooksOneStepAhead) {
+  const int n = 4;
+  const int64_t d = 40;
+  Vote v(n, d, Pipelined(0.5));  // K = 20 of 40, changes every round
+  ThreadPool pool(2);
+  std::vector<float> before = v.x0;
+  std::vector<char> changed_last(d, 0);
+  int again = 0;
+  for (uint32_t r = 0; r < 30; ++r) {
+    v.sim.round(r, pool, /*perturb=*/true);
+    for (int64_t k = 0; k < d; ++k) {
+      const char changed = v.sim.x[0][k] != before[k];
+      again += changed && changed_last[k];
+      changed_last[k] = changed;
+    }
+    before = v.sim.x[0];
+  }
+  EXPECT_GT(again, 0);
+}
+
 TEST(MajorityVote, RejectsBadOptions) {
   VoteOptions pipelined_all = Pipelined(0.1);
   pipelined_all.mode = "all_to_all";
