@@ -174,7 +174,7 @@ TEST(IndexCodecs, DecoderRejectsMalformedBlocks) {
   Bytes out_of_range = block(IndexCodec::kRaw, {1, 5}, 10);
   out_of_range[10] = 12;
   Bytes truncated = block(IndexCodec::kRice, RandomSet(1000, 50, 1), 1000);
-  truncated.resize(truncated.size() - 3);
+  truncated.erase(truncated.end() - 3, truncated.end());
   Bytes wrong_len = block(IndexCodec::kGamma, {3, 4, 9}, 10);
   wrong_len[2] = 0xff;
   Bytes bitmap_extra = block(IndexCodec::kBitmap, {1, 2}, 10);
