@@ -121,6 +121,14 @@ std::vector<double> MeanPerturbation(int n, int64_t d) {
   return mean;
 }
 
+// After one round of perturbation and enough rounds without, node 0's model is x0 plus the
+// mean perturbation: nothing was lost, only delayed.
+void ExpectMeanUpdate(const Vote& v, int n, int64_t d, double tol, const std::string& what) {
+  const std::vector<double> mean = MeanPerturbation(n, d);
+  for (int64_t k = 0; k < d; ++k)
+    ASSERT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k], tol) << what << " coord " << k;
+}
+
 // Error feedback: what a round does not send stays in the accumulators, so after one round
 // of updates and enough rounds without, the model has moved by exactly the mean update.
 TEST(MajorityVote, ErrorFeedbackEventuallySendsEverything) {
@@ -130,10 +138,8 @@ TEST(MajorityVote, ErrorFeedbackEventuallySendsEverything) {
     Vote v(n, d, Options(mode, 0.05));
     ThreadPool pool(2);
     v.sim.round(0, pool, /*perturb=*/true);
-    const std::vector<double> mean = MeanPerturbation(n, d);
     for (uint32_t r = 1; r < 40; ++r) v.sim.round(r, pool);
-    for (int64_t k = 0; k < d; ++k)
-      ASSERT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k], 1e-5) << mode << " coord " << k;
+    ExpectMeanUpdate(v, n, d, 1e-5, mode);
   }
 }
 
@@ -232,14 +238,11 @@ TEST(MajorityVote, RoundedValuesLoseNothing) {
     Vote v(n, d, Lossy(codec, 0.2, bits));
     ThreadPool pool(2);
     v.sim.round(0, pool, /*perturb=*/true);
-    const std::vector<double> mean = MeanPerturbation(n, d);
     for (uint32_t r = 1; r < 80; ++r) {
       v.sim.round(r, pool);
       for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << "round " << r;
     }
-    for (int64_t k = 0; k < d; ++k)
-      ASSERT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k], 2e-6)
-          << compress::ValueCodecName(codec) << " coord " << k;
+    ExpectMeanUpdate(v, n, d, 2e-6, std::string(compress::ValueCodecName(codec)));
   }
 }
 
@@ -329,10 +332,7 @@ TEST(MajorityVote, PipelinedVotingKeepsOneMaskAndLosesNothing) {
       EXPECT_LE(changed, 12) << "round " << r;
       before = v.sim.x[0];
     }
-    const std::vector<double> mean = MeanPerturbation(n, d);
-    for (int64_t k = 0; k < d; ++k)
-      ASSERT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k], 2e-6)
-          << compress::ValueCodecName(codec) << " coord " << k;
+    ExpectMeanUpdate(v, n, d, 2e-6, std::string(compress::ValueCodecName(codec)));
   }
 }
 
