@@ -160,17 +160,20 @@ vote_quant() {
 
 # Pipelined voting (vote.pipeline): values travel with the next vote, the mean with the next
 # mask, so each round has 2 frames per worker instead of 4; the headers saved buy a larger
-# mask at the same ratio. Same settings as the best vote_quant row otherwise.
+# mask at the same ratio. Same settings as the best vote_quant row otherwise. (The first row
+# was also run before the vote looked one step ahead, commit b71f2f7: EXPERIMENTS.md.)
 vote_pipe() {
   local s=(--set partition.name=iid --set train.momentum=0 --set vote.value_codec=quant
     --set vote.value_bits=4 --set vote.pipeline=true --set train.lr=0.3 --set vote.vote_ratio=0.0007)
   row "vote0_q4_lr0.3_k0.00178_v0.0007_pipe-iid" $C/majority_vote.toml "${s[@]}" \
     --set vote.mask_ratio=0.00178
-  for seed in 1 2 3; do
-    local tag=""
-    [[ $seed != 1 ]] && tag="_seed$seed"
-    row "vote0_q4_lr0.3_k0.0023_v0.0007_pipe$tag-iid" $C/majority_vote.toml "${s[@]}" \
-      --set vote.mask_ratio=0.0023 --set run.seed=$seed
+  for k in 0.0023 0.00243; do
+    for seed in 1 2 3; do
+      local tag=""
+      [[ $seed != 1 ]] && tag="_seed$seed"
+      row "vote0_q4_lr0.3_k${k}_v0.0007_pipe$tag-iid" $C/majority_vote.toml "${s[@]}" \
+        --set vote.mask_ratio=$k --set run.seed=$seed
+    done
   done
 }
 
