@@ -26,7 +26,7 @@
 //                           K floats (phases 1-2, reduce-scatter + all-gather).
 //   vote.pipeline (server mode): two exchanges per round. Phase 0: each node adds its change,
 //                           takes its values on the current mask out of the accumulator and
-//                           votes on what is left; a worker sends [values][vote] to the server,
+//                           votes; a worker sends [values][vote] to the server,
 //                           which averages the values and tallies the votes into the next mask.
 //                           The vote is cast on a_i plus this round's change (the accumulator
 //                           as the next step will roughly leave it, when the mask is used).
@@ -337,7 +337,7 @@ class MajorityVote final : public Algorithm {
 
   // Top-K_v of |a| per layer (ties: lower index).
   void Vote(State& s) const { Vote(s, s.a); }
-  // Top-K_v of |keys| per layer (ties: lower index), never where a is zero.
+  // Top-K_v of |keys| per layer (ties: lower index), never where the key is zero.
   void Vote(State& s, std::span<const float> keys) const {
     s.vote.clear();
     uint32_t offset = 0;
