@@ -143,17 +143,20 @@ TEST(MajorityVote, ErrorFeedbackEventuallySendsEverything) {
   }
 }
 
+// Bytes of an index block of k indices of [0, d) with the raw codec.
+uint64_t RawIndexBytes(uint32_t k, int64_t d) {
+  std::vector<uint32_t> any(k);
+  for (uint32_t i = 0; i < k; ++i) any[i] = i;
+  return compress::EncodedIndexBytes(any, static_cast<uint32_t>(d), compress::IndexCodec::kRaw);
+}
+
 // Bytes per round, for each option. Votes and masks use the raw index codec here so their
 // size is 5 + 4 k bytes (codec id, count, then 4 bytes per index).
 TEST(MajorityVote, BytesPerRoundMatchTheFormula) {
   const int n = 5;
   const int64_t d = 200;
   const uint64_t h = 32;
-  auto index_bytes = [&](uint32_t k) {
-    std::vector<uint32_t> any(k);
-    for (uint32_t i = 0; i < k; ++i) any[i] = i;
-    return compress::EncodedIndexBytes(any, d, compress::IndexCodec::kRaw);
-  };
+  auto index_bytes = [&](uint32_t k) { return RawIndexBytes(k, d); };
   ThreadPool pool(2);
   for (int64_t reuse : {1, 2}) {
     // Server mode, K = 10, K_v = 20, server 0.
@@ -283,11 +286,7 @@ TEST(MajorityVote, PipelinedBytesPerRoundMatchTheFormula) {
   const int n = 5;
   const int64_t d = 200;
   const uint64_t h = 32;
-  auto index_bytes = [&](uint32_t k) {
-    std::vector<uint32_t> any(k);
-    for (uint32_t i = 0; i < k; ++i) any[i] = i;
-    return compress::EncodedIndexBytes(any, d, compress::IndexCodec::kRaw);
-  };
+  auto index_bytes = [&](uint32_t k) { return RawIndexBytes(k, d); };
   Vote v(n, d, Pipelined(0.05, 0.1), {}, compress::IndexCodec::kRaw);  // K = 10, K_v = 20
   ThreadPool pool(2);
   for (uint32_t r = 0; r < 4; ++r) {
