@@ -216,6 +216,49 @@ template <int kWrites, bool kSkipEmpty>
 }
 
 namespace {
+// 64 codes of B <= 6 bits: narrowed to bytes in order, then merged in registers — byte
+// pairs by one multiply-add (c0 + c1 << B), pairs of pairs by another, then the two halves
+// of each 64-bit lane — so each lane holds eight codes in its low 8B bits, B bytes, which a
+// byte shuffle moves next to each other.
+template <int B>
+[[gnu::target("avx2")]] void PackGroupAvx2(const uint32_t* __restrict codes,
+                                           uint8_t* __restrict dst) {
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i pair_w = _mm256_set1_epi16(static_cast<int16_t>(1 | (1 << (8 + B))));
+  const __m256i quad_w = _mm256_set1_epi32(1 | (1 << (16 + 2 * B)));
+  const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
+  // Bytes 0..B-1 of each 64-bit lane, both lanes of a 128-bit half side by side.
+  alignas(16) int8_t pick[16];
+  for (int j = 0; j < 16; ++j) pick[j] = j < B ? j : j < 2 * B ? 8 + j - B : -1;
+  const __m128i pick128 = _mm_load_si128(reinterpret_cast<const __m128i*>(pick));
+  const __m256i shuffle = _mm256_broadcastsi128_si256(pick128);
+  alignas(16) uint8_t staged[8 * B + 16];  // the stores below write past their 2B bytes
+  for (int h = 0; h < 2; ++h) {
+    const __m256i* in = reinterpret_cast<const __m256i*>(codes + 32 * h);
+    const __m256i w01 = _mm256_packus_epi32(_mm256_loadu_si256(in), _mm256_loadu_si256(in + 1));
+    const __m256i w23 = _mm256_packus_epi32(_mm256_loadu_si256(in + 2), _mm256_loadu_si256(in + 3));
+    const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w01, w23), order);
+    const __m256i pairs = _mm256_maddubs_epi16(bytes, pair_w);
+    const __m256i quads = _mm256_madd_epi16(pairs, quad_w);
+    const __m256i octets = _mm256_or_si256(_mm256_and_si256(quads, low32),
+                                           _mm256_slli_epi64(_mm256_srli_epi64(quads, 32), 4 * B));
+    const __m256i packed = _mm256_shuffle_epi8(octets, shuffle);
+    uint8_t* out = staged + 4 * B * h;  // 32 codes = 4B bytes
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(packed));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * B), _mm256_extracti128_si256(packed, 1));
+  }
+  std::memcpy(dst, staged, 8 * B);  // exactly the group's bytes, as PackGroup
+}
+}  // namespace
+
+PackFn GroupPackerAvx2(int bits) {
+  static constexpr PackFn kTable[] = {nullptr,           &PackGroupAvx2<1>, &PackGroupAvx2<2>,
+                                      &PackGroupAvx2<3>, &PackGroupAvx2<4>, &PackGroupAvx2<5>,
+                                      &PackGroupAvx2<6>};
+  return kTable[bits];
+}
+
+namespace {
 [[gnu::target("avx2")]] uint64_t LaneSum(__m256i v) {
   alignas(32) uint32_t lanes[8];
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);

@@ -309,6 +309,24 @@ TEST(RiceBlocks, VectorPathsGiveTheBaselineBytesAndValues) {
   EXPECT_GT(vector_encodes, 40);
 }
 
+// The AVX2 group packer (bits <= 6) writes PackGroup's bytes, and nothing past them.
+TEST(GroupPacking, VectorPackerGivesTheBaselineBytes) {
+  Rng rng(9);
+  for (int bits = 1; bits <= 8; ++bits)
+    for (int trial = 0; trial < 20; ++trial) {
+      uint32_t codes[64];
+      for (uint32_t& c : codes)
+        c = trial == 0 ? (1u << bits) - 1 : static_cast<uint32_t>(rng.uniform_int(1u << bits));
+      std::vector<uint8_t> want(8 * bits + 32, 0xA5), got(8 * bits + 32, 0xA5);
+      kernels::SetAvx2ForTesting(false);
+      kernels::GroupPacker(bits)(codes, want.data());
+      kernels::SetAvx2ForTesting(true);
+      kernels::GroupPacker(bits)(codes, got.data());
+      ASSERT_EQ(got, want) << "bits " << bits << " trial " << trial;
+      for (size_t i = 8 * bits; i < want.size(); ++i) ASSERT_EQ(want[i], 0xA5);
+    }
+}
+
 TEST(ValueCodecs, RoundTripWithinCodecError) {
   std::vector<float> v;
   Rng rng(3);
