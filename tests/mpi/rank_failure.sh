@@ -38,8 +38,9 @@ hit() {
 
 hit KILL killed || fail=1
 hit STOP stopped || fail=1
-# The ranks still running name the silent rank and the round.
-if ! grep -q "waited 2 s in round [0-9]* phase 0: .* rank $victim_rank (node" "$work/stopped.log"; then
+# The ranks still running name the silent rank: in an exchange (with the round), or in the
+# gather of a round's metrics at rank 0.
+if ! grep -qE "waited 2 s (in round [0-9]* phase 0: .* rank $victim_rank \(node|for rank $victim_rank to gather)" "$work/stopped.log"; then
   echo "FAIL stopped: no timeout error naming rank $victim_rank"; cat "$work/stopped.log"; fail=1
 fi
 grep "murmur: error" "$work/stopped.log" | head -3

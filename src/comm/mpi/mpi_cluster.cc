@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "../mailbox.h"
@@ -282,41 +283,64 @@ class MpiCluster final : public Cluster {
     return std::make_unique<MpiTransport>(map, dup_.get(), timeout_s_);
   }
 
+  // Point to point rather than MPI_Igather, so that rank 0 knows which rank it still waits
+  // for and can name it when one dies or hangs (a collective only says that it is late).
+  // Every rank sends its size, then its block, to rank 0 with fixed tags; MPI's
+  // non-overtaking rule keeps successive gathers in order.
   std::vector<Bytes> gather(Bytes local, std::string_view what) override {
-    int64_t mine = static_cast<int64_t>(local.size());
-    std::vector<int64_t> sizes(dup_.rank() == 0 ? dup_.size() : 0);
-    MPI_Request req;
-    Check(MPI_Igather(&mine, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, 0, dup_.get(), &req),
-          "MPI_Igather");
-    wait(req, what);
-    std::vector<int> counts(sizes.size()), displs(sizes.size());
-    size_t total = 0;
-    for (size_t q = 0; q < sizes.size(); ++q) {
-      counts[q] = IntCount(static_cast<size_t>(sizes[q]), "gathered block");
-      displs[q] = IntCount(total, "gathered data");
-      total += static_cast<size_t>(sizes[q]);
+    constexpr int kSizeTag = 1, kDataTag = 2;
+    const int ranks = dup_.size();
+    if (dup_.rank() != 0) {
+      const int64_t mine = static_cast<int64_t>(local.size());
+      MPI_Request req[2];
+      Check(MPI_Isend(&mine, 1, MPI_INT64_T, 0, kSizeTag, dup_.get(), &req[0]), "MPI_Isend");
+      Check(MPI_Isend(local.data(), IntCount(local.size(), "gathered block"), MPI_BYTE, 0, kDataTag,
+                      dup_.get(), &req[1]),
+            "MPI_Isend");
+      const int peers[2] = {0, 0};
+      wait(req, peers, what);
+      return {};
     }
-    Bytes all(total);
-    Check(MPI_Igatherv(local.data(), IntCount(local.size(), "gathered block"), MPI_BYTE, all.data(),
-                       counts.data(), displs.data(), MPI_BYTE, 0, dup_.get(), &req),
-          "MPI_Igatherv");
-    wait(req, what);
-    std::vector<Bytes> out(sizes.size());
-    for (size_t q = 0; q < sizes.size(); ++q)
-      out[q].assign(all.begin() + displs[q], all.begin() + displs[q] + counts[q]);
+    std::vector<int64_t> sizes(ranks, static_cast<int64_t>(local.size()));
+    std::vector<MPI_Request> reqs(ranks - 1);
+    std::vector<int> from(ranks - 1);
+    for (int q = 1; q < ranks; ++q) {
+      from[q - 1] = q;
+      Check(MPI_Irecv(&sizes[q], 1, MPI_INT64_T, q, kSizeTag, dup_.get(), &reqs[q - 1]),
+            "MPI_Irecv");
+    }
+    wait(reqs, from, what);
+    std::vector<Bytes> out(ranks);
+    out[0] = std::move(local);
+    for (int q = 1; q < ranks; ++q) {
+      out[q].resize(static_cast<size_t>(sizes[q]));
+      Check(MPI_Irecv(out[q].data(), IntCount(out[q].size(), "gathered block"), MPI_BYTE, q,
+                      kDataTag, dup_.get(), &reqs[q - 1]),
+            "MPI_Irecv");
+    }
+    wait(reqs, from, what);
     return out;
   }
 
  private:
-  void wait(MPI_Request& req, std::string_view what) {
+  // Waits for every request; on timeout names the rank of the first unfinished one.
+  void wait(std::span<MPI_Request> reqs, std::span<const int> peers, std::string_view what) {
     auto done = [&] {
       int flag = 0;
-      Check(MPI_Test(&req, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+      Check(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &flag, MPI_STATUSES_IGNORE),
+            "MPI_Testall");
       return flag != 0;
     };
-    MURMUR_CHECK(TimeoutError, PollUntil(done, timeout_s_), "mpi: rank ", dup_.rank(), " waited ",
-                 timeout_s_, " s for the other ranks to gather the ", what,
-                 "; a rank died or hangs, or the network failed (comm.timeout_s)");
+    if (PollUntil(done, timeout_s_)) return;
+    int peer = -1;
+    for (size_t k = 0; k < reqs.size() && peer < 0; ++k) {
+      int flag = 0;
+      MPI_Test(&reqs[k], &flag, MPI_STATUS_IGNORE);
+      if (!flag) peer = peers[k];
+    }
+    throw TimeoutError(murmur::detail::Concat(
+        "mpi: rank ", dup_.rank(), " waited ", timeout_s_, " s for rank ", peer, " to gather the ",
+        what, "; that rank died or hangs, or the network failed (comm.timeout_s)"));
   }
 
   // Validates the timeout and initialises MPI before the communicator is duplicated.
