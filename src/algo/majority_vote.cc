@@ -235,13 +235,9 @@ class MajorityVote final : public Algorithm {
         }
         return;
       }
-      // Round mean + e; e keeps the rounding error; every node applies the decoded mean.
-      for (uint32_t k = 0; k < k_; ++k) s.vals[k] += s.err[s.mask[k]];
-      Round(s.vals, s, h);
-      for (uint32_t k = 0; k < k_; ++k) {
-        s.err[s.mask[k]] = s.vals[k] - s.resid[k];
-        s.vals[k] = s.resid[k];
-      }
+      s.bytes.clear();
+      AppendRoundedMean(s);
+      RoundedHeader(h);
       for (int to = 0; to < ctx_.nodes; ++to) {
         if (to == server) continue;
         h.receiver = to;
@@ -449,13 +445,8 @@ class MajorityVote final : public Algorithm {
     }
     if (node != server) return;
     if (!s.mask.empty()) {
-      if (lossy_) {  // round mean + e; e keeps the rounding error
-        for (uint32_t k = 0; k < k_; ++k) s.vals[k] += s.err[s.mask[k]];
-        AppendRounded(s.vals, s);
-        for (uint32_t k = 0; k < k_; ++k) {
-          s.err[s.mask[k]] = s.vals[k] - s.resid[k];
-          s.vals[k] = s.resid[k];
-        }
+      if (lossy_) {
+        AppendRoundedMean(s);
       } else {
         compress::EncodeValues(s.vals, values_, nullptr, s.bytes);
       }
@@ -538,9 +529,22 @@ class MajorityVote final : public Algorithm {
   void Round(std::span<const float> values, State& s, comm::FrameHeader& h) const {
     s.bytes.clear();
     AppendRounded(values, s);
+    RoundedHeader(h);
+  }
+  void RoundedHeader(comm::FrameHeader& h) const {
     h.codec = static_cast<uint8_t>(comm::Codec::kControl);
     h.count = k_;
     h.dimension = k_;
+  }
+  // The server's mean, rounded with its error memory: it appends mean + e to s.bytes, e keeps
+  // what rounding took, and s.vals becomes the decoded mean that every node applies.
+  void AppendRoundedMean(State& s) const {
+    for (uint32_t k = 0; k < k_; ++k) s.vals[k] += s.err[s.mask[k]];
+    AppendRounded(s.vals, s);
+    for (uint32_t k = 0; k < k_; ++k) {
+      s.err[s.mask[k]] = s.vals[k] - s.resid[k];
+      s.vals[k] = s.resid[k];
+    }
   }
   // Appends `values` written by vote.value_codec to s.bytes; s.resid gets the decoded values.
   void AppendRounded(std::span<const float> values, State& s) const {

@@ -58,6 +58,17 @@ inline uint64_t ReadBits(const uint8_t* p, size_t limit, uint64_t bit, int b) {
   return (w >> (bit & 7)) & ((uint64_t{1} << b) - 1);
 }
 
+// AddRemainders from code j on, one code at a time, continuing the remainder sum `sum`.
+uint64_t AddRemaindersFrom(const uint8_t* p, int b, size_t k, size_t j, uint64_t sum,
+                           uint32_t* out) {
+  const size_t limit = (k * static_cast<uint64_t>(b) + 7) / 8;
+  for (; j < k; ++j) {
+    sum += b ? ReadBits(p, limit, j * static_cast<uint64_t>(b), b) : 0;
+    out[j] = static_cast<uint32_t>((uint64_t{out[j]} << b) + sum + j);
+  }
+  return sum;
+}
+
 // For byte value v: (bit position - rank) of each of its one bits, one byte each, in order.
 constexpr std::array<uint64_t, 256> kOnesTable = [] {
   std::array<uint64_t, 256> t{};
@@ -109,12 +120,7 @@ uint64_t AddRemaindersBaseline(const uint8_t* p, int b, size_t k, uint32_t* out)
       }
     }
   }
-  const size_t limit = (k * static_cast<uint64_t>(b) + 7) / 8;
-  for (; j < k; ++j) {
-    sum += b ? ReadBits(p, limit, j * static_cast<uint64_t>(b), b) : 0;
-    out[j] = static_cast<uint32_t>((uint64_t{out[j]} << b) + sum + j);
-  }
-  return sum;
+  return AddRemaindersFrom(p, b, k, j, sum, out);
 }
 
 #if defined(__x86_64__)
@@ -219,12 +225,7 @@ uint64_t AddRemaindersBaseline(const uint8_t* p, int b, size_t k, uint32_t* out)
     }
     sum += static_cast<uint32_t>(_mm256_cvtsi256_si32(carry)) - before;
   }
-  const size_t limit = (k * static_cast<uint64_t>(b) + 7) / 8;
-  for (; j < k; ++j) {
-    sum += b ? ReadBits(p, limit, j * static_cast<uint64_t>(b), b) : 0;
-    out[j] = static_cast<uint32_t>((uint64_t{out[j]} << b) + sum + j);
-  }
-  return sum;
+  return AddRemaindersFrom(p, b, k, j, sum, out);
 }
 #endif
 
