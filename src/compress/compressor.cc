@@ -282,12 +282,17 @@ class Qsgd final : public Compressor {
     const uint32_t n = U32(x.size(), "vector length");
     const std::vector<uint32_t> segs = Segments(o_, n);
     const uint32_t s = static_cast<uint32_t>(o_.levels);
-    const int bits = 1 + static_cast<int>(std::bit_width(s));  // sign + level in [0, s]
+    const int bits = static_cast<int>(std::bit_width(2 * s));  // codes in [0, 2s]
     PutHeader(out, Format::kQsgd, n, n);
     PutU32(out, s);
     PutU8(out, static_cast<uint8_t>(bits));
     PutU32(out, static_cast<uint32_t>(segs.size()));
-    std::vector<float> inv_unit(segs.size());
+    // Stochastic rounding of y = x s / norm (QSGD's sign(x) xi(|x| s / norm) has the same
+    // distribution) with `shift` random bits: 16, fewer only when 2^shift s would reach 2^22
+    // (s >= 64), so that fma(x, mul, add) stays in [-0.75, 2^shift 2s + 0.75] (float's
+    // spacing there is at most 0.5) and truncates to [0, 2^shift 2s]. At s = 2^20, 1 bit.
+    const int shift = std::min(16, 22 - static_cast<int>(std::bit_width(s)));
+    std::vector<kernels::QsgdScale> scales(segs.size());
     uint32_t offset = 0;
     for (size_t g = 0; g < segs.size(); ++g) {
       const uint32_t len = segs[g];
@@ -296,47 +301,53 @@ class Qsgd final : public Compressor {
       if (!o_.unbiased) unit /= QsgdTau(s, std::max<double>(len, 1));
       PutU32(out, len);
       PutF32(out, static_cast<float>(unit));
-      inv_unit[g] = norm > 0 ? static_cast<float>(s / norm) : 0.0f;
+      kernels::QsgdScale& q = scales[g];
+      q.mul = norm > 0 ? static_cast<float>(std::ldexp(s / norm, shift)) : 0.0f;
+      q.add = std::ldexp(static_cast<float>(s), shift);
+      q.shift = shift;
+      q.max_code = 2 * s;
       offset += len;
     }
-    // Quantise blocks of 256 (a multiple of the 64-code packing group): levels
-    // floor(|x| s / norm + u) with 16-bit uniforms u (kernels::UniformBlock::qsgd_codes), then
-    // fixed-width packing. Segments are quantised with their own scale but packed as one
-    // continuous code stream.
+    // Codes floor(x s / norm + s + u) in [0, 2s] (kernels::QsgdScale), packed `bits` wide in
+    // one continuous stream over the segments: whole 64-code groups straight from the input
+    // (kernels::UniformBlock::qsgd_pack), the groups that straddle a segment's end through
+    // `codes`.
     const size_t start = out.size();
     const size_t bytes = (static_cast<uint64_t>(n) * bits + 7) / 8;
-    out.resize(start + bytes + 8 * 32);
+    out.resize(start + bytes + 8 * 32);  // the last group is packed whole
     uint8_t* dst = out.data() + start;
+    const size_t group_bytes = 8 * static_cast<size_t>(bits);
     const kernels::PackFn pack = kernels::GroupPacker(bits);
-    constexpr uint32_t kBlock = kernels::kQsgdBlock;
     kernels::UniformBlock uniforms(rng);
-    uint32_t codes[kBlock];
+    uint32_t codes[64];
     uint32_t fill = 0;  // codes waiting in `codes`
-    size_t group_bytes = 0;
-    auto flush = [&](uint32_t count) {  // packs `count` codes (a multiple of 64 except at the end)
-      for (uint32_t j = 0; j < count; j += 64) {
-        if (count - j < 64) std::fill(codes + count, codes + j + 64, 0u);
-        pack(codes + j, dst + group_bytes);
-        group_bytes += 8 * static_cast<size_t>(bits);
-      }
-    };
     offset = 0;
     for (size_t g = 0; g < segs.size(); ++g) {
-      const float inv = inv_unit[g];
-      const int32_t smax = static_cast<int32_t>(s);
-      for (uint32_t b = offset; b < offset + segs[g];) {
-        const uint32_t len = std::min(kBlock - fill, offset + segs[g] - b);
-        uniforms.qsgd_codes(x.data() + b, len, inv, smax, codes + fill);
+      const uint32_t end = offset + segs[g];
+      for (uint32_t b = offset; b < end;) {
+        if (fill == 0 && end - b >= 64) {
+          const uint32_t m = (end - b) / 64 * 64;
+          uniforms.qsgd_pack(x.data() + b, m, scales[g], bits, dst);
+          dst += m / 64 * group_bytes;
+          b += m;
+          continue;
+        }
+        const uint32_t len = std::min(64 - fill, end - b);
+        uniforms.qsgd_codes(x.data() + b, len, scales[g], codes + fill);
         fill += len;
         b += len;
-        if (fill == kBlock) {
-          flush(kBlock);
+        if (fill == 64) {
+          pack(codes, dst);
+          dst += group_bytes;
           fill = 0;
         }
       }
-      offset += segs[g];
+      offset = end;
     }
-    flush(fill);
+    if (fill > 0) {
+      std::fill(codes + fill, codes + 64, 0u);
+      pack(codes, dst);
+    }
     out.resize(start + bytes);
   }
 
@@ -696,7 +707,7 @@ void Decode(std::span<const uint8_t> payload, size_t expected_n, Begin begin, Em
       const uint32_t s = in.u32();
       const int bits = in.u8();
       MURMUR_CHECK(ProtocolError,
-                   s >= 1 && s <= (1u << 20) && bits == 1 + static_cast<int>(std::bit_width(s)),
+                   s >= 1 && s <= (1u << 20) && bits == static_cast<int>(std::bit_width(2 * s)),
                    "payload: qsgd with ", s, " levels and ", bits, "-bit codes");
       auto segs = ReadSegments(in, h.n);
       for (auto [len, unit_bits] : segs)
@@ -706,8 +717,9 @@ void Decode(std::span<const uint8_t> payload, size_t expected_n, Begin begin, Em
       {
         BitReader check(codes.data(), codes.size(), "payload");
         for (uint32_t i = 0; i < h.n; ++i) {
-          const uint64_t level = check.get(bits) >> 1;
-          MURMUR_CHECK(ProtocolError, level <= s, "payload: qsgd level ", level, " above ", s);
+          const uint64_t code = check.get(bits);
+          MURMUR_CHECK(ProtocolError, code <= 2 * uint64_t{s}, "payload: qsgd code ", code,
+                       " above 2 s = ", 2 * uint64_t{s});
         }
       }
       done();
@@ -716,9 +728,8 @@ void Decode(std::span<const uint8_t> payload, size_t expected_n, Begin begin, Em
       for (auto [len, unit_bits] : segs) {
         const float unit = AsFloat(unit_bits);
         for (uint32_t e = i + len; i < e; ++i) {
-          const uint64_t c = r.get(bits);
-          const float v = unit * static_cast<float>(c >> 1);
-          emit(i, (c & 1) ? -v : v);
+          const auto level = static_cast<int64_t>(r.get(bits)) - int64_t{s};  // in [-s, s]
+          emit(i, unit * static_cast<float>(level));
         }
       }
       return;

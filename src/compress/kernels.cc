@@ -43,14 +43,15 @@ unsigned AvxLeaf7Ebx() {
 }  // namespace
 #endif
 
-// AVX2: CPUID.7:EBX bit 5, with the AVX state, and POPCNT (CPUID.1:ECX bit 23), which the
-// AVX2 kernels also use (every AVX2 CPU has it).
+// AVX2: CPUID.7:EBX bit 5, with the AVX state, and POPCNT and FMA, which the AVX2 kernels
+// also use.
 bool HasAvx2() {
 #if defined(__x86_64__)
   static const bool has = [] {
     unsigned a, b, c, d;
-    const bool popcnt = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 23));
-    return popcnt && (AvxLeaf7Ebx() & (1u << 5)) != 0;
+    // POPCNT: CPUID.1:ECX bit 23; FMA: bit 12. Every AVX2 CPU has both.
+    const bool leaf1 = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 23)) && (c & (1u << 12));
+    return leaf1 && (AvxLeaf7Ebx() & (1u << 5)) != 0;
   }();
   return has && avx2_allowed.load(std::memory_order_relaxed);
 #else
@@ -87,8 +88,8 @@ bool HasF16c() {
 
 #if defined(__x86_64__)
 namespace {
-// BlockedSum's SSE2 loop keeps 16 lanes in four registers a0..a3 over x[i, i + 16); here
-// b0 = (a0 | a1) and b1 = (a2 | a3), and the final (a0 + a1) + (a2 + a3) is the same adds.
+// BlockedSum's SSE2 loop keeps 32 lanes in eight registers a0..a7 over x[i, i + 32); here
+// b0 = (a0 | a1), ..., b3 = (a6 | a7), and the final sums are the same adds in the same order.
 template <bool kSquare>
 [[gnu::target("avx2")]] double BlockedSumAvx2(const float* x, size_t n) {
   double total = 0.0;
@@ -96,20 +97,19 @@ template <bool kSquare>
   for (size_t b = 0; b < n; b += kSumBlock) {
     const size_t e = b + kSumBlock < n ? b + kSumBlock : n;
     size_t i = b;
-    __m256 b0 = _mm256_setzero_ps(), b1 = b0;
-    for (; i + 16 <= e; i += 16) {
-      __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
-      if constexpr (kSquare) {
-        v0 = _mm256_mul_ps(v0, v0), v1 = _mm256_mul_ps(v1, v1);
-      } else {
-        v0 = _mm256_and_ps(v0, abs_mask), v1 = _mm256_and_ps(v1, abs_mask);
+    __m256 acc[4];
+    for (__m256& v : acc) v = _mm256_setzero_ps();
+    for (; i + 32 <= e; i += 32)
+      for (int q = 0; q < 4; ++q) {
+        __m256 v = _mm256_loadu_ps(x + i + 8 * q);
+        v = kSquare ? _mm256_mul_ps(v, v) : _mm256_and_ps(v, abs_mask);
+        acc[q] = _mm256_add_ps(acc[q], v);
       }
-      b0 = _mm256_add_ps(b0, v0), b1 = _mm256_add_ps(b1, v1);
-    }
-    const __m128 a01 = _mm_add_ps(_mm256_castps256_ps128(b0), _mm256_extractf128_ps(b0, 1));
-    const __m128 a23 = _mm_add_ps(_mm256_castps256_ps128(b1), _mm256_extractf128_ps(b1, 1));
+    __m128 pair[4];  // a0 + a1, a2 + a3, a4 + a5, a6 + a7
+    for (int q = 0; q < 4; ++q)
+      pair[q] = _mm_add_ps(_mm256_castps256_ps128(acc[q]), _mm256_extractf128_ps(acc[q], 1));
     float lanes[4];
-    _mm_storeu_ps(lanes, _mm_add_ps(a01, a23));
+    _mm_storeu_ps(lanes, _mm_add_ps(_mm_add_ps(pair[0], pair[1]), _mm_add_ps(pair[2], pair[3])));
     double block = static_cast<double>(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
     for (; i < e; ++i)
       block += kSquare ? static_cast<double>(x[i]) * x[i] : (x[i] < 0 ? -x[i] : x[i]);
@@ -175,81 +175,192 @@ template <int kWrites, bool kSkipEmpty>
   return count;
 }
 
-// UniformBlock's two SSE2 generator pairs (state words 0-3 and 4-7) side by side in one
-// 256-bit generator: its low half gives values i..i+7, its high half i+8..i+15, as fill does.
-[[gnu::target("avx2")]] size_t QsgdCodesAvx2(const float* x, size_t count, float inv, int32_t smax,
-                                             uint64_t* state, uint32_t* codes) {
-  auto load2 = [state](int at) {
-    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(state + at));
-  };
-  __m256i s0 = _mm256_set_m128i(load2(4), load2(0)), s1 = _mm256_set_m128i(load2(6), load2(2));
-  const __m256 scale = _mm256_set1_ps(0x1p-16f), vinv = _mm256_set1_ps(inv);
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  const __m256i vmax = _mm256_set1_epi32(smax);
-  for (size_t i = 0; i < count; i += 16) {
+namespace {
+// The four xorshift128+ generators of UniformBlock in one 256-bit pair of state registers:
+// 64-bit lane g is generator g, so the eight 32-bit words of a step come out in
+// UniformBlock::step's order.
+struct XorshiftAvx2 {
+  __m256i s0, s1;
+  [[gnu::target("avx2")]] explicit XorshiftAvx2(const uint64_t* state) {
+    auto load2 = [state](int at) {
+      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(state + at));
+    };
+    s0 = _mm256_set_m128i(load2(4), load2(0));
+    s1 = _mm256_set_m128i(load2(6), load2(2));
+  }
+  [[gnu::target("avx2")]] __m256i step() {
     __m256i a = s0;
     const __m256i b = s1;
     s0 = b;
     a = _mm256_xor_si256(a, _mm256_slli_epi64(a, 23));
     s1 = _mm256_xor_si256(_mm256_xor_si256(a, b),
                           _mm256_xor_si256(_mm256_srli_epi64(a, 17), _mm256_srli_epi64(b, 26)));
-    const __m256i r = _mm256_add_epi64(s1, b);
-    for (int h = 0; h < 2; ++h) {
-      const __m128i r16 = h ? _mm256_extracti128_si256(r, 1) : _mm256_castsi256_si128(r);
-      const __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(r16)), scale);
-      const __m256 v = _mm256_loadu_ps(x + i + 8 * h);
-      const __m256 level_f = _mm256_add_ps(_mm256_mul_ps(_mm256_and_ps(v, abs_mask), vinv), u);
-      const __m256i level = _mm256_min_epi32(_mm256_cvttps_epi32(level_f), vmax);
-      const __m256i code = _mm256_or_si256(_mm256_slli_epi32(level, 1),
-                                           _mm256_srli_epi32(_mm256_castps_si256(v), 31));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i + 8 * h), code);
-    }
+    return _mm256_add_epi64(s1, b);
   }
-  auto store2 = [state](int at, __m128i v) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(state + at), v);
-  };
-  store2(0, _mm256_castsi256_si128(s0));
-  store2(4, _mm256_extracti128_si256(s0, 1));
-  store2(2, _mm256_castsi256_si128(s1));
-  store2(6, _mm256_extracti128_si256(s1, 1));
+  [[gnu::target("avx2")]] void save(uint64_t* state) const {
+    auto store2 = [state](int at, __m128i v) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(state + at), v);
+    };
+    store2(0, _mm256_castsi256_si128(s0));
+    store2(4, _mm256_extracti128_si256(s0, 1));
+    store2(2, _mm256_castsi256_si128(s1));
+    store2(6, _mm256_extracti128_si256(s1, 1));
+  }
+};
+
+// QSGD's codes of 16 values from one generator step (QsgdScale, UniformBlock::qsgd_codes):
+// five operations per eight values — the fused multiply-add (with the load), truncation, the
+// random bits, their sum and the shift — and no sign handling, since the code is the
+// rounded level offset by s; the callers clamp.
+struct QsgdAvx2 {
+  __m256 mul, add;
+  __m256i low, max_code;
+  __m128i shift, high_shift;
+  [[gnu::target("avx2")]] explicit QsgdAvx2(const QsgdScale& q)
+      : mul(_mm256_set1_ps(q.mul)),
+        add(_mm256_set1_ps(q.add)),
+        low(_mm256_set1_epi32(static_cast<int32_t>((uint32_t{1} << q.shift) - 1))),
+        max_code(_mm256_set1_epi32(static_cast<int32_t>(q.max_code))),
+        shift(_mm_cvtsi32_si128(q.shift)),
+        high_shift(_mm_cvtsi32_si128(32 - q.shift)) {}
+  // Before the clamp to [0, max_code] (done by the caller, in 32 or 8 bits).
+  [[gnu::target("avx2,fma")]] __m256i code(const float* x, __m256i bits) const {
+    const __m256i t = _mm256_cvttps_epi32(_mm256_fmadd_ps(_mm256_loadu_ps(x), mul, add));
+    return _mm256_sra_epi32(_mm256_add_epi32(t, bits), shift);
+  }
+  [[gnu::target("avx2,fma")]] void codes16(const float* x, __m256i r, __m256i* out) const {
+    out[0] = code(x, _mm256_and_si256(r, low));
+    out[1] = code(x + 8, _mm256_srl_epi32(r, high_shift));
+  }
+};
+}  // namespace
+
+[[gnu::target("avx2,fma")]] size_t QsgdCodesAvx2(const float* x, size_t count, const QsgdScale& q,
+                                                 uint64_t* state, uint32_t* codes) {
+  XorshiftAvx2 gen(state);
+  const QsgdAvx2 quant(q);
+  const __m256i zero = _mm256_setzero_si256();
+  for (size_t i = 0; i < count; i += 16) {
+    __m256i c[2];
+    quant.codes16(x + i, gen.step(), c);
+    for (int h = 0; h < 2; ++h)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i + 8 * h),
+                          _mm256_min_epi32(_mm256_max_epi32(c[h], zero), quant.max_code));
+  }
+  gen.save(state);
   return count;
 }
 
 namespace {
+// Appends the 2B-byte pieces P = 0..3 (zero above their 2B bytes) to the group's 8B bytes,
+// kept in registers: piece P starts at byte 2BP, in 16-byte vector 2BP / 16, and spills into
+// the next vector when it crosses a 16-byte boundary. All offsets are compile-time constants.
+template <int B, int P>
+[[gnu::target("avx2")]] inline void PlacePiece(__m128i piece, __m128i* vec) {
+  constexpr int at = 2 * B * P, v = at / 16, shift = at % 16;
+  if constexpr (shift == 0)
+    vec[v] = _mm_or_si128(vec[v], piece);
+  else
+    vec[v] = _mm_or_si128(vec[v], _mm_bslli_si128(piece, shift));
+  if constexpr (shift + 2 * B > 16) vec[v + 1] = _mm_bsrli_si128(piece, 16 - shift);
+}
+
 // 64 codes of B <= 6 bits: narrowed to bytes in order, then merged in registers — byte
-// pairs by one multiply-add (c0 + c1 << B), pairs of pairs by another, then the two halves
-// of each 64-bit lane — so each lane holds eight codes in its low 8B bits, B bytes, which a
-// byte shuffle moves next to each other.
-template <int B>
-[[gnu::target("avx2")]] void PackGroupAvx2(const uint32_t* __restrict codes,
-                                           uint8_t* __restrict dst) {
+// pairs by one multiply-add (c0 + c1 << B), pairs of pairs by another, then (odd B) the two
+// halves of each 64-bit lane — so each 64-bit lane holds eight codes in its low 8B bits, B
+// bytes, which a byte shuffle moves next to each other. The four 128-bit pieces are then joined in
+// registers and stored once each: no store is read back (a staging buffer here, read with
+// loads that straddle its stores, stalled on store forwarding and cost half the time).
+// With kClamp the codes (int32 in [-2^15, 2^15)) are clamped to [0, max8] on the way: the
+// saturating narrowing gives [0, 255], then one byte minimum.
+template <int B, bool kClamp = false>
+[[gnu::target("avx2")]] inline void PackCodesAvx2(const __m256i* codes, uint8_t* __restrict dst,
+                                                  __m256i max8) {
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   const __m256i pair_w = _mm256_set1_epi16(static_cast<int16_t>(1 | (1 << (8 + B))));
   const __m256i quad_w = _mm256_set1_epi32(1 | (1 << (16 + 2 * B)));
   const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
-  // Bytes 0..B-1 of each 64-bit lane, both lanes of a 128-bit half side by side.
+  // Odd B: bytes 0..B-1 of each 64-bit lane, both lanes of a 128-bit half side by side.
+  // Even B: the four codes of a 32-bit lane already fill B/2 whole bytes, so the shuffle
+  // takes those and the 64-bit merge is skipped. Zeros above the 2B bytes.
+  constexpr bool kEven = B % 2 == 0;
   alignas(16) int8_t pick[16];
-  for (int j = 0; j < 16; ++j) pick[j] = j < B ? j : j < 2 * B ? 8 + j - B : -1;
+  for (int j = 0; j < 16; ++j)
+    pick[j] = j >= 2 * B ? -1
+              : kEven    ? static_cast<int8_t>(4 * (j / (B / 2)) + j % (B / 2))
+              : j < B    ? j
+                         : 8 + j - B;
   const __m128i pick128 = _mm_load_si128(reinterpret_cast<const __m128i*>(pick));
   const __m256i shuffle = _mm256_broadcastsi128_si256(pick128);
-  alignas(16) uint8_t staged[8 * B + 16];  // the stores below write past their 2B bytes
+  __m128i piece[4];
   for (int h = 0; h < 2; ++h) {
-    const __m256i* in = reinterpret_cast<const __m256i*>(codes + 32 * h);
-    const __m256i w01 = _mm256_packus_epi32(_mm256_loadu_si256(in), _mm256_loadu_si256(in + 1));
-    const __m256i w23 = _mm256_packus_epi32(_mm256_loadu_si256(in + 2), _mm256_loadu_si256(in + 3));
-    const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w01, w23), order);
+    const __m256i* in = codes + 4 * h;
+    const __m256i w01 = _mm256_packus_epi32(in[0], in[1]);
+    const __m256i w23 = _mm256_packus_epi32(in[2], in[3]);
+    __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w01, w23), order);
+    if constexpr (kClamp) bytes = _mm256_min_epu8(bytes, max8);
     const __m256i pairs = _mm256_maddubs_epi16(bytes, pair_w);
     const __m256i quads = _mm256_madd_epi16(pairs, quad_w);
-    const __m256i octets = _mm256_or_si256(_mm256_and_si256(quads, low32),
-                                           _mm256_slli_epi64(_mm256_srli_epi64(quads, 32), 4 * B));
+    __m256i octets = quads;
+    if constexpr (!kEven)
+      octets = _mm256_or_si256(_mm256_and_si256(quads, low32),
+                               _mm256_slli_epi64(_mm256_srli_epi64(quads, 32), 4 * B));
     const __m256i packed = _mm256_shuffle_epi8(octets, shuffle);
-    uint8_t* out = staged + 4 * B * h;  // 32 codes = 4B bytes
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(packed));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * B), _mm256_extracti128_si256(packed, 1));
+    piece[2 * h] = _mm256_castsi256_si128(packed);
+    piece[2 * h + 1] = _mm256_extracti128_si256(packed, 1);
   }
-  std::memcpy(dst, staged, 8 * B);  // exactly the group's bytes, as PackGroup
+  constexpr int kVecs = (8 * B + 15) / 16;
+  __m128i vec[kVecs + 1];
+  for (__m128i& v : vec) v = _mm_setzero_si128();
+  PlacePiece<B, 0>(piece[0], vec);
+  PlacePiece<B, 1>(piece[1], vec);
+  PlacePiece<B, 2>(piece[2], vec);
+  PlacePiece<B, 3>(piece[3], vec);
+  // Exactly the group's 8B bytes, as PackGroup: whole vectors, then 8 bytes when B is odd.
+  for (int v = 0; v < 8 * B / 16; ++v)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * v), vec[v]);
+  if constexpr (8 * B % 16 != 0)
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + 8 * B - 8), vec[kVecs - 1]);
+}
+
+template <int B>
+[[gnu::target("avx2")]] void PackGroupAvx2(const uint32_t* __restrict codes,
+                                           uint8_t* __restrict dst) {
+  __m256i c[8];
+  for (int v = 0; v < 8; ++v)
+    c[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 8 * v));
+  PackCodesAvx2<B>(c, dst, _mm256_setzero_si256());
+}
+
+// QsgdPackAvx2 for B bits: four generator steps give a group's 64 codes in registers.
+template <int B>
+[[gnu::target("avx2,fma")]] void QsgdPackGroupsAvx2(const float* x, size_t groups,
+                                                    const QsgdScale& q, uint64_t* state,
+                                                    uint8_t* dst) {
+  XorshiftAvx2 gen(state);
+  const QsgdAvx2 quant(q);  // shift = 16 here (s < 32), so codes lie in [-2^15, 2^15)
+  const __m256i max8 = _mm256_set1_epi8(static_cast<char>(q.max_code));
+  for (size_t g = 0; g < groups; ++g, x += 64, dst += 8 * B) {
+    __m256i c[8];
+    for (int t = 0; t < 4; ++t) quant.codes16(x + 16 * t, gen.step(), c + 2 * t);
+    PackCodesAvx2<B, true>(c, dst, max8);
+  }
+  gen.save(state);
 }
 }  // namespace
+
+void QsgdPackAvx2(const float* x, size_t groups, const QsgdScale& q, int bits, uint64_t* state,
+                  uint8_t* dst) {
+  using Fn = void (*)(const float*, size_t, const QsgdScale&, uint64_t*, uint8_t*);
+  static constexpr Fn kTable[] = {nullptr,
+                                  &QsgdPackGroupsAvx2<1>,
+                                  &QsgdPackGroupsAvx2<2>,
+                                  &QsgdPackGroupsAvx2<3>,
+                                  &QsgdPackGroupsAvx2<4>,
+                                  &QsgdPackGroupsAvx2<5>,
+                                  &QsgdPackGroupsAvx2<6>};
+  kTable[bits](x, groups, q, state, dst);
+}
 
 PackFn GroupPackerAvx2(int bits) {
   static constexpr PackFn kTable[] = {nullptr,           &PackGroupAvx2<1>, &PackGroupAvx2<2>,

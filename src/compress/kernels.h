@@ -16,9 +16,9 @@
 
 namespace murmur::compress::kernels {
 
-// True when the CPU and OS support AVX2 (checked once), unless a test turned it off: the
-// AVX2 kernels must give the same bits as the baseline ones, which tests check by running
-// both on the same machine.
+// True when the CPU and OS support AVX2 (with POPCNT and FMA; checked once), unless a test turned
+// it off: the AVX2 kernels must give the same bits as the baseline ones, which tests check by
+// running both on the same machine.
 bool HasAvx2();
 void SetAvx2ForTesting(bool enabled);
 // True when AVX2 is in use and the CPU and OS support AVX-512 F and VL (the wavelet uses
@@ -29,13 +29,15 @@ void SetAvx512ForTesting(bool enabled);
 // True when the CPU and OS support F16C (half-float conversion) with AVX.
 bool HasF16c();
 
-constexpr size_t kQsgdBlock = 256;
-
 #if defined(__x86_64__)
 // The AVX2 kernels (kernels.cc); call them only when HasAvx2().
+struct QsgdScale;
 // UniformBlock::qsgd_codes on count (a multiple of 16) values; steps the eight-word state.
-size_t QsgdCodesAvx2(const float* x, size_t count, float inv, int32_t smax, uint64_t* state,
+size_t QsgdCodesAvx2(const float* x, size_t count, const QsgdScale& q, uint64_t* state,
                      uint32_t* codes);
+// UniformBlock::qsgd_pack for 1 <= bits <= 6 and shift 16, codes packed in registers.
+void QsgdPackAvx2(const float* x, size_t groups, const QsgdScale& q, int bits, uint64_t* state,
+                  uint8_t* dst);
 double AbsSumAvx2(const float* x, size_t n);
 double SquareSumAvx2(const float* x, size_t n);
 void SignWordsAvx2(const float* x, size_t words, uint8_t* out);
@@ -108,9 +110,10 @@ inline size_t FilterKeysAtLeast(const uint32_t* bits, size_t n, uint32_t t, uint
 
 constexpr size_t kSumBlock = 4096;
 
-// Sum of |x| (Abs) or x^2 (Sq): float partial sums over blocks of 4096 in 16 independent
-// lanes, added into a double, so the result is accurate and the loop vectorises. The AVX2
-// version gives the same bits.
+// Sum of |x| (Abs) or x^2 (Sq): float partial sums over blocks of 4096 in 32 independent
+// lanes (eight 4-lane accumulators, so the adds are not one serial chain), added into a
+// double, so the result is accurate and the loop vectorises. The AVX2 version gives the
+// same bits.
 template <bool kSquare>
 double BlockedSum(const float* x, size_t n) {
 #if defined(__x86_64__)
@@ -122,22 +125,18 @@ double BlockedSum(const float* x, size_t n) {
     size_t i = b;
 #if defined(__SSE2__)
     const __m128 abs_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
-    __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (; i + 16 <= e; i += 16) {
-      __m128 v0 = _mm_loadu_ps(x + i), v1 = _mm_loadu_ps(x + i + 4);
-      __m128 v2 = _mm_loadu_ps(x + i + 8), v3 = _mm_loadu_ps(x + i + 12);
-      if constexpr (kSquare) {
-        v0 = _mm_mul_ps(v0, v0), v1 = _mm_mul_ps(v1, v1), v2 = _mm_mul_ps(v2, v2),
-        v3 = _mm_mul_ps(v3, v3);
-      } else {
-        v0 = _mm_and_ps(v0, abs_mask), v1 = _mm_and_ps(v1, abs_mask);
-        v2 = _mm_and_ps(v2, abs_mask), v3 = _mm_and_ps(v3, abs_mask);
+    __m128 a[8];
+    for (__m128& v : a) v = _mm_setzero_ps();
+    for (; i + 32 <= e; i += 32)
+      for (int q = 0; q < 8; ++q) {
+        __m128 v = _mm_loadu_ps(x + i + 4 * q);
+        v = kSquare ? _mm_mul_ps(v, v) : _mm_and_ps(v, abs_mask);
+        a[q] = _mm_add_ps(a[q], v);
       }
-      a0 = _mm_add_ps(a0, v0), a1 = _mm_add_ps(a1, v1), a2 = _mm_add_ps(a2, v2),
-      a3 = _mm_add_ps(a3, v3);
-    }
+    const __m128 lo = _mm_add_ps(_mm_add_ps(a[0], a[1]), _mm_add_ps(a[2], a[3]));
+    const __m128 hi = _mm_add_ps(_mm_add_ps(a[4], a[5]), _mm_add_ps(a[6], a[7]));
     float lanes[4];
-    _mm_storeu_ps(lanes, _mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)));
+    _mm_storeu_ps(lanes, _mm_add_ps(lo, hi));
     double block = static_cast<double>(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
 #else
     double block = 0.0;
@@ -178,78 +177,74 @@ inline void SignWords(const float* x, size_t words, uint8_t* out) {
   }
 }
 
-// Uniform floats in [0, 1) with 16 random bits each, for stochastic rounding: four
-// xorshift128+ streams (Vigna 2014) seeded from the caller's Rng, stepped together with SSE2.
-// Deterministic for a given seed, like every murmur stream.
+// QSGD's codes as integer arithmetic on one fused multiply-add (compressor.cc, Qsgd):
+//   code = clamp((cvtt(fma(x, mul, add)) + r) >> shift, 0, max_code)   (int32, wrapping add)
+// with mul = 2^shift s / norm, add = 2^shift s and r uniform on [0, 2^shift): the code is
+// floor(x s / norm + s + r / 2^shift), the stochastic rounding of x s / norm to an integer
+// level, offset by s so that it lies in [0, 2s].
+struct QsgdScale {
+  float mul = 0;
+  float add = 0;
+  int shift = 16;
+  uint32_t max_code = 0;
+};
+
+// cvttps2dq on one float: truncation toward zero, INT32_MIN for NaN and out of range.
+inline int32_t TruncateF32(float f) {
+  return f >= -0x1p31f && f < 0x1p31f ? static_cast<int32_t>(f) : INT32_MIN;
+}
+
+// Random bits for stochastic rounding: four xorshift128+ generators (Vigna 2014) seeded from
+// the caller's Rng, stepped together (one step gives eight 32-bit words), deterministic for a
+// given seed like every murmur stream. Generator g is state words (g % 2 + 4 (g / 2),
+// g % 2 + 2 + 4 (g / 2)) and gives words 2g (low half) and 2g + 1 (high half); this is the
+// layout of the SSE2/AVX2 registers of the vector kernels.
 class UniformBlock {
  public:
   template <typename Rng>
   explicit UniformBlock(Rng& rng) {
     for (auto& w : s_) w = rng.next() | 1;  // xorshift state must not be all zero
   }
-  // QSGD codes of x[0, len): level min(floor(|x| inv + u), smax) << 1 | sign bit, with one
-  // uniform u per value from fill's stream (whole steps of 16: ceil(len / 16) of them). The
-  // AVX2 version draws, quantises and codes in registers and gives the same codes.
-  void qsgd_codes(const float* x, size_t len, float inv, int32_t smax, uint32_t* codes) {
-    size_t j = 0;
+  // QSGD codes of x[0, len) (QsgdScale), one step per 16 values (ceil(len / 16) steps):
+  // value i + j of a step takes the low `shift` bits of word j, value i + 8 + j the high
+  // `shift` bits. The AVX2 version draws, quantises and codes in registers, the same codes.
+  void qsgd_codes(const float* x, size_t len, const QsgdScale& q, uint32_t* codes) {
+    size_t i = 0;
 #if defined(__x86_64__)
-    if (HasAvx2()) j = QsgdCodesAvx2(x, len / 16 * 16, inv, smax, s_, codes);
+    if (HasAvx2()) i = QsgdCodesAvx2(x, len / 16 * 16, q, s_, codes);
 #endif
-    float u[kQsgdBlock];
-    for (; j < len; j += kQsgdBlock) {
-      const size_t m = std::min(kQsgdBlock, len - j);
-      fill(u, (m + 15) & ~size_t{15});
-      for (size_t t = 0; t < m; ++t) {
-        const uint32_t sign = std::bit_cast<uint32_t>(x[j + t]) >> 31;
-        const int32_t level = std::min(static_cast<int32_t>(std::abs(x[j + t]) * inv + u[t]), smax);
-        codes[j + t] = (static_cast<uint32_t>(level) << 1) | sign;
+    const uint32_t low = (uint32_t{1} << q.shift) - 1;
+    for (; i < len; i += 16) {
+      uint32_t r[8];
+      step(r);
+      for (size_t j = 0; j < 16 && i + j < len; ++j) {
+        const uint32_t bits = j < 8 ? r[j] & low : r[j - 8] >> (32 - q.shift);
+        const auto t = static_cast<uint32_t>(TruncateF32(std::fma(x[i + j], q.mul, q.add)));
+        const int32_t v = static_cast<int32_t>(t + bits) >> q.shift;  // wraps like vpaddd
+        codes[i + j] = static_cast<uint32_t>(std::clamp(v, 0, static_cast<int32_t>(q.max_code)));
       }
     }
   }
-  // Fills u[0, count) (count a multiple of 16).
-  void fill(float* u, size_t count) {
-#if defined(__SSE2__)
-    __m128i a0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + 0));
-    __m128i a1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + 2));
-    __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + 4));
-    __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + 6));
-    const __m128 scale = _mm_set1_ps(0x1p-16f);
-    const __m128i zero = _mm_setzero_si128();
-    auto step = [](__m128i& s0, __m128i& s1) {  // two lanes of xorshift128+
-      __m128i x = s0;
-      const __m128i y = s1;
-      s0 = y;
-      x = _mm_xor_si128(x, _mm_slli_epi64(x, 23));
-      s1 = _mm_xor_si128(_mm_xor_si128(x, y),
-                         _mm_xor_si128(_mm_srli_epi64(x, 17), _mm_srli_epi64(y, 26)));
-      return _mm_add_epi64(s1, y);
-    };
-    for (size_t i = 0; i < count; i += 16) {
-      const __m128i r[2] = {step(a0, a1), step(b0, b1)};  // 16 x 16 bits
-      for (int h = 0; h < 2; ++h) {
-        const __m128i lo = _mm_unpacklo_epi16(r[h], zero), hi = _mm_unpackhi_epi16(r[h], zero);
-        _mm_storeu_ps(u + i + 8 * h, _mm_mul_ps(_mm_cvtepi32_ps(lo), scale));
-        _mm_storeu_ps(u + i + 8 * h + 4, _mm_mul_ps(_mm_cvtepi32_ps(hi), scale));
-      }
-    }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(s_ + 0), a0);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(s_ + 2), a1);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(s_ + 4), b0);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(s_ + 6), b1);
-#else
-    for (size_t i = 0; i < count; i += 4) {
-      uint64_t x = s_[0];
-      const uint64_t y = s_[1];
-      s_[0] = y;
-      x ^= x << 23;
-      s_[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
-      uint64_t r = s_[1] + y;
-      for (int q = 0; q < 4; ++q, r >>= 16) u[i + q] = static_cast<float>(r & 0xffff) * 0x1p-16f;
-    }
-#endif
-  }
+  // QSGD codes of x[0, len) (len a multiple of 64) packed `bits` wide (PackGroup) at dst: the
+  // same codes and random steps as qsgd_codes, 64 at a time; fused in AVX2 for bits <= 6.
+  void qsgd_pack(const float* x, size_t len, const QsgdScale& q, int bits, uint8_t* dst);
 
  private:
+  // One step of the four generators: eight 32-bit words.
+  void step(uint32_t* r) {
+    for (int g = 0; g < 4; ++g) {
+      uint64_t& s0 = s_[g % 2 + 4 * (g / 2)];
+      uint64_t& s1 = s_[g % 2 + 2 + 4 * (g / 2)];
+      uint64_t a = s0;
+      const uint64_t b = s1;
+      s0 = b;
+      a ^= a << 23;
+      s1 = a ^ b ^ (a >> 17) ^ (b >> 26);
+      const uint64_t out = s1 + b;
+      r[2 * g] = static_cast<uint32_t>(out);
+      r[2 * g + 1] = static_cast<uint32_t>(out >> 32);
+    }
+  }
   uint64_t s_[8];
 };
 
@@ -282,6 +277,19 @@ inline PackFn GroupPacker(int bits) {
   if (bits <= 6 && HasAvx2()) return GroupPackerAvx2(bits);
 #endif
   return PackTable(bits, std::make_integer_sequence<int, 32>{});
+}
+
+inline void UniformBlock::qsgd_pack(const float* x, size_t len, const QsgdScale& q, int bits,
+                                    uint8_t* dst) {
+#if defined(__x86_64__)
+  if (bits <= 6 && q.shift == 16 && HasAvx2()) return QsgdPackAvx2(x, len / 64, q, bits, s_, dst);
+#endif
+  const PackFn pack = GroupPacker(bits);
+  uint32_t codes[64];
+  for (size_t g = 0; g < len; g += 64) {
+    qsgd_codes(x + g, 64, q, codes);
+    pack(codes, dst + g / 64 * 8 * static_cast<size_t>(bits));
+  }
 }
 
 // Reads 64 codes of B bits (LSB-first) from B 64-bit words: the inverse of PackGroup.

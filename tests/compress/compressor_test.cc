@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "compress/kernels.h"
@@ -94,12 +95,22 @@ TEST(Compressors, Avx2KernelsGiveTheBaselineBytes) {
   CompressorOptions qsgd_chunked = qsgd;  // segments end inside 16-value steps and blocks
   qsgd_chunked.chunk = 777;
   qsgd_chunked.levels = 5;
+  // 6-bit codes (the widest packed in registers), 8-bit codes with 15 random bits, and the
+  // largest s with 1 random bit: the unfused AVX2 path.
+  CompressorOptions qsgd31 = qsgd, qsgd100 = qsgd, qsgd_max = qsgd;
+  qsgd31.levels = 31;
+  qsgd100.levels = 100;
+  qsgd_max.levels = 1 << 20;
   const std::vector<std::pair<std::string, CompressorOptions>> cases = {
       {"sign", {}},           {"sign", chunked}, {"qsgd", qsgd},
-      {"qsgd", qsgd_chunked}, {"bf16", {}},      {"topk", chunked}};
+      {"qsgd", qsgd_chunked}, {"qsgd", qsgd31},  {"qsgd", qsgd100},
+      {"qsgd", qsgd_max},     {"bf16", {}},      {"topk", chunked}};
   for (size_t n : {1, 63, 64, 1000, 4099, 20000, 100003})
     for (const auto& [name, o] : cases) {
-      const std::vector<float> x = Gaussian(n, n + 1);
+      std::vector<float> x = Gaussian(n, n + 1);
+      // Non-finite values make a payload the receiver rejects, but the bytes still agree.
+      if (n == 4099) x[100] = std::numeric_limits<float>::infinity();
+      if (n == 20000) x[7] = std::numeric_limits<float>::quiet_NaN();
       auto comp = MakeCompressor(name, o);
       Bytes with, without;
       Rng r1(3), r2(3);
@@ -317,6 +328,20 @@ TEST(Compressors, UnbiasedInExpectation) {
     const double tol = 5 * u.sigma / std::sqrt(double(trials));
     for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(mean[i], x[i], tol) << u.name << " " << i;
   }
+  // QSGD on 128 values (whole 64-code groups: the AVX2 path quantises and packs in
+  // registers): x tiled 16 times, s = 4.
+  std::vector<float> tiled;
+  for (int r = 0; r < 16; ++r) tiled.insert(tiled.end(), x.begin(), x.end());
+  q.levels = 4;
+  auto c = MakeCompressor("qsgd", q);
+  Rng rng(10);
+  std::vector<double> mean(tiled.size(), 0.0);
+  for (int t = 0; t < trials / 4; ++t) {
+    const auto y = RoundTrip(*c, tiled, rng);
+    for (size_t i = 0; i < y.size(); ++i) mean[i] += y[i] / (trials / 4);
+  }
+  const double tol = 5 * (4 * norm / 4) / std::sqrt(trials / 4.0);  // one level = 4 norm / s
+  for (size_t i = 0; i < tiled.size(); ++i) EXPECT_NEAR(mean[i], tiled[i], tol) << i;
 }
 
 TEST(Sign, SegmentsAcrossChunkBoundaries) {
@@ -342,6 +367,35 @@ TEST(Sign, ScaleIsMeanAbsolutePerSegment) {
   Rng rng(1);
   const auto y = RoundTrip(*MakeCompressor("sign", o), x, rng);
   EXPECT_EQ(y, (std::vector<float>{2.0f, -2.0f, 2.0f, 0.5f, -0.5f}));
+}
+
+// A code is the rounded level x s / norm offset by s, in [0, 2s]: exact levels round to
+// themselves whatever the random bits, zero is s, and the decoder rejects codes above 2s.
+TEST(Qsgd, CodesAreRoundedLevelsOffsetByS) {
+  const std::vector<float> x = {3.0f, -4.0f, 0.0f, -0.0f};  // norm 5
+  CompressorOptions o;
+  o.levels = 5;  // levels 3, -4, 0, 0: codes 8, 1, 5, 5 in bit_width(10) = 4 bits each
+  o.unbiased = true;
+  auto c = MakeCompressor("qsgd", o);
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    Rng rng(seed);
+    Bytes b;
+    c->compress(x, rng, b);
+    ASSERT_GE(b.size(), 2u);
+    EXPECT_EQ(b[b.size() - 2], 0x18) << "codes 8 and 1";
+    EXPECT_EQ(b[b.size() - 1], 0x55) << "codes 5 and 5";
+    std::vector<float> y(4);
+    Decompress(b, y);
+    EXPECT_EQ(y, (std::vector<float>{3.0f, -4.0f, 0.0f, 0.0f}));
+    b.back() = 0xB5;  // codes 5 and 11 > 2s
+    try {
+      Decompress(b, y);
+      ADD_FAILURE() << "code 11 of s = 5 accepted";
+    } catch (const ProtocolError& e) {
+      EXPECT_NE(std::string(e.what()).find("qsgd code 11 above 2 s = 10"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(Qsgd, BiasedScalingShrinksByTau) {

@@ -69,7 +69,8 @@ std::unique_ptr<Compressor> MakeCompressor(const std::string& name, const Compre
 // Payload formats (first byte of every payload).
 enum class Format : uint8_t { kDense = 1, kSparse = 2, kSeededSparse = 3, kSign = 4, kQsgd = 5 };
 // 2: Rice index blocks hold the remainders, then the quotients in unary (docs/compression.md).
-inline constexpr uint8_t kPayloadVersion = 2;
+// 3: QSGD codes are the signed level offset by s (level + s), not sign bit and magnitude.
+inline constexpr uint8_t kPayloadVersion = 3;
 
 struct PayloadInfo {
   Format format;
