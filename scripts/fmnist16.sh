@@ -6,7 +6,7 @@
 # $OUT/summary.csv (scripts/summarize_runs.py).
 #
 # Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, sweep, scsp, relay,
-#                                          vote, vote_plain, vote_quant, vote_pipe, jwins
+#                                          vote, vote_plain, vote_quant, vote_pipe, vote_seeds, jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -177,6 +177,18 @@ vote_pipe() {
   done
 }
 
+# Three more seeds (4-6) of the best setting near 1000x (pipelined, K = 142) and their
+# all-reduce references, for a six-seed mean.
+vote_seeds() {
+  local s=(--set partition.name=iid --set train.momentum=0 --set vote.value_codec=quant
+    --set vote.value_bits=4 --set vote.pipeline=true --set train.lr=0.3 --set vote.vote_ratio=0.0007)
+  for seed in 4 5 6; do
+    row "allreduce_seed$seed-iid" $C/allreduce.toml --set partition.name=iid --set run.seed=$seed
+    row "vote0_q4_lr0.3_k0.0023_v0.0007_pipe_seed$seed-iid" $C/majority_vote.toml "${s[@]}" \
+      --set vote.mask_ratio=0.0023 --set run.seed=$seed
+  done
+}
+
 # JWINS vs full-sharing D-PSGD vs CHOCO top-10% on a random 4-regular graph, Dirichlet(0.1),
 # evaluated every 100 rounds for the bytes-to-accuracy comparison (issue #5).
 jwins() {
@@ -189,8 +201,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, jwins)" >&2; exit 2 ;;
+    main | choco | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"

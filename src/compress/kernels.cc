@@ -273,8 +273,22 @@ template <int B, int P>
 // loads that straddle its stores, stalled on store forwarding and cost half the time).
 // With kClamp the codes (int32 in [-2^15, 2^15)) are clamped to [0, max8] on the way: the
 // saturating narrowing gives [0, 255], then one byte minimum.
-template <int B, bool kClamp = false>
-[[gnu::target("avx2")]] inline void PackCodesAvx2(const __m256i* codes, uint8_t* __restrict dst,
+// Sources of PackCodesAvx2's codes 8v..8v+7: loads straight into the narrowing (an array of
+// loaded registers went through the stack in 128-bit halves and stalled on store
+// forwarding), or the registers of the fused QSGD kernel.
+struct LoadedCodes {
+  const uint32_t* codes;
+  [[gnu::target("avx2")]] __m256i operator()(int v) const {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 8 * v));
+  }
+};
+struct RegisterCodes {
+  const __m256i* codes;
+  [[gnu::target("avx2")]] __m256i operator()(int v) const { return codes[v]; }
+};
+
+template <int B, bool kClamp = false, typename Codes>
+[[gnu::target("avx2")]] inline void PackCodesAvx2(const Codes& codes, uint8_t* __restrict dst,
                                                   __m256i max8) {
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   const __m256i pair_w = _mm256_set1_epi16(static_cast<int16_t>(1 | (1 << (8 + B))));
@@ -294,9 +308,8 @@ template <int B, bool kClamp = false>
   const __m256i shuffle = _mm256_broadcastsi128_si256(pick128);
   __m128i piece[4];
   for (int h = 0; h < 2; ++h) {
-    const __m256i* in = codes + 4 * h;
-    const __m256i w01 = _mm256_packus_epi32(in[0], in[1]);
-    const __m256i w23 = _mm256_packus_epi32(in[2], in[3]);
+    const __m256i w01 = _mm256_packus_epi32(codes(4 * h), codes(4 * h + 1));
+    const __m256i w23 = _mm256_packus_epi32(codes(4 * h + 2), codes(4 * h + 3));
     __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w01, w23), order);
     if constexpr (kClamp) bytes = _mm256_min_epu8(bytes, max8);
     const __m256i pairs = _mm256_maddubs_epi16(bytes, pair_w);
@@ -326,10 +339,7 @@ template <int B, bool kClamp = false>
 template <int B>
 [[gnu::target("avx2")]] void PackGroupAvx2(const uint32_t* __restrict codes,
                                            uint8_t* __restrict dst) {
-  __m256i c[8];
-  for (int v = 0; v < 8; ++v)
-    c[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 8 * v));
-  PackCodesAvx2<B>(c, dst, _mm256_setzero_si256());
+  PackCodesAvx2<B>(LoadedCodes{codes}, dst, _mm256_setzero_si256());
 }
 
 // QsgdPackAvx2 for B bits: four generator steps give a group's 64 codes in registers.
@@ -343,7 +353,7 @@ template <int B>
   for (size_t g = 0; g < groups; ++g, x += 64, dst += 8 * B) {
     __m256i c[8];
     for (int t = 0; t < 4; ++t) quant.codes16(x + 16 * t, gen.step(), c + 2 * t);
-    PackCodesAvx2<B, true>(c, dst, max8);
+    PackCodesAvx2<B, true>(RegisterCodes{c}, dst, max8);
   }
   gen.save(state);
 }
