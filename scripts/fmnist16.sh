@@ -45,6 +45,9 @@ choco() {
   # Half the learning rate (smaller steps for the 1% of coordinates to follow).
   row "choco_top1_ring_lr0.025-iid" $C/choco_topk_ring.toml --set partition.name=iid \
     --set train.lr=0.025
+  # Top-2% with fp16 values at lr 0.025 (each was the better of its pair).
+  row "choco_top2f16_ring_lr0.025-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025
   # A quarter of it (lr 0.025 was 0.38 points better than 0.05).
   row "choco_top1_ring_lr0.0125-iid" $C/choco_topk_ring.toml --set partition.name=iid \
     --set train.lr=0.0125
