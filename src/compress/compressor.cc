@@ -306,6 +306,10 @@ class Qsgd final : public Compressor {
       q.add = std::ldexp(static_cast<float>(s), shift);
       q.shift = shift;
       q.max_code = 2 * s;
+      // Rounding in the multiply-add (kernels::QsgdScale): |x| <= norm keeps every scaled
+      // value within a few units of [0, 2^17 s], far inside the magic's +-2^22 for s < 32.
+      if (shift == 16 && s < 32 && std::isfinite(norm))
+        q.addend_bits = std::bit_cast<uint32_t>(kernels::kQsgdMagic + q.add);
       offset += len;
     }
     // Codes floor(x s / norm + s + u) in [0, 2s] (kernels::QsgdScale), packed `bits` wide in

@@ -26,18 +26,23 @@ void SetAvx2ForTesting(bool enabled);
 // the AVX2 and baseline kernels.
 bool HasAvx512Vl();
 void SetAvx512ForTesting(bool enabled);
+// True when HasAvx512Vl() and the CPU also has AVX-512 BW, VBMI and VBMI2 (the fused QSGD kernel's
+// byte arithmetic and byte permute); same bits as the AVX2 and baseline kernels.
+bool HasAvx512Vbmi();
 // True when the CPU and OS support F16C (half-float conversion) with AVX.
 bool HasF16c();
 
 #if defined(__x86_64__)
 // The AVX2 kernels (kernels.cc); call them only when HasAvx2().
 struct QsgdScale;
-// UniformBlock::qsgd_codes on count (a multiple of 16) values; steps the eight-word state.
-size_t QsgdCodesAvx2(const float* x, size_t count, const QsgdScale& q, uint64_t* state,
-                     uint32_t* codes);
-// UniformBlock::qsgd_pack for 1 <= bits <= 6 and shift 16, codes packed in registers.
-void QsgdPackAvx2(const float* x, size_t groups, const QsgdScale& q, int bits, uint64_t* state,
-                  uint8_t* dst);
+// UniformBlock::qsgd_codes on count (a multiple of 16) values; steps the two eight-word
+// generator banks alternately, `first` first.
+size_t QsgdCodesAvx2(const float* x, size_t count, const QsgdScale& q, uint64_t* first,
+                     uint64_t* second, uint32_t* codes);
+// UniformBlock::qsgd_pack for 1 <= bits <= 6 and addend_bits set (shift 16), codes packed in
+// registers (with AVX-512 VBMI where the CPU has it).
+void QsgdPackAvx2(const float* x, size_t groups, const QsgdScale& q, int bits, uint64_t* first,
+                  uint64_t* second, uint8_t* dst);
 double AbsSumAvx2(const float* x, size_t n);
 double SquareSumAvx2(const float* x, size_t n);
 void SignWordsAvx2(const float* x, size_t words, uint8_t* out);
@@ -110,10 +115,10 @@ inline size_t FilterKeysAtLeast(const uint32_t* bits, size_t n, uint32_t t, uint
 
 constexpr size_t kSumBlock = 4096;
 
-// Sum of |x| (Abs) or x^2 (Sq): float partial sums over blocks of 4096 in 32 independent
-// lanes (eight 4-lane accumulators, so the adds are not one serial chain), added into a
-// double, so the result is accurate and the loop vectorises. The AVX2 version gives the
-// same bits.
+// Sum of |x| (Abs) or x^2 (Sq): float partial sums over blocks of 4096 in 64 independent
+// lanes (sixteen 4-lane accumulators, eight 8-lane ones in AVX2: enough independent adds to
+// keep both of a core's add pipes busy through their latency), added into a double, so the
+// result is accurate and the loop vectorises. The AVX2 version gives the same bits.
 template <bool kSquare>
 double BlockedSum(const float* x, size_t n) {
 #if defined(__x86_64__)
@@ -125,16 +130,18 @@ double BlockedSum(const float* x, size_t n) {
     size_t i = b;
 #if defined(__SSE2__)
     const __m128 abs_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
-    __m128 a[8];
+    __m128 a[16];
     for (__m128& v : a) v = _mm_setzero_ps();
-    for (; i + 32 <= e; i += 32)
-      for (int q = 0; q < 8; ++q) {
+    for (; i + 64 <= e; i += 64)
+      for (int q = 0; q < 16; ++q) {
         __m128 v = _mm_loadu_ps(x + i + 4 * q);
         v = kSquare ? _mm_mul_ps(v, v) : _mm_and_ps(v, abs_mask);
         a[q] = _mm_add_ps(a[q], v);
       }
-    const __m128 lo = _mm_add_ps(_mm_add_ps(a[0], a[1]), _mm_add_ps(a[2], a[3]));
-    const __m128 hi = _mm_add_ps(_mm_add_ps(a[4], a[5]), _mm_add_ps(a[6], a[7]));
+    __m128 pair[8];  // a0 + a1, ..., a14 + a15: what the AVX2 version's halves add up to
+    for (int q = 0; q < 8; ++q) pair[q] = _mm_add_ps(a[2 * q], a[2 * q + 1]);
+    const __m128 lo = _mm_add_ps(_mm_add_ps(pair[0], pair[1]), _mm_add_ps(pair[2], pair[3]));
+    const __m128 hi = _mm_add_ps(_mm_add_ps(pair[4], pair[5]), _mm_add_ps(pair[6], pair[7]));
     float lanes[4];
     _mm_storeu_ps(lanes, _mm_add_ps(lo, hi));
     double block = static_cast<double>(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
@@ -182,11 +189,21 @@ inline void SignWords(const float* x, size_t words, uint8_t* out) {
 // with mul = 2^shift s / norm, add = 2^shift s and r uniform on [0, 2^shift): the code is
 // floor(x s / norm + s + r / 2^shift), the stochastic rounding of x s / norm to an integer
 // level, offset by s so that it lies in [0, 2s].
+// With `addend_bits` set (shift 16, s < 32 and a finite norm: every value then lies in
+// [-2^22, 2^22) after scaling), the random bits go into the addend and the multiply-add does
+// the rounding, with no conversion:
+//   f = fma(x, mul, float(kQsgdMagic + add + r)),  code = clamp((bits(f) - bits(kQsgdMagic)) >> 16)
+// kQsgdMagic = 1.5 2^23, where floats are spaced 1 apart, so the sum is rounded to the nearest
+// integer (ties to even) and its bits, less the magic's, are that integer; kQsgdMagic + add is
+// a multiple of 2^16, so adding r is or-ing it into the low 16 bits (addend_bits | r).
+inline constexpr float kQsgdMagic = 12582912.0f;  // 1.5 2^23
+inline constexpr uint32_t kQsgdMagicBits = 0x4b400000u;
 struct QsgdScale {
   float mul = 0;
   float add = 0;
   int shift = 16;
   uint32_t max_code = 0;
+  uint32_t addend_bits = 0;  // bits of kQsgdMagic + add, or 0: truncation as above
 };
 
 // cvttps2dq on one float: truncation toward zero, INT32_MIN for NaN and out of range.
@@ -194,16 +211,19 @@ inline int32_t TruncateF32(float f) {
   return f >= -0x1p31f && f < 0x1p31f ? static_cast<int32_t>(f) : INT32_MIN;
 }
 
-// Random bits for stochastic rounding: four xorshift128+ generators (Vigna 2014) seeded from
-// the caller's Rng, stepped together (one step gives eight 32-bit words), deterministic for a
-// given seed like every murmur stream. Generator g is state words (g % 2 + 4 (g / 2),
-// g % 2 + 2 + 4 (g / 2)) and gives words 2g (low half) and 2g + 1 (high half); this is the
-// layout of the SSE2/AVX2 registers of the vector kernels.
+// Random bits for stochastic rounding: two banks of four xorshift128+ generators (Vigna 2014)
+// seeded from the caller's Rng, deterministic for a given seed like every murmur stream. A
+// step steps the four generators of one bank together and gives eight 32-bit words; steps
+// alternate between the banks, so that the vector kernels run two independent chains (one
+// bank's steps depend on each other, and one chain alone held the fused QSGD kernel to its
+// latency). Generator g of a bank is its state words (g % 2 + 4 (g / 2), g % 2 + 2 + 4 (g / 2))
+// and gives words 2g (low half) and 2g + 1 (high half): the layout of the AVX2 registers.
 class UniformBlock {
  public:
   template <typename Rng>
   explicit UniformBlock(Rng& rng) {
-    for (auto& w : s_) w = rng.next() | 1;  // xorshift state must not be all zero
+    for (auto& bank : s_)
+      for (auto& w : bank) w = rng.next() | 1;  // xorshift state must not be all zero
   }
   // QSGD codes of x[0, len) (QsgdScale), one step per 16 values (ceil(len / 16) steps):
   // value i + j of a step takes the low `shift` bits of word j, value i + 8 + j the high
@@ -211,7 +231,10 @@ class UniformBlock {
   void qsgd_codes(const float* x, size_t len, const QsgdScale& q, uint32_t* codes) {
     size_t i = 0;
 #if defined(__x86_64__)
-    if (HasAvx2()) i = QsgdCodesAvx2(x, len / 16 * 16, q, s_, codes);
+    if (HasAvx2()) {
+      i = QsgdCodesAvx2(x, len / 16 * 16, q, s_[next_], s_[next_ ^ 1], codes);
+      next_ ^= static_cast<int>(i / 16) & 1;
+    }
 #endif
     const uint32_t low = (uint32_t{1} << q.shift) - 1;
     for (; i < len; i += 16) {
@@ -219,8 +242,14 @@ class UniformBlock {
       step(r);
       for (size_t j = 0; j < 16 && i + j < len; ++j) {
         const uint32_t bits = j < 8 ? r[j] & low : r[j - 8] >> (32 - q.shift);
-        const auto t = static_cast<uint32_t>(TruncateF32(std::fma(x[i + j], q.mul, q.add)));
-        const int32_t v = static_cast<int32_t>(t + bits) >> q.shift;  // wraps like vpaddd
+        uint32_t sum;  // wraps like vpaddd / vpsubd
+        if (q.addend_bits != 0) {
+          const float f = std::fma(x[i + j], q.mul, std::bit_cast<float>(q.addend_bits | bits));
+          sum = std::bit_cast<uint32_t>(f) - kQsgdMagicBits;
+        } else {
+          sum = static_cast<uint32_t>(TruncateF32(std::fma(x[i + j], q.mul, q.add))) + bits;
+        }
+        const int32_t v = static_cast<int32_t>(sum) >> q.shift;
         codes[i + j] = static_cast<uint32_t>(std::clamp(v, 0, static_cast<int32_t>(q.max_code)));
       }
     }
@@ -230,11 +259,13 @@ class UniformBlock {
   void qsgd_pack(const float* x, size_t len, const QsgdScale& q, int bits, uint8_t* dst);
 
  private:
-  // One step of the four generators: eight 32-bit words.
+  // One step of the four generators of the next bank: eight 32-bit words.
   void step(uint32_t* r) {
+    uint64_t* bank = s_[next_];
+    next_ ^= 1;
     for (int g = 0; g < 4; ++g) {
-      uint64_t& s0 = s_[g % 2 + 4 * (g / 2)];
-      uint64_t& s1 = s_[g % 2 + 2 + 4 * (g / 2)];
+      uint64_t& s0 = bank[g % 2 + 4 * (g / 2)];
+      uint64_t& s1 = bank[g % 2 + 2 + 4 * (g / 2)];
       uint64_t a = s0;
       const uint64_t b = s1;
       s0 = b;
@@ -245,7 +276,8 @@ class UniformBlock {
       r[2 * g + 1] = static_cast<uint32_t>(out >> 32);
     }
   }
-  uint64_t s_[8];
+  uint64_t s_[2][8];
+  int next_ = 0;  // the bank of the next step
 };
 
 // Packs 64 codes of B bits (LSB-first) into B 64-bit words; fully unrolled for constant B.
@@ -282,7 +314,9 @@ inline PackFn GroupPacker(int bits) {
 inline void UniformBlock::qsgd_pack(const float* x, size_t len, const QsgdScale& q, int bits,
                                     uint8_t* dst) {
 #if defined(__x86_64__)
-  if (bits <= 6 && q.shift == 16 && HasAvx2()) return QsgdPackAvx2(x, len / 64, q, bits, s_, dst);
+  // Four steps per group: the next bank is the same after each group.
+  if (bits <= 6 && q.addend_bits != 0 && HasAvx2())
+    return QsgdPackAvx2(x, len / 64, q, bits, s_[next_], s_[next_ ^ 1], dst);
 #endif
   const PackFn pack = GroupPacker(bits);
   uint32_t codes[64];

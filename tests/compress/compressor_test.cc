@@ -84,8 +84,9 @@ TEST(Compressors, RoundTripWithinTheirError) {
   }
 }
 
-// With and without the AVX2 kernels (chosen at run time), every compressor writes the same
-// bytes: sign bits and scales, QSGD norms, bf16, over lengths with and without a tail.
+// With the AVX-512 kernels, with AVX2 only and without either (chosen at run time), every
+// compressor writes the same bytes: sign bits and scales, QSGD norms and codes, bf16, over
+// lengths with and without a tail.
 TEST(Compressors, Avx2KernelsGiveTheBaselineBytes) {
   if (!kernels::HasAvx2()) GTEST_SKIP() << "this CPU has no AVX2";
   CompressorOptions chunked;
@@ -101,10 +102,17 @@ TEST(Compressors, Avx2KernelsGiveTheBaselineBytes) {
   qsgd31.levels = 31;
   qsgd100.levels = 100;
   qsgd_max.levels = 1 << 20;
-  const std::vector<std::pair<std::string, CompressorOptions>> cases = {
+  std::vector<std::pair<std::string, CompressorOptions>> cases = {
       {"sign", {}},           {"sign", chunked}, {"qsgd", qsgd},
       {"qsgd", qsgd_chunked}, {"qsgd", qsgd31},  {"qsgd", qsgd100},
       {"qsgd", qsgd_max},     {"bf16", {}},      {"topk", chunked}};
+  // Every code width of the fused kernels: s = 1, 2, 4, 8 give 2, 3, 4, 5 bits (odd widths
+  // take the AVX-512 kernel's 64-bit merge, even ones skip it).
+  for (int s : {1, 2, 4, 8}) {
+    CompressorOptions o = qsgd;
+    o.levels = s;
+    cases.emplace_back("qsgd", o);
+  }
   for (size_t n : {1, 63, 64, 1000, 4099, 20000, 100003})
     for (const auto& [name, o] : cases) {
       std::vector<float> x = Gaussian(n, n + 1);
@@ -112,13 +120,17 @@ TEST(Compressors, Avx2KernelsGiveTheBaselineBytes) {
       if (n == 4099) x[100] = std::numeric_limits<float>::infinity();
       if (n == 20000) x[7] = std::numeric_limits<float>::quiet_NaN();
       auto comp = MakeCompressor(name, o);
-      Bytes with, without;
-      Rng r1(3), r2(3);
-      comp->compress(x, r1, with);
+      Bytes with, avx2_only, without;
+      Rng r1(3), r2(3), r3(3);
+      comp->compress(x, r1, with);  // AVX-512 kernels where this CPU has them
+      kernels::SetAvx512ForTesting(false);
+      comp->compress(x, r2, avx2_only);
+      kernels::SetAvx512ForTesting(true);
       kernels::SetAvx2ForTesting(false);
-      comp->compress(x, r2, without);
+      comp->compress(x, r3, without);
       kernels::SetAvx2ForTesting(true);
-      EXPECT_EQ(with, without) << name << " n=" << n;
+      EXPECT_EQ(with, without) << name << " s=" << o.levels << " n=" << n;
+      EXPECT_EQ(avx2_only, without) << name << " s=" << o.levels << " n=" << n;
     }
 }
 
