@@ -54,6 +54,35 @@ choco() {
   # Top-1% of every tensor instead of the whole vector.
   row "choco_top1_pt_ring-iid" $C/choco_topk_ring.toml --set partition.name=iid \
     --set compression.per_tensor=true
+  # Twice the tuned consensus step at lr 0.025: top-1% f32 (tuned 0.03125) and top-2% fp16
+  # (tuned 0.125).
+  row "choco_top1_ring_lr0.025_g0.0625-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set train.lr=0.025 --set algorithm.gamma=0.0625
+  row "choco_top2f16_ring_lr0.025_g0.25-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    --set algorithm.gamma=0.25
+  # The iid settings above on Dirichlet(0.1).
+  row "choco_top1_ring_lr0.025-dir0.1" $C/choco_topk_ring.toml --set train.lr=0.025
+  row "choco_top2f16_ring_lr0.025-dir0.1" $C/choco_topk_ring.toml \
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025
+  # Top-2% fp16 at lr 0.025 with half the tuned step (0.25 diverged), and top-3% with 8-bit
+  # values (topk_quant; ~73x fewer bytes than D-PSGD) on both splits.
+  row "choco_top2f16_ring_lr0.025_g0.0625-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    --set algorithm.gamma=0.0625
+  for part in iid dir0.1; do
+    local p=()
+    [[ $part == iid ]] && p=(--set partition.name=iid)
+    row "choco_top3q8_ring_lr0.025-$part" $C/choco_topk_ring.toml "${p[@]}" \
+      --set compression.name=topk_quant --set compression.ratio=0.03 --set compression.bits=8 \
+      --set train.lr=0.025
+  done
+  # D-PSGD at lr 0.025 too: is the baseline better with the smaller steps the CHOCO rows use?
+  for part in iid dir0.1; do
+    local p=()
+    [[ $part == iid ]] && p=(--set partition.name=iid)
+    row "dpsgd_ring_lr0.025-$part" $C/dpsgd_ring.toml "${p[@]}" --set train.lr=0.025
+  done
 }
 
 # Sparse-Push at other compression ratios (iid): top-2%, 5%, 0.5% and 0.2%.
@@ -67,6 +96,13 @@ sweep() {
     row "sp_top1_g${g}_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
       --set algorithm.gamma=$g
   done
+  # What helped CHOCO: top-2% with fp16 values (about the bytes of top-1% f32), and lr 0.025.
+  row "sp_top2f16_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.02 --set compression.value_codec=f16
+  row "sp_top1_lr0.025_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set train.lr=0.025
+  row "sp_top2f16_lr0.025_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025
 }
 
 # Skew compensation by exact averaging on dir0.1: after the last round only, every 500 and
