@@ -123,11 +123,7 @@ template <bool kSquare>
     __m128 pair[8];  // a0 + a1, ..., a14 + a15
     for (int q = 0; q < 8; ++q)
       pair[q] = _mm_add_ps(_mm256_castps256_ps128(acc[q]), _mm256_extractf128_ps(acc[q], 1));
-    const __m128 lo = _mm_add_ps(_mm_add_ps(pair[0], pair[1]), _mm_add_ps(pair[2], pair[3]));
-    const __m128 hi = _mm_add_ps(_mm_add_ps(pair[4], pair[5]), _mm_add_ps(pair[6], pair[7]));
-    float lanes[4];
-    _mm_storeu_ps(lanes, _mm_add_ps(lo, hi));
-    double block = static_cast<double>(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
+    double block = SumLanePairs(pair);
     for (; i < e; ++i)
       block += kSquare ? static_cast<double>(x[i]) * x[i] : (x[i] < 0 ? -x[i] : x[i]);
     total += block;
@@ -236,6 +232,20 @@ struct XorshiftAvx2 {
   }
 };
 
+// UniformBlock's two generator banks, stepped in turn (step t uses bank t % 2, `first` being
+// the bank of the next step); save() writes both states back.
+struct XorshiftBanksAvx2 {
+  uint64_t* first;
+  uint64_t* second;
+  XorshiftAvx2 bank[2];
+  [[gnu::target("avx2")]] XorshiftBanksAvx2(uint64_t* a, uint64_t* b)
+      : first(a), second(b), bank{XorshiftAvx2(a), XorshiftAvx2(b)} {}
+  [[gnu::target("avx2")]] void save() const {
+    bank[0].save(first);
+    bank[1].save(second);
+  }
+};
+
 // QSGD's codes of 16 values from one generator step (QsgdScale, UniformBlock::qsgd_codes):
 // with truncation, five operations per eight values — the fused multiply-add (with the
 // load), the truncation, the random bits, their sum and the shift —; with the rounding in
@@ -278,18 +288,17 @@ template <bool kAddend>
 [[gnu::target("avx2,fma")]] void QsgdCodesLoopAvx2(const float* x, size_t count, const QsgdScale& q,
                                                    uint64_t* first, uint64_t* second,
                                                    uint32_t* codes) {
-  XorshiftAvx2 gen[2] = {XorshiftAvx2(first), XorshiftAvx2(second)};
+  XorshiftBanksAvx2 gen(first, second);
   const QsgdAvx2 quant(q);
   const __m256i zero = _mm256_setzero_si256();
   for (size_t i = 0; i < count; i += 16) {
     __m256i c[2];
-    quant.codes16<kAddend>(x + i, gen[i / 16 % 2].step(), c);
+    quant.codes16<kAddend>(x + i, gen.bank[i / 16 % 2].step(), c);
     for (int h = 0; h < 2; ++h)
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i + 8 * h),
                           _mm256_min_epi32(_mm256_max_epi32(c[h], zero), quant.max_code));
   }
-  gen[0].save(first);
-  gen[1].save(second);
+  gen.save();
 }
 }  // namespace
 
@@ -398,22 +407,21 @@ template <int B>
 [[gnu::target("avx2,fma")]] void QsgdPackGroupsAvx2(const float* x, size_t groups,
                                                     const QsgdScale& q, uint64_t* first,
                                                     uint64_t* second, uint8_t* dst) {
-  XorshiftAvx2 gen[2] = {XorshiftAvx2(first), XorshiftAvx2(second)};
+  XorshiftBanksAvx2 gen(first, second);
   const QsgdAvx2 quant(q);  // rounding in the addend, shift 16: codes in [-2^15, 2^15)
   const __m256i max8 = _mm256_set1_epi8(static_cast<char>(q.max_code));
   for (size_t g = 0; g < groups; ++g, x += 64, dst += 8 * B) {
     __m256i c[8];
-    for (int t = 0; t < 4; ++t) quant.codes16<true>(x + 16 * t, gen[t % 2].step(), c + 2 * t);
+    for (int t = 0; t < 4; ++t) quant.codes16<true>(x + 16 * t, gen.bank[t % 2].step(), c + 2 * t);
     PackCodesAvx2<B, true>(RegisterCodes{c}, dst, max8);
   }
-  gen[0].save(first);
-  gen[1].save(second);
+  gen.save();
 }
 }  // namespace
 
 namespace {
 // The output byte order of QsgdPackGroupsAvx512: byte j of a group's 8B comes from byte
-// kSource[j] of the merged vector, where qword Q (of eight) holds codes 8 o(Q) .. 8 o(Q) + 7,
+// source[j] of the merged vector, where qword Q (of eight) holds codes 8 o(Q) .. 8 o(Q) + 7,
 // o(Q) = 4 (Q / 4) + {0, 2, 1, 3}[Q % 4] (the word permute and the in-lane byte narrowing
 // below), merged into its low 8B bits (odd B) or into B/2 bytes at the bottom of each of its
 // two dwords (even B: four codes fill B/2 whole bytes, so no 64-bit merge is needed).
@@ -451,7 +459,7 @@ template <int B>
 QsgdPackGroupsAvx512(const float* x, size_t groups, const QsgdScale& q, uint64_t* first,
                      uint64_t* second, uint8_t* dst) {
   static constexpr Avx512PackOrder<B> kOrder;
-  XorshiftAvx2 gen[2] = {XorshiftAvx2(first), XorshiftAvx2(second)};
+  XorshiftBanksAvx2 gen(first, second);
   const __m256 mul = _mm256_set1_ps(q.mul);
   const __m256i low = _mm256_set1_epi32(0xffff);
   const __m256i addend = _mm256_set1_epi32(static_cast<int32_t>(q.addend_bits));
@@ -470,7 +478,7 @@ QsgdPackGroupsAvx512(const float* x, size_t groups, const QsgdScale& q, uint64_t
   for (size_t g = 0; g < groups; ++g, x += 64, dst += 8 * B) {
     __m256i w[4];
     for (int t = 0; t < 4; ++t) {
-      const __m256i r = gen[t % 2].step_ternary();
+      const __m256i r = gen.bank[t % 2].step_ternary();
       // (r & 0xffff) | addend and (r >> 16) | addend (addend's low 16 bits are 0).
       const __m256i c_lo = _mm256_ternarylogic_epi32(r, low, addend, 0xEA);
       const __m256i c_hi = _mm256_shrdi_epi32(r, addend_high, 16);
@@ -494,8 +502,7 @@ QsgdPackGroupsAvx512(const float* x, size_t groups, const QsgdScale& q, uint64_t
           _mm512_ternarylogic_epi64(merged, low_octet, _mm512_srli_epi64(merged, 32 - 4 * B), 0xE2);
     _mm512_mask_storeu_epi8(dst, keep, _mm512_permutexvar_epi8(order, merged));
   }
-  gen[0].save(first);
-  gen[1].save(second);
+  gen.save();
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

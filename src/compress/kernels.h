@@ -115,6 +115,19 @@ inline size_t FilterKeysAtLeast(const uint32_t* bits, size_t n, uint32_t t, uint
 
 constexpr size_t kSumBlock = 4096;
 
+#if defined(__SSE2__)
+// The end of one BlockedSum block: its 64 float lanes, given as the eight 4-lane sums
+// a0 + a1, ..., a14 + a15, added in a fixed tree into one double. The SSE2 and AVX2 versions
+// both end here, so they add in the same order and give the same bits.
+inline double SumLanePairs(const __m128* pair) {
+  const __m128 lo = _mm_add_ps(_mm_add_ps(pair[0], pair[1]), _mm_add_ps(pair[2], pair[3]));
+  const __m128 hi = _mm_add_ps(_mm_add_ps(pair[4], pair[5]), _mm_add_ps(pair[6], pair[7]));
+  float lanes[4];
+  _mm_storeu_ps(lanes, _mm_add_ps(lo, hi));
+  return static_cast<double>(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
+}
+#endif
+
 // Sum of |x| (Abs) or x^2 (Sq): float partial sums over blocks of 4096 in 64 independent
 // lanes (sixteen 4-lane accumulators, eight 8-lane ones in AVX2: enough independent adds to
 // keep both of a core's add pipes busy through their latency), added into a double, so the
@@ -140,11 +153,7 @@ double BlockedSum(const float* x, size_t n) {
       }
     __m128 pair[8];  // a0 + a1, ..., a14 + a15: what the AVX2 version's halves add up to
     for (int q = 0; q < 8; ++q) pair[q] = _mm_add_ps(a[2 * q], a[2 * q + 1]);
-    const __m128 lo = _mm_add_ps(_mm_add_ps(pair[0], pair[1]), _mm_add_ps(pair[2], pair[3]));
-    const __m128 hi = _mm_add_ps(_mm_add_ps(pair[4], pair[5]), _mm_add_ps(pair[6], pair[7]));
-    float lanes[4];
-    _mm_storeu_ps(lanes, _mm_add_ps(lo, hi));
-    double block = static_cast<double>(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
+    double block = SumLanePairs(pair);
 #else
     double block = 0.0;
 #endif
