@@ -151,8 +151,9 @@ class CompressedGossip final : public Algorithm {
       const auto table = TuneGamma(ctx, t);
       gamma_ = BestGamma(table);
       LogInfo(name, ": gamma tuned to ", gamma_, " (compressed gossip on ", t.dim,
-              "-dimensional Gaussian vectors, ", t.rounds,
-              " rounds; set algorithm.gamma to fix it)");
+              "-dimensional Gaussian vectors: the largest gamma within ", kGammaErrorSlack,
+              "x of the smallest error after ", t.rounds, " rounds that is still stable after ",
+              t.stability_rounds, "; set algorithm.gamma to fix it)");
     }
     // Union of out- and in-peers over the period: the edges that carry copies.
     for (int i = 0; i < ctx.nodes; ++i) {

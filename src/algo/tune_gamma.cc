@@ -23,6 +23,9 @@ std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaO
                "tune-gamma: algorithm must be choco, sparse_push or scsp, got '", o.algorithm, "'");
   MURMUR_CHECK(ConfigError, o.dim >= 1, "tune-gamma: dimension must be >= 1, got ", o.dim);
   MURMUR_CHECK(ConfigError, o.rounds >= 1, "tune-gamma: rounds must be >= 1, got ", o.rounds);
+  MURMUR_CHECK(ConfigError, o.stability_rounds >= 0,
+               "tune-gamma: stability rounds must be >= 0 (0 = no check), got ",
+               o.stability_rounds);
   std::vector<double> grid = o.grid;
   if (grid.empty())
     for (int k = 0; k <= 10; ++k) grid.push_back(std::ldexp(1.0, -k));
@@ -48,33 +51,54 @@ std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaO
     c.transport = transport.get();
     auto algo = MakeAlgorithm(o.algorithm == "choco" ? "choco" : "sparse_push", c);
     auto x = x0;
-    double err = 0.0;
+    // Infinite until reached: a run cut short (diverging, or a push-sum weight leaving
+    // (0, inf)) keeps them so.
+    const double inf = std::numeric_limits<double>::infinity();
+    GammaResult res{gamma, inf, inf, true};
+    const int total = std::max(o.rounds, o.stability_rounds);
+    const int half = o.stability_rounds > o.rounds ? o.stability_rounds / 2 : -1;
+    double half_error = 0.0;
+    auto error = [&] {
+      const double e = ConsensusError(x, mean) / std::max(e0, 1e-300);
+      return std::isfinite(e) ? e : inf;
+    };
     try {
-      for (int r = 0; r < o.rounds; ++r) {
-        const uint32_t r32 = static_cast<uint32_t>(r);
+      for (int r = 1; r <= total; ++r) {
+        const uint32_t r32 = static_cast<uint32_t>(r - 1);
         for (int p = 0; p < algo->phases(); ++p) {
           for (int i = 0; i < n; ++i) algo->send(p, r32, i, x[i]);
           for (int i = 0; i < n; ++i) algo->receive(p, r32, i, x[i]);
         }
+        if (r == o.rounds) res.error = error();
+        if (r == half) half_error = error();
+        // Far past where it started: diverging, no need to watch it any longer.
+        if (r % 100 == 0 && r > o.rounds && error() > 1e6) break;
+        if (r == total) res.long_error = error();
       }
-      err = ConsensusError(x, mean) / std::max(e0, 1e-300);
     } catch (const ProtocolError&) {
-      err = std::numeric_limits<double>::infinity();  // push-sum weight left (0, inf)
+      // A push-sum weight left (0, inf): the errors not reached stay infinite.
     }
-    if (!std::isfinite(err)) err = std::numeric_limits<double>::infinity();
-    out.push_back({gamma, err});
+    if (half > 0)
+      res.stable =
+          std::isfinite(res.long_error) &&
+          (res.long_error <= kGammaErrorFloor || res.long_error <= kGammaStableShrink * half_error);
+    else
+      res.stable = std::isfinite(res.error);
+    out.push_back(res);
   }
   return out;
 }
 
 double BestGamma(const std::vector<GammaResult>& results) {
   MURMUR_ASSERT(!results.empty());
-  double min_error = results.front().error;
-  for (const auto& r : results) min_error = std::min(min_error, r.error);
-  double best = 0.0;
+  double min_error = std::numeric_limits<double>::infinity();
   for (const auto& r : results)
-    if (r.error <= kGammaErrorSlack * min_error && (best == 0.0 || r.gamma < best)) best = r.gamma;
-  if (best == 0.0) {  // every gamma diverged: the smallest is the safest
+    if (r.stable) min_error = std::min(min_error, r.error);
+  double best = 0.0;
+  if (std::isfinite(min_error))
+    for (const auto& r : results)
+      if (r.stable && r.error <= kGammaErrorSlack * min_error) best = std::max(best, r.gamma);
+  if (best == 0.0) {  // no gamma is stable: the smallest is the safest
     best = results.front().gamma;
     for (const auto& r : results) best = std::min(best, r.gamma);
   }

@@ -41,14 +41,13 @@ int main(int argc, char** argv) {
   bool quiet = false, overwrite = false;
   auto* config_opt =
       run->add_option("config", config_path, "experiment config (TOML); see docs/config.md");
-  auto* set_opt =
-      run->add_option("--set", sets, "override a key: --set train.lr=0.1 (repeatable)");
+  auto* set_opt = run->add_option("--set", sets, "override a key: --set train.lr=0.1 (repeatable)");
   auto* out_opt = run->add_option("--out", out_dir,
                                   "run directory (default: output.dir or runs/<time>-<algo>)");
-  auto* resume_opt = run->add_option(
-      "--resume", resume_dir,
-      "continue the unfinished run in RUN_DIR from its newest checkpoint "
-      "(output.checkpoint_every), with the config saved there");
+  auto* resume_opt =
+      run->add_option("--resume", resume_dir,
+                      "continue the unfinished run in RUN_DIR from its newest checkpoint "
+                      "(output.checkpoint_every), with the config saved there");
   resume_opt->excludes(config_opt)->excludes(set_opt)->excludes(out_opt);
   run->add_flag("--quiet,-q", quiet, "no progress line or log messages");
   run->add_flag("--overwrite", overwrite, "replace the outputs of an existing run directory");
@@ -134,7 +133,12 @@ int main(int argc, char** argv) {
   tune->add_option("--algorithm", tune_opt.algorithm, "choco, sparse_push or scsp")
       ->capture_default_str();
   tune->add_option("--dim", tune_opt.dim, "length of the test vectors")->capture_default_str();
-  tune->add_option("--rounds", tune_opt.rounds, "gossip rounds per gamma")->capture_default_str();
+  tune->add_option("--rounds", tune_opt.rounds, "gossip rounds after which errors are compared")
+      ->capture_default_str();
+  tune->add_option("--stability-rounds", tune_opt.stability_rounds,
+                   "every gamma runs on to this many rounds; one whose error does not shrink by "
+                   "10% over the second half is unstable (0 = no check)")
+      ->capture_default_str();
   tune->add_option("--gamma", tune_grid, "gammas to try (repeatable; default 2^0 .. 2^-10)");
   tune->add_option("--seed", tune_seed, "seed of the vectors and stochastic compressors")
       ->capture_default_str();

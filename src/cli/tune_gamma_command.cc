@@ -23,9 +23,22 @@ int TuneGammaCommand(const graph::TopologyOptions& topology, const std::string& 
   std::printf("%s on %s (%d nodes), compressor %s, %lld-dim Gaussian vectors, %d rounds\n",
               options.algorithm.c_str(), topo->name().c_str(), topology.nodes, compressor.c_str(),
               static_cast<long long>(options.dim), options.rounds);
-  std::printf("%12s  %s\n", "gamma", "final consensus error / initial");
-  for (const auto& r : results)
-    std::printf("%12.6g  %.6g%s\n", r.gamma, r.error, r.gamma == best ? "  <- best" : "");
+  const bool check = options.stability_rounds > options.rounds;
+  if (check) {
+    std::printf("%12s  %14s  %14s  %s\n", "gamma", "error", "after", "stable");
+    std::printf("%12s  %14s  %14d\n", "", "", options.stability_rounds);
+  } else {
+    std::printf("%12s  %14s\n", "gamma", "error");
+  }
+  for (const auto& r : results) {
+    std::printf("%12.6g  %14.6g", r.gamma, r.error);
+    if (check) std::printf("  %14.6g  %-6s", r.long_error, r.stable ? "yes" : "no");
+    std::printf("%s\n", r.gamma == best ? "  <- best" : "");
+  }
+  std::printf(
+      "(error: consensus error / initial after %d rounds; best: the largest stable gamma "
+      "within %gx of the smallest error)\n",
+      options.rounds, algo::kGammaErrorSlack);
   std::printf("best gamma: %.6g (set algorithm.gamma = %.6g)\n", best, best);
   return 0;
 }

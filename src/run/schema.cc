@@ -112,7 +112,8 @@ std::vector<KeySpec> Build() {
         [] { return algo::AlgorithmRegistry().names(); }),
       F("algorithm.gamma", 0.0, 0, 1,
         "choco/sparse_push/scsp: consensus step size; 0 = tune it automatically at start "
-        "(compressed gossip on Gaussian vectors, as `murmur tune-gamma`)"),
+        "(compressed gossip on Gaussian vectors, as `murmur tune-gamma`: the largest gamma "
+        "that stays stable for 2000 rounds among those near the smallest 200-round error)"),
       I("algorithm.average_every", 0, 0, 1e9,
         "scsp: exact global average (one all-reduce) every N rounds; 0 = never"),
       B("algorithm.final_average", true, "scsp: exact global average after the last round"),

@@ -271,47 +271,99 @@ TEST(Scsp, StaysConsistentAfterAveraging) {
   ExpectMassPreserved(s, pool, 4, "scsp after an average");
 }
 
-TEST(TuneGamma, PicksTheSmallestErrorAndIsDeterministic) {
-  auto topo = graph::MakeTopology(Topo("ring", 8));
+// Top-k gossip on `topo` for the tuner.
+AlgorithmContext TopKContext(const graph::Topology& topo, int nodes, double ratio) {
   AlgorithmContext ctx;
-  ctx.nodes = 8;
-  ctx.topology = topo.get();
+  ctx.nodes = nodes;
+  ctx.topology = &topo;
   ctx.compression = "topk";
-  ctx.compressor.ratio = 0.05;
+  ctx.compressor.ratio = ratio;
+  return ctx;
+}
+
+TEST(TuneGamma, PicksTheLargestStableGammaNearTheSmallestErrorAndIsDeterministic) {
+  auto topo = graph::MakeTopology(Topo("ring", 8));
+  AlgorithmContext ctx = TopKContext(*topo, 8, 0.05);
   TuneGammaOptions o;
   o.dim = 400;
   o.rounds = 150;
+  o.stability_rounds = 600;
   const auto a = TuneGamma(ctx, o), b = TuneGamma(ctx, o);
   ASSERT_EQ(a.size(), 11u);
-  for (size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a[k].error, b[k].error);
+  for (size_t k = 0; k < a.size(); ++k) {
+    EXPECT_EQ(a[k].error, b[k].error);
+    EXPECT_EQ(a[k].long_error, b[k].long_error);
+    EXPECT_EQ(a[k].stable, b[k].stable);
+  }
   const double best = BestGamma(a);
-  double min_error = a[0].error;
-  for (const auto& r : a) min_error = std::min(min_error, r.error);
+  double min_error = std::numeric_limits<double>::infinity();
+  for (const auto& r : a)
+    if (r.stable) min_error = std::min(min_error, r.error);
   EXPECT_LT(min_error, 1.0);
   for (const auto& r : a) {
     if (r.gamma == best) {
+      EXPECT_TRUE(r.stable);
       EXPECT_LE(r.error, kGammaErrorSlack * min_error);
     }
-    if (r.gamma < best) {
+    if (r.gamma > best && r.stable) {
       EXPECT_GT(r.error, kGammaErrorSlack * min_error) << r.gamma;
     }
   }
-  // Aggressive compression cannot take the full step.
+  // Aggressive compression cannot take the full step: gamma = 1 blows up.
   EXPECT_LT(best, 1.0);
+  EXPECT_FALSE(a[0].stable);
+  EXPECT_EQ(a[0].long_error, std::numeric_limits<double>::infinity());
   // Without compression gamma = 1 is exact gossip, the fastest.
   ctx.compression = "none";
   o.rounds = 20;  // before float round-off hides the difference
   EXPECT_EQ(BestGamma(TuneGamma(ctx, o)), 1.0);
   o.algorithm = "dpsgd";
   EXPECT_THROW(TuneGamma(ctx, o), ConfigError);
+  o.algorithm = "choco";
+  o.stability_rounds = -1;
+  EXPECT_THROW(TuneGamma(ctx, o), ConfigError);
 }
 
-TEST(TuneGamma, BestGammaErrsToTheSmallSideOfNearTies) {
+// Top-3% on a ring of 8: gamma = 0.125 has the smallest error after 200 rounds, and then the
+// error grows again (biased compressors can do that); the stability check turns it down.
+TEST(TuneGamma, AGammaWhoseErrorGrowsLaterIsNotPicked) {
+  auto topo = graph::MakeTopology(Topo("ring", 8));
+  const AlgorithmContext ctx = TopKContext(*topo, 8, 0.03);
+  TuneGammaOptions o;
+  o.dim = 256;
+  o.rounds = 200;
+  o.stability_rounds = 2000;
+  o.grid = {0.25, 0.125, 0.0625, 0.03125};
+  const auto t = TuneGamma(ctx, o);
+  ASSERT_EQ(t.size(), 4u);
+  const GammaResult& g125 = t[1];
+  for (const auto& r : t) EXPECT_LE(g125.error, r.error) << r.gamma;  // best after 200 rounds
+  EXPECT_FALSE(g125.stable);
+  EXPECT_GT(g125.long_error, g125.error);  // and grown since
+  EXPECT_TRUE(t[2].stable);
+  EXPECT_LT(t[2].long_error, 1e-9);
+  EXPECT_EQ(BestGamma(t), 0.0625);
+  // Without the check the unstable gamma wins.
+  o.stability_rounds = 0;
+  const auto unchecked = TuneGamma(ctx, o);
+  for (const auto& r : unchecked) EXPECT_TRUE(r.stable || !std::isfinite(r.error)) << r.gamma;
+  EXPECT_EQ(BestGamma(unchecked), 0.125);
+}
+
+TEST(TuneGamma, BestGammaTakesTheLargestStableNearTie) {
   const double inf = std::numeric_limits<double>::infinity();
-  EXPECT_EQ(BestGamma({{1.0, inf}, {0.5, 0.100}, {0.25, 0.105}, {0.125, 0.2}}), 0.25);
-  EXPECT_EQ(BestGamma({{1.0, inf}, {0.5, 0.100}, {0.25, 0.12}, {0.125, 0.2}}), 0.5);
-  EXPECT_EQ(BestGamma({{1.0, 0.0}, {0.5, 0.0}}), 0.5);  // exact consensus: both reach it
-  EXPECT_EQ(BestGamma({{1.0, inf}, {0.5, inf}}), 0.5);  // all diverged: the smallest
+  using R = GammaResult;
+  // Near ties (within 2x): the largest.
+  EXPECT_EQ(BestGamma({R{1.0, inf, inf, false}, R{0.5, 0.15, 0.01, true},
+                       R{0.25, 0.100, 0.001, true}, R{0.125, 0.3, 0.01, true}}),
+            0.5);
+  EXPECT_EQ(BestGamma({R{0.5, 0.25, 0.01, true}, R{0.25, 0.100, 0.001, true}}), 0.25);
+  // An unstable gamma neither wins nor sets the bar.
+  EXPECT_EQ(BestGamma({R{0.5, 0.001, 5.0, false}, R{0.25, 0.100, 0.001, true},
+                       R{0.125, 0.15, 0.01, true}}),
+            0.25);
+  EXPECT_EQ(BestGamma({R{1.0, 0.0, 0.0, true}, R{0.5, 0.0, 0.0, true}}), 1.0);    // exact
+  EXPECT_EQ(BestGamma({R{1.0, inf, inf, false}, R{0.5, 0.1, 1.0, false}}), 0.5);  // none stable
 }
 
 TEST(TuneGamma, AutoGammaIsRecordedAsAResolvedParameter) {
