@@ -21,9 +21,23 @@ row() {
     echo "== $name: done already"
     return
   fi
+  if [[ -f $OUT/$name/FAILED ]]; then
+    echo "== $name: failed before (delete $OUT/$name/FAILED to run it again)"
+    return
+  fi
   echo "== $name: $MURMUR run $*"
-  # A run that fails (e.g. diverges) is reported and leaves no summary.json; go on.
-  "$MURMUR" run "$@" --out "$OUT/$name" --overwrite --quiet || echo "== $name: FAILED"
+  # A run that fails (e.g. diverges) is reported, leaves no summary.json and is marked FAILED
+  # (with murmur's error message); go on.
+  local err=$OUT/$name.err
+  mkdir -p "$OUT"
+  if "$MURMUR" run "$@" --out "$OUT/$name" --overwrite --quiet 2>"$err"; then
+    cat "$err" >&2
+    rm -f "$err"
+  else
+    cat "$err" >&2
+    echo "== $name: FAILED"
+    mkdir -p "$OUT/$name" && mv "$err" "$OUT/$name/FAILED"
+  fi
 }
 
 main() {
@@ -41,13 +55,14 @@ main() {
 # f32 values.
 choco() {
   row "choco_top2f16_ring-iid" $C/choco_topk_ring.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set algorithm.gamma=0.125
   # Half the learning rate (smaller steps for the 1% of coordinates to follow).
   row "choco_top1_ring_lr0.025-iid" $C/choco_topk_ring.toml --set partition.name=iid \
     --set train.lr=0.025
   # Top-2% with fp16 values at lr 0.025 (each was the better of its pair).
   row "choco_top2f16_ring_lr0.025-iid" $C/choco_topk_ring.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    --set algorithm.gamma=0.125
   # A quarter of it (lr 0.025 was 0.38 points better than 0.05).
   row "choco_top1_ring_lr0.0125-iid" $C/choco_topk_ring.toml --set partition.name=iid \
     --set train.lr=0.0125
@@ -64,7 +79,8 @@ choco() {
   # The iid settings above on Dirichlet(0.1).
   row "choco_top1_ring_lr0.025-dir0.1" $C/choco_topk_ring.toml --set train.lr=0.025
   row "choco_top2f16_ring_lr0.025-dir0.1" $C/choco_topk_ring.toml \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    --set algorithm.gamma=0.125
   # Top-2% fp16 at lr 0.025 with half the tuned step (0.25 diverged), and top-3% with 8-bit
   # values (topk_quant; ~73x fewer bytes than D-PSGD) on both splits.
   row "choco_top2f16_ring_lr0.025_g0.0625-iid" $C/choco_topk_ring.toml --set partition.name=iid \
@@ -83,14 +99,42 @@ choco() {
     [[ $part == iid ]] && p=(--set partition.name=iid)
     row "dpsgd_ring_lr0.025-$part" $C/dpsgd_ring.toml "${p[@]}" --set train.lr=0.025
   done
+  # iid at lr 0.025 with consensus steps above the tuned 0.125 (larger ones were better for
+  # Sparse-Push at top-5% and top-10%): top-2% fp16 at 1.5x (2x diverged), top-3% and top-4%
+  # with 8-bit values at 2x.
+  row "choco_top2f16_ring_lr0.025_g0.1875-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    --set algorithm.gamma=0.1875
+  for r in 3 4; do
+    row "choco_top${r}q8_ring_lr0.025_g0.25-iid" $C/choco_topk_ring.toml \
+      --set partition.name=iid --set compression.name=topk_quant --set compression.ratio=0.0$r \
+      --set compression.bits=8 --set train.lr=0.025 --set algorithm.gamma=0.25
+  done
+  # Stable steps only (the tuner with its stability check): top-4% 8-bit at 0.125, and
+  # top-2.5% fp16 (tuned: 0.125), both ~56x fewer bytes than D-PSGD.
+  row "choco_top4q8_ring_lr0.025_g0.125-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set compression.name=topk_quant --set compression.ratio=0.04 --set compression.bits=8 \
+    --set train.lr=0.025 --set algorithm.gamma=0.125
+  row "choco_top2.5f16_ring_lr0.025-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set compression.ratio=0.025 --set compression.value_codec=f16 --set train.lr=0.025
+  # A second seed of the best iid row so far (top-2% fp16, lr 0.025, gamma 0.125) and of D-PSGD.
+  row "dpsgd_ring_seed2-iid" $C/dpsgd_ring.toml --set partition.name=iid --set run.seed=2
+  row "choco_top2f16_ring_lr0.025_seed2-iid" $C/choco_topk_ring.toml --set partition.name=iid \
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    --set algorithm.gamma=0.125 --set run.seed=2
 }
 
 # Sparse-Push at other compression ratios (iid): top-2%, 5%, 0.5% and 0.2%.
 sweep() {
-  for r in 0.02 0.05 0.005 0.002; do
+  for r in 0.02 0.005; do
     row "sp_top${r}_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
       --set compression.ratio=$r
   done
+  # (gamma as the tuner picked it before its stability check, 2026-11-23)
+  row "sp_top0.05_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.05 --set algorithm.gamma=0.125
+  row "sp_top0.002_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.002 --set algorithm.gamma=0.015625
   # Top-1% with a larger consensus step than the tuner picks (0.0625).
   for g in 0.125 0.25; do
     row "sp_top1_g${g}_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
@@ -103,6 +147,47 @@ sweep() {
     --set train.lr=0.025
   row "sp_top2f16_lr0.025_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
     --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025
+  # Where Sparse-Push comes within 1 point of SGP: larger consensus steps than the tuner's
+  # (its criterion, the final error of 200 gossip rounds, barely separates 0.125 from 0.5 at
+  # top-5% and above), and top-10% / top-20%.
+  row "sp_top0.05_g0.25_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.05 --set algorithm.gamma=0.25
+  row "sp_top0.1_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.1 --set algorithm.gamma=0.125
+  row "sp_top0.2_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.2
+  row "sp_top0.1_g0.5_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.1 --set algorithm.gamma=0.5
+  row "sp_top0.02_g0.25_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.02 --set algorithm.gamma=0.25
+  # Twice the tuned step was the better one at top-5% and top-10%: more of it, and in between.
+  row "sp_top0.05_g0.5_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.05 --set algorithm.gamma=0.5
+  row "sp_top0.03_g0.25_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.03 --set algorithm.gamma=0.25
+  row "sp_top2f16_g0.25_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.02 --set compression.value_codec=f16 --set algorithm.gamma=0.25
+  # Top-3% (within 1 point at gamma 0.25 with f32 values) and top-4% with 8-bit values
+  # (topk_quant): past 50x fewer bytes; top-3% on Dirichlet(0.1) too.
+  for r in 3 4; do
+    row "sp_top${r}q8_g0.25_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+      --set compression.name=topk_quant --set compression.ratio=0.0$r --set compression.bits=8 \
+      --set algorithm.gamma=0.25
+  done
+  row "sp_top3q8_g0.25_onepeer-dir0.1" $C/sparse_push_onepeer.toml \
+    --set compression.name=topk_quant --set compression.ratio=0.03 --set compression.bits=8 \
+    --set algorithm.gamma=0.25
+  # A second seed of the top-3% 8-bit row and of SGP.
+  row "sgp_onepeer_seed2-iid" $C/sgp_onepeer.toml --set partition.name=iid --set run.seed=2
+  row "sp_top3q8_g0.25_onepeer_seed2-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.name=topk_quant --set compression.ratio=0.03 --set compression.bits=8 \
+    --set algorithm.gamma=0.25 --set run.seed=2
+  # What the stability-checked tuner picks where its pick changed: top-10% 0.25 (was 0.125),
+  # top-0.2% 0.0625 (was 0.015625).
+  row "sp_top0.1_g0.25_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.1 --set algorithm.gamma=0.25
+  row "sp_top0.002_g0.0625_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.002 --set algorithm.gamma=0.0625
 }
 
 # Skew compensation by exact averaging on dir0.1: after the last round only, every 500 and
@@ -111,6 +196,10 @@ scsp() {
   row "scsp_final_onepeer-dir0.1" $C/scsp_onepeer.toml --set algorithm.average_every=0
   row "scsp_every500_onepeer-dir0.1" $C/scsp_onepeer.toml
   row "scsp_every100_onepeer-dir0.1" $C/scsp_onepeer.toml --set algorithm.average_every=100
+  # Final averaging on top of Sparse-Push's best setting past 50x (top-3%, 8-bit, gamma 0.25).
+  row "scsp_final_top3q8_g0.25_onepeer-dir0.1" $C/scsp_onepeer.toml \
+    --set algorithm.average_every=0 --set compression.name=topk_quant \
+    --set compression.ratio=0.03 --set compression.bits=8 --set algorithm.gamma=0.25
 }
 
 # RelaySum/Model on double binary trees vs D-PSGD on a ring vs all-reduce, Dirichlet alpha 1,
