@@ -1,22 +1,25 @@
 // Writes valid inputs for the fuzzers into DIR/decode (one frame, one payload of every
 // compressor with several options, index blocks of every codec), DIR/message (a frame of every
-// message codec as the algorithms send them) and DIR/mpi_framing (batches of frames).
+// message codec as the algorithms send them), DIR/mpi_framing (batches of frames) and
+// DIR/vote (every frame of a majority-vote exchange, vote_scene.h).
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "algo/messages.h"
 #include "murmur/comm/frame.h"
 #include "murmur/comm/framing.h"
 #include "murmur/compress/compressor.h"
+#include "vote_scene.h"
 
 using namespace murmur;
 
 int main(int argc, char** argv) {
   const std::filesystem::path root = argc > 1 ? argv[1] : "fuzz/corpus";
   std::filesystem::path dir = root / "decode";
-  for (const char* sub : {"decode", "message", "mpi_framing"})
+  for (const char* sub : {"decode", "message", "mpi_framing", "vote"})
     std::filesystem::create_directories(root / sub);
   int count = 0;
   auto write = [&](uint8_t which, const std::vector<uint8_t>& bytes) {
@@ -94,6 +97,18 @@ int main(int argc, char** argv) {
   {
     std::ofstream out(dir / "seed0", std::ios::binary);
     out.write(reinterpret_cast<const char*>(batch.data()), batch.size());
+  }
+
+  // The genuine frame of every majority-vote case: [case][count, u16][payload].
+  dir = root / "vote";
+  for (uint8_t k = 0; k < std::size(fuzz::kVoteCases); ++k) {
+    fuzz::VoteScene scene(fuzz::kVoteCases[k]);
+    const comm::Bytes frame = scene.take();
+    const comm::FrameView view = comm::DecodeFrame(frame);
+    std::vector<uint8_t> b = {static_cast<uint8_t>(view.header.count & 0xff),
+                              static_cast<uint8_t>(view.header.count >> 8)};
+    b.insert(b.end(), view.payload.begin(), view.payload.end());
+    write(k, b);
   }
   return 0;
 }
