@@ -1,7 +1,8 @@
 // A majority-vote exchange for the vote fuzzer and its seeds: 3 nodes, d = 40, complete
 // graph, K = K_v = 4. Round 0 runs in full; round 1 runs up to the chosen phase, whose frames
 // are all sent but not yet received. The fuzzer swaps the frame `from` -> `to` for its input
-// and lets `to` receive; make_seeds writes the genuine frame out.
+// and lets `to` receive; make_seeds writes the genuine frame out; algo_test's
+// MajorityVote.MalformedFramesAreProtocolErrors delivers edited ones.
 #pragma once
 
 #include <cstdint>
@@ -20,18 +21,21 @@ struct VoteCase {
   compress::ValueCodec values;
   bool pipeline;
   int phase, from, to;
+  bool mask;  // the frame carries the mask (exactly K indices)
 };
 
-// Every exchange of the plain (f32 and 4-bit) and the pipelined (4-bit) protocol.
+// Every exchange of the plain (f32 and 4-bit values) and the pipelined (4-bit) protocol.
 inline constexpr VoteCase kVoteCases[] = {
-    {"vote", compress::ValueCodec::kF32, false, 0, 1, 0},
-    {"mask", compress::ValueCodec::kF32, false, 1, 0, 1},
-    {"values f32", compress::ValueCodec::kF32, false, 2, 1, 0},
-    {"mean f32", compress::ValueCodec::kF32, false, 3, 0, 1},
-    {"values 4-bit", compress::ValueCodec::kQuant, false, 2, 1, 0},
-    {"mean 4-bit", compress::ValueCodec::kQuant, false, 3, 0, 1},
-    {"values and vote, pipelined", compress::ValueCodec::kQuant, true, 0, 1, 0},
-    {"mean and mask, pipelined", compress::ValueCodec::kQuant, true, 1, 0, 1},
+    {"vote, f32 run", compress::ValueCodec::kF32, false, 0, 1, 0, false},
+    {"mask, f32 run", compress::ValueCodec::kF32, false, 1, 0, 1, true},
+    {"values f32", compress::ValueCodec::kF32, false, 2, 1, 0, false},
+    {"mean f32", compress::ValueCodec::kF32, false, 3, 0, 1, false},
+    {"vote, 4-bit run", compress::ValueCodec::kQuant, false, 0, 1, 0, false},
+    {"mask, 4-bit run", compress::ValueCodec::kQuant, false, 1, 0, 1, true},
+    {"values 4-bit", compress::ValueCodec::kQuant, false, 2, 1, 0, false},
+    {"mean 4-bit", compress::ValueCodec::kQuant, false, 3, 0, 1, false},
+    {"values and vote, pipelined", compress::ValueCodec::kQuant, true, 0, 1, 0, false},
+    {"mean and mask, pipelined", compress::ValueCodec::kQuant, true, 1, 0, 1, true},
 };
 
 class VoteScene {

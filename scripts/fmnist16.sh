@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 MURMUR=${MURMUR:-build/murmur}
 OUT=${OUT:-runs/fmnist16}
 C=configs/fmnist16
+# Top-2% of the coordinates with fp16 values (about the bytes of top-1% with f32 values).
+TOP2F16=(--set compression.ratio=0.02 --set compression.value_codec=f16)
 
 row() {
   local name=$1
@@ -30,11 +32,12 @@ row() {
   # (with murmur's error message); go on.
   local err=$OUT/$name.err
   mkdir -p "$OUT"
-  if "$MURMUR" run "$@" --out "$OUT/$name" --overwrite --quiet 2>"$err"; then
-    cat "$err" >&2
+  local ok=1
+  "$MURMUR" run "$@" --out "$OUT/$name" --overwrite --quiet 2>"$err" || ok=0
+  cat "$err" >&2
+  if ((ok)); then
     rm -f "$err"
   else
-    cat "$err" >&2
     echo "== $name: FAILED"
     mkdir -p "$OUT/$name" && mv "$err" "$OUT/$name/FAILED"
   fi
@@ -55,13 +58,13 @@ main() {
 # f32 values.
 choco() {
   row "choco_top2f16_ring-iid" $C/choco_topk_ring.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set algorithm.gamma=0.125
+    "${TOP2F16[@]}" --set algorithm.gamma=0.125
   # Half the learning rate (smaller steps for the 1% of coordinates to follow).
   row "choco_top1_ring_lr0.025-iid" $C/choco_topk_ring.toml --set partition.name=iid \
     --set train.lr=0.025
   # Top-2% with fp16 values at lr 0.025 (each was the better of its pair).
   row "choco_top2f16_ring_lr0.025-iid" $C/choco_topk_ring.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    "${TOP2F16[@]}" --set train.lr=0.025 \
     --set algorithm.gamma=0.125
   # A quarter of it (lr 0.025 was 0.38 points better than 0.05).
   row "choco_top1_ring_lr0.0125-iid" $C/choco_topk_ring.toml --set partition.name=iid \
@@ -74,17 +77,17 @@ choco() {
   row "choco_top1_ring_lr0.025_g0.0625-iid" $C/choco_topk_ring.toml --set partition.name=iid \
     --set train.lr=0.025 --set algorithm.gamma=0.0625
   row "choco_top2f16_ring_lr0.025_g0.25-iid" $C/choco_topk_ring.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    "${TOP2F16[@]}" --set train.lr=0.025 \
     --set algorithm.gamma=0.25
   # The iid settings above on Dirichlet(0.1).
   row "choco_top1_ring_lr0.025-dir0.1" $C/choco_topk_ring.toml --set train.lr=0.025
   row "choco_top2f16_ring_lr0.025-dir0.1" $C/choco_topk_ring.toml \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    "${TOP2F16[@]}" --set train.lr=0.025 \
     --set algorithm.gamma=0.125
   # Top-2% fp16 at lr 0.025 with half the tuned step (0.25 diverged), and top-3% with 8-bit
   # values (topk_quant; ~73x fewer bytes than D-PSGD) on both splits.
   row "choco_top2f16_ring_lr0.025_g0.0625-iid" $C/choco_topk_ring.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    "${TOP2F16[@]}" --set train.lr=0.025 \
     --set algorithm.gamma=0.0625
   for part in iid dir0.1; do
     local p=()
@@ -103,7 +106,7 @@ choco() {
   # Sparse-Push at top-5% and top-10%): top-2% fp16 at 1.5x (2x diverged), top-3% and top-4%
   # with 8-bit values at 2x.
   row "choco_top2f16_ring_lr0.025_g0.1875-iid" $C/choco_topk_ring.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    "${TOP2F16[@]}" --set train.lr=0.025 \
     --set algorithm.gamma=0.1875
   for r in 3 4; do
     row "choco_top${r}q8_ring_lr0.025_g0.25-iid" $C/choco_topk_ring.toml \
@@ -120,23 +123,23 @@ choco() {
   # A second seed of the best iid row so far (top-2% fp16, lr 0.025, gamma 0.125) and of D-PSGD.
   row "dpsgd_ring_seed2-iid" $C/dpsgd_ring.toml --set partition.name=iid --set run.seed=2
   row "choco_top2f16_ring_lr0.025_seed2-iid" $C/choco_topk_ring.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    "${TOP2F16[@]}" --set train.lr=0.025 \
     --set algorithm.gamma=0.125 --set run.seed=2
   # Twice the training (4000 rounds, lr decay at 3200) for D-PSGD and the best CHOCO setting.
   local long=(--set run.rounds=4000 --set "train.lr_decay_rounds=[3200]")
   row "dpsgd_ring_r4000-iid" $C/dpsgd_ring.toml --set partition.name=iid "${long[@]}"
   row "choco_top2f16_ring_lr0.025_r4000-iid" $C/choco_topk_ring.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    "${TOP2F16[@]}" --set train.lr=0.025 \
     --set algorithm.gamma=0.125 "${long[@]}"
   # The same pair on Dirichlet(0.1), and with seed 2 on iid.
   row "dpsgd_ring_r4000-dir0.1" $C/dpsgd_ring.toml "${long[@]}"
   row "choco_top2f16_ring_lr0.025_r4000-dir0.1" $C/choco_topk_ring.toml \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+    "${TOP2F16[@]}" --set train.lr=0.025 \
     --set algorithm.gamma=0.125 "${long[@]}"
   row "dpsgd_ring_r4000_seed2-iid" $C/dpsgd_ring.toml --set partition.name=iid "${long[@]}" \
     --set run.seed=2
   row "choco_top2f16_ring_lr0.025_r4000_seed2-iid" $C/choco_topk_ring.toml \
-    --set partition.name=iid --set compression.ratio=0.02 --set compression.value_codec=f16 \
+    --set partition.name=iid "${TOP2F16[@]}" \
     --set train.lr=0.025 --set algorithm.gamma=0.125 "${long[@]}" --set run.seed=2
   # gamma 0.125 is unstable for top-2% over a long horizon (tune-gamma): on Dirichlet(0.1) the
   # consensus distance doubled every ~200 rounds from round ~2600. The tuner's stable 0.0625:
@@ -144,7 +147,7 @@ choco() {
     local p=()
     [[ $part == iid ]] && p=(--set partition.name=iid)
     row "choco_top2f16_ring_lr0.025_g0.0625_r4000-$part" $C/choco_topk_ring.toml "${p[@]}" \
-      --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025 \
+      "${TOP2F16[@]}" --set train.lr=0.025 \
       --set algorithm.gamma=0.0625 "${long[@]}"
   done
   # Top-3% with 8-bit values (the best Dirichlet(0.1) row at 2000 rounds; gamma 0.125, stable
@@ -176,11 +179,11 @@ sweep() {
   done
   # What helped CHOCO: top-2% with fp16 values (about the bytes of top-1% f32), and lr 0.025.
   row "sp_top2f16_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16
+    "${TOP2F16[@]}"
   row "sp_top1_lr0.025_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
     --set train.lr=0.025
   row "sp_top2f16_lr0.025_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set train.lr=0.025
+    "${TOP2F16[@]}" --set train.lr=0.025
   # Where Sparse-Push comes within 1 point of SGP: larger consensus steps than the tuner's
   # (its criterion, the final error of 200 gossip rounds, barely separates 0.125 from 0.5 at
   # top-5% and above), and top-10% / top-20%.
@@ -200,7 +203,7 @@ sweep() {
   row "sp_top0.03_g0.25_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
     --set compression.ratio=0.03 --set algorithm.gamma=0.25
   row "sp_top2f16_g0.25_onepeer-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
-    --set compression.ratio=0.02 --set compression.value_codec=f16 --set algorithm.gamma=0.25
+    "${TOP2F16[@]}" --set algorithm.gamma=0.25
   # Top-3% (within 1 point at gamma 0.25 with f32 values) and top-4% with 8-bit values
   # (topk_quant): past 50x fewer bytes; top-3% on Dirichlet(0.1) too.
   for r in 3 4; do

@@ -8,6 +8,7 @@
 #include "algo/harness.h"
 #include "murmur/comm/frame.h"
 #include "murmur/compress/codecs.h"
+#include "vote_scene.h"
 
 namespace murmur::algo {
 namespace {
@@ -384,69 +385,34 @@ TEST(MajorityVote, RejectsBadOptions) {
   EXPECT_THROW(Vote(4, 10, Options("server", 0.1, 0.0, 1, true), {3, 3}), ConfigError);
 }
 
-// Runs 3 nodes (d = 40) up to (round, phase), replaces the frame `from` sent `to` there by
-// `edit` of it (header and payload; the frame stays well formed), and expects `to`'s
-// receive() to reject it.
-using FrameEdit = std::function<void(comm::FrameHeader&, comm::Bytes&)>;
-void ExpectRejected(const VoteOptions& o, uint32_t round, int phase, int from, int to,
-                    const FrameEdit& edit, const char* what) {
-  SCOPED_TRACE(::testing::Message() << what << ", round " << round << " phase " << phase);
-  Vote v(3, 40, o);
-  Sim& s = v.sim;
-  ThreadPool pool(1);
-  for (uint32_t r = 0; r < round; ++r) s.round(r, pool, /*perturb=*/true);
-  for (int p = 0; p <= phase; ++p) {
-    for (int i = 0; i < 3; ++i) s.algorithm->send(p, round, i, s.x[i]);
-    if (p == phase) break;
-    for (int i = 0; i < 3; ++i) s.algorithm->receive(p, round, i, s.x[i]);
-  }
-  auto frame = s.transport->receive(to, from, round, static_cast<uint8_t>(phase));
-  ASSERT_TRUE(frame);
-  const comm::FrameView view = comm::DecodeFrame(*frame);
-  comm::FrameHeader h = view.header;
-  comm::Bytes payload(view.payload.begin(), view.payload.end());
-  edit(h, payload);
-  s.transport->send(comm::EncodeFrame(h, payload));
-  EXPECT_THROW(s.algorithm->receive(phase, round, to, s.x[to]), ProtocolError);
-}
-
 // Well-formed frames with the wrong contents — a byte short, a byte over, one element more
-// or fewer than the header's count promises — are protocol errors at the receiver, in every
-// exchange: votes, masks and values, rounded or not, pipelined or not.
+// than the header's count promises, and for masks one fewer — are protocol errors at the
+// receiver, in every exchange of fuzz/vote_scene.h: votes, masks, values and means, f32 or
+// 4-bit, plain or pipelined.
 TEST(MajorityVote, MalformedFramesAreProtocolErrors) {
+  using FrameEdit = std::function<void(comm::FrameHeader&, comm::Bytes&)>;
   const FrameEdit shorter = [](comm::FrameHeader&, comm::Bytes& b) { b.pop_back(); };
   const FrameEdit longer = [](comm::FrameHeader&, comm::Bytes& b) { b.push_back(0); };
   const FrameEdit more = [](comm::FrameHeader& h, comm::Bytes&) {
     h.dimension = std::max(h.dimension, ++h.count);  // (count <= dimension is the framing's)
   };
   const FrameEdit fewer = [](comm::FrameHeader& h, comm::Bytes&) { --h.count; };
-  const VoteOptions plain = Options("server", 0.1);  // K = K_v = 4
-  const VoteOptions rounded = Lossy(compress::ValueCodec::kQuant, 0.1, 4);
-  const VoteOptions pipelined = [] {
-    VoteOptions o = Pipelined(0.1);
-    o.value_codec = compress::ValueCodec::kQuant;
-    o.value_bits = 4;
-    return o;
-  }();
-  // Phases of the plain exchange: 0 votes up, 1 mask down, 2 values up, 3 mean down.
-  for (const VoteOptions& o : {plain, rounded}) {
-    for (const auto& [edit, what] :
-         {std::pair{shorter, "short"}, {longer, "long"}, {more, "count + 1"}}) {
-      ExpectRejected(o, 1, 0, 1, 0, edit, what);  // a vote
-      ExpectRejected(o, 1, 1, 0, 1, edit, what);  // the mask
-      ExpectRejected(o, 1, 2, 1, 0, edit, what);  // values
-      ExpectRejected(o, 1, 3, 0, 1, edit, what);  // the mean
+  for (const fuzz::VoteCase& c : fuzz::kVoteCases) {
+    std::vector<std::pair<FrameEdit, const char*>> edits = {
+        {shorter, "short"}, {longer, "long"}, {more, "count + 1"}};
+    if (c.mask) edits.push_back({fewer, "count - 1"});
+    for (const auto& [edit, what] : edits) {
+      SCOPED_TRACE(::testing::Message() << c.what << ": " << what);
+      fuzz::VoteScene scene(c);
+      const comm::Bytes genuine = scene.take();
+      const comm::FrameView view = comm::DecodeFrame(genuine);
+      comm::FrameHeader h = view.header;
+      comm::Bytes payload(view.payload.begin(), view.payload.end());
+      edit(h, payload);
+      comm::Bytes frame = comm::EncodeFrame(h, payload);
+      EXPECT_THROW(scene.deliver(std::move(frame)), ProtocolError);
     }
-    ExpectRejected(o, 1, 1, 0, 1, fewer, "count - 1");  // a mask of K - 1
   }
-  // Pipelined: 0 values and vote up, 1 mean and next mask down (round 1: with values).
-  for (const auto& [edit, what] :
-       {std::pair{shorter, "short"}, {longer, "long"}, {more, "count + 1"}, {fewer, "count - 1"}}) {
-    ExpectRejected(pipelined, 1, 1, 0, 1, edit, what);
-  }
-  for (const auto& [edit, what] :
-       {std::pair{shorter, "short"}, {longer, "long"}, {more, "count + 1"}})
-    ExpectRejected(pipelined, 1, 0, 1, 0, edit, what);
 }
 
 }  // namespace
