@@ -10,6 +10,10 @@
 // change goes through a velocity first, u_i = m u_i + (x_i - x), a_i += u_i, and u_i is
 // cleared with a_i where the mask sent it, so a coordinate's stale momentum does not keep
 // pushing after its update went out.
+// With vote.rescale_memory, a_i (and u_i, and the server's error memory e below) are multiplied
+// by lr(t) / lr(t-1) at the start of a round t whose learning rate differs from the last one's:
+// the memory then holds what is left at the current rate (as if it held gradients and the rate
+// were applied when sent), instead of sending steps taken at the old rate after a decay.
 // On a voting round (every vote.mask_reuse rounds) each node votes for the K_v coordinates of
 // largest |a_i| (per layer with vote.layerwise; never for a zero a_i) and the K most-voted
 // coordinates become the common mask (ties broken by a per-round hash, identical everywhere); the
@@ -89,6 +93,8 @@ class MajorityVote final : public Algorithm {
                  o.mask_reuse);
     MURMUR_CHECK(ConfigError, o.momentum >= 0.0 && o.momentum < 1.0,
                  "vote.momentum: must be in [0, 1), got ", o.momentum);
+    MURMUR_CHECK(ConfigError, !o.rescale_memory || ctx.learning_rate,
+                 "vote.rescale_memory: needs the run's learning-rate schedule");
     pipeline_ = o.pipeline;
     MURMUR_CHECK(ConfigError, !pipeline_ || server_mode_,
                  "vote.pipeline: only server mode pipelines (all_to_all averages with its own "
@@ -180,6 +186,7 @@ class MajorityVote final : public Algorithm {
     h.phase = static_cast<uint8_t>(phase);
     const int server = ctx_.vote.server;
     if (phase == 0) {
+      RescaleMemory(s, round);
       Accumulate(s, x);
       if (!vote_round) return;
       Vote(s);
@@ -376,6 +383,18 @@ class MajorityVote final : public Algorithm {
     for (uint32_t k = 0; k < k_; ++k) s.vals[k] = s.a[s.mask[k]];
   }
 
+  // vote.rescale_memory: at a change of the learning rate, the memory follows it.
+  void RescaleMemory(State& s, uint32_t round) const {
+    if (!ctx_.vote.rescale_memory || round == 0) return;
+    const double before = ctx_.learning_rate(round - 1);
+    const double now = ctx_.learning_rate(round);
+    if (before == now || before <= 0.0) return;
+    const auto f = static_cast<float>(now / before);
+    for (float& v : s.a) v *= f;
+    for (float& v : s.u) v *= f;
+    for (float& v : s.err) v *= f;
+  }
+
   // The local steps' change goes into the accumulator (through the velocity with
   // vote.momentum); x returns to the common model when the round's mean is applied.
   void Accumulate(State& s, std::span<const float> x) const {
@@ -420,6 +439,7 @@ class MajorityVote final : public Algorithm {
     h.dimension = Dim();
     s.bytes.clear();
     if (phase == 0) {
+      RescaleMemory(s, round);
       Accumulate(s, x);
       if (!s.mask.empty()) {
         Gather(s);

@@ -101,6 +101,7 @@ algo::VoteOptions VoteOptionsFrom(const Config& c) {
   o.value_bits = static_cast<int>(c.get_int("vote.value_bits"));
   o.momentum = c.get_double("vote.momentum");
   o.pipeline = c.get_bool("vote.pipeline");
+  o.rescale_memory = c.get_bool("vote.rescale_memory");
   MURMUR_CHECK(ConfigError,
                o.momentum == 0.0 || c.get_double("train.momentum") == 0.0 ||
                    c.get_string("algorithm.name") != "majority_vote",

@@ -251,6 +251,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.compression = c.get_string("compression.name");
   actx.compressor = CompressorOptionsFrom(c);
   actx.rounds = rounds;
+  actx.learning_rate = [&c](int64_t round) { return LearningRate(c, round); };
   actx.gamma = c.get_double("algorithm.gamma");
   actx.average_every = c.get_int("algorithm.average_every");
   actx.final_average = c.get_bool("algorithm.final_average");

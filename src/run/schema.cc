@@ -165,6 +165,11 @@ std::vector<KeySpec> Build() {
         "majority_vote server mode: two exchanges per round instead of four (values travel "
         "with the vote for the next mask, the mean with the next mask): half the frame "
         "headers, the mask voted one round earlier; needs vote.mask_reuse = 1"),
+      B("vote.rescale_memory", false,
+        "majority_vote: when the learning rate changes (train.lr_decay_rounds, "
+        "train.warmup_rounds), multiply the error-feedback memory (accumulators, velocities, "
+        "the server's error memory) by new rate / old rate, so what is left over is sent at the "
+        "current rate; off = it is sent at the rate it was computed with"),
 
       S("jwins.wavelet", "sym2", "jwins: wavelet of the whole-model transform",
         [] { return compress::WaveletNames(); }),

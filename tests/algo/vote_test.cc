@@ -27,12 +27,14 @@ struct Vote {
   std::vector<float> x0;
   Sim sim;
   Vote(int n, int64_t d, const VoteOptions& o, std::vector<int64_t> segments = {},
-       compress::IndexCodec codec = compress::IndexCodec::kAuto)
+       compress::IndexCodec codec = compress::IndexCodec::kAuto,
+       std::function<double(int64_t)> learning_rate = {})
       : x0(Start(d)), sim("majority_vote", Complete(n), d, 1, [&](AlgorithmContext& c) {
           c.initial_model = x0;
           c.vote = o;
           c.segments = segments;
           c.compressor.index_codec = codec;
+          c.learning_rate = learning_rate;
         }) {
     for (auto& v : sim.x) v = x0;
   }
@@ -232,6 +234,46 @@ TEST(MajorityVote, MomentumCorrectionSendsTheGeometricSumOnce) {
   }
 }
 
+// vote.rescale_memory: the learning rate drops to a quarter at round 6 (and to a sixteenth at
+// round 12). One round of changes is made at the start; a coordinate's accumulator is sent
+// once, so it moves by the mean change if it was sent before round 6, by a quarter of it if
+// first sent in rounds 6-11, by a sixteenth after that. Without the option every coordinate
+// moves by the whole mean change (ErrorFeedbackEventuallySendsEverything).
+TEST(MajorityVote, RescaledMemoryFollowsTheLearningRate) {
+  for (bool pipeline : {false, true}) {
+    const int n = 4;
+    const int64_t d = 60;
+    VoteOptions o = Options("server", 0.05);  // K = 3: 20 rounds to send everything
+    o.pipeline = pipeline;
+    o.rescale_memory = true;
+    auto lr = [](int64_t r) { return r < 6 ? 0.2 : r < 12 ? 0.05 : 0.0125; };
+    Vote v(n, d, o, {}, compress::IndexCodec::kAuto, lr);
+    ThreadPool pool(2);
+    const std::vector<double> mean = MeanPerturbation(n, d);
+    std::vector<int> first(d, -1);
+    std::vector<float> before = v.x0;
+    for (uint32_t r = 0; r < 40; ++r) {
+      v.sim.round(r, pool, /*perturb=*/r == 0);
+      for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << "round " << r;
+      for (int64_t k = 0; k < d; ++k) {
+        if (v.sim.x[0][k] == before[k]) continue;
+        ASSERT_EQ(first[k], -1) << "coordinate " << k << " moved again in round " << r;
+        first[k] = static_cast<int>(r);
+      }
+      before = v.sim.x[0];
+    }
+    int late = 0;
+    for (int64_t k = 0; k < d; ++k) {
+      ASSERT_GE(first[k], 0) << "coordinate " << k << " never sent";
+      const double factor = first[k] < 6 ? 1.0 : first[k] < 12 ? 0.25 : 0.0625;
+      late += first[k] >= 12;
+      EXPECT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k] * factor, 1e-6)
+          << "pipeline " << pipeline << ", coordinate " << k << " sent in round " << first[k];
+    }
+    EXPECT_GT(late, 0) << "pipeline " << pipeline;
+  }
+}
+
 // Rounded values (f16, bf16, 4-bit quant): every node still applies the same mean, and what
 // rounding took is sent later (worker accumulators, server error memory), so after one round
 // of updates the model still ends at the exact mean update, to far below the rounding step.
@@ -377,6 +419,9 @@ TEST(MajorityVote, RejectsBadOptions) {
   VoteOptions full_momentum = Options("server", 0.1);
   full_momentum.momentum = 1.0;
   EXPECT_THROW(Vote(4, 10, full_momentum), ConfigError);
+  VoteOptions no_schedule = Options("server", 0.1);
+  no_schedule.rescale_memory = true;  // and no learning_rate to follow
+  EXPECT_THROW(Vote(4, 10, no_schedule), ConfigError);
   EXPECT_THROW(Vote(4, 10, Options("gossip", 0.1)), ConfigError);
   EXPECT_THROW(Vote(4, 10, Options("server", 0.1, 0.0, 0)), ConfigError);
   VoteOptions far = Options("server", 0.1);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -60,6 +61,13 @@ struct VoteOptions {
   // 2018): u = momentum * u + (the local steps' change), a += u, and both a and u are cleared
   // on the mask once sent. 0 = off (the change goes into a directly).
   double momentum = 0.0;
+  // The accumulators hold the local steps' changes, which carry the learning rate. With
+  // rescale_memory, when the rate changes from one round to the next (train.lr_decay_rounds,
+  // train.warmup_rounds) every node's accumulator (and velocity, and the server's error
+  // memory) is multiplied by new rate / old rate, so what was left at the old rate is sent at
+  // the new one, as if the memory held gradients and the rate were applied when it is sent.
+  // Needs AlgorithmContext::learning_rate.
+  bool rescale_memory = false;
   // Server mode: two exchanges per round instead of four. A worker's values on this round's
   // mask travel with its vote for the next mask; the server's mean travels with the next
   // mask. Half the frame headers; the mask is voted one round earlier.
@@ -96,6 +104,9 @@ struct AlgorithmContext {
   compress::CompressorOptions compressor;
   // Total rounds of the run (algorithms that act after the last round need it).
   int64_t rounds = 0;
+  // The learning rate of a round (train.*), for algorithms whose state carries it; empty when
+  // the caller has no schedule.
+  std::function<double(int64_t round)> learning_rate;
   // Consensus step size of choco / sparse_push / scsp, in (0, 1]. 0 = tune it at
   // construction by compressed gossip on Gaussian vectors (see tune_gamma.h).
   double gamma = 0.0;
