@@ -135,6 +135,25 @@ void ExpectMeanUpdate(const Vote& v, int n, int64_t d, double tol, const std::st
     ASSERT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k], tol) << what << " coord " << k;
 }
 
+// One round of changes (round 0), then `rounds` - 1 rounds without; every node keeps the same
+// model and each coordinate moves at most once. first[k] = the round coordinate k moved in.
+void RunOneChange(Vote& v, int n, int64_t d, uint32_t rounds, std::vector<int>& first) {
+  ThreadPool pool(2);
+  first.assign(d, -1);
+  std::vector<float> before = v.x0;
+  for (uint32_t r = 0; r < rounds; ++r) {
+    v.sim.round(r, pool, /*perturb=*/r == 0);
+    for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << "round " << r;
+    for (int64_t k = 0; k < d; ++k) {
+      if (v.sim.x[0][k] == before[k]) continue;
+      ASSERT_EQ(first[k], -1) << "coordinate " << k << " moved again in round " << r;
+      first[k] = static_cast<int>(r);
+    }
+    before = v.sim.x[0];
+  }
+  for (int64_t k = 0; k < d; ++k) ASSERT_GE(first[k], 0) << "coordinate " << k << " never sent";
+}
+
 // Error feedback: what a round does not send stays in the accumulators, so after one round
 // of updates and enough rounds without, the model has moved by exactly the mean update.
 TEST(MajorityVote, ErrorFeedbackEventuallySendsEverything) {
@@ -212,22 +231,10 @@ TEST(MajorityVote, MomentumCorrectionSendsTheGeometricSumOnce) {
   VoteOptions o = Options("server", 0.05);
   o.momentum = m;
   Vote v(n, d, o);
-  ThreadPool pool(2);
   const std::vector<double> mean = MeanPerturbation(n, d);
-  std::vector<int> first(d, -1);
-  std::vector<float> before = v.x0;
-  for (uint32_t r = 0; r < 40; ++r) {
-    v.sim.round(r, pool, /*perturb=*/r == 0);
-    for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << "round " << r;
-    for (int64_t k = 0; k < d; ++k) {
-      if (v.sim.x[0][k] == before[k]) continue;
-      ASSERT_EQ(first[k], -1) << "coordinate " << k << " moved again in round " << r;
-      first[k] = static_cast<int>(r);
-    }
-    before = v.sim.x[0];
-  }
+  std::vector<int> first;
+  ASSERT_NO_FATAL_FAILURE(RunOneChange(v, n, d, 40, first));
   for (int64_t k = 0; k < d; ++k) {
-    ASSERT_GE(first[k], 0) << "coordinate " << k << " never sent";
     const double factor = (1.0 - std::pow(m, first[k] + 1)) / (1.0 - m);
     EXPECT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k] * factor, 1e-5)
         << "coordinate " << k << " sent in round " << first[k];
@@ -248,23 +255,11 @@ TEST(MajorityVote, RescaledMemoryFollowsTheLearningRate) {
     o.rescale_memory = true;
     auto lr = [](int64_t r) { return r < 6 ? 0.2 : r < 12 ? 0.05 : 0.0125; };
     Vote v(n, d, o, {}, compress::IndexCodec::kAuto, lr);
-    ThreadPool pool(2);
     const std::vector<double> mean = MeanPerturbation(n, d);
-    std::vector<int> first(d, -1);
-    std::vector<float> before = v.x0;
-    for (uint32_t r = 0; r < 40; ++r) {
-      v.sim.round(r, pool, /*perturb=*/r == 0);
-      for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << "round " << r;
-      for (int64_t k = 0; k < d; ++k) {
-        if (v.sim.x[0][k] == before[k]) continue;
-        ASSERT_EQ(first[k], -1) << "coordinate " << k << " moved again in round " << r;
-        first[k] = static_cast<int>(r);
-      }
-      before = v.sim.x[0];
-    }
+    std::vector<int> first;
+    ASSERT_NO_FATAL_FAILURE(RunOneChange(v, n, d, 40, first));
     int late = 0;
     for (int64_t k = 0; k < d; ++k) {
-      ASSERT_GE(first[k], 0) << "coordinate " << k << " never sent";
       const double factor = first[k] < 6 ? 1.0 : first[k] < 12 ? 0.25 : 0.0625;
       late += first[k] >= 12;
       EXPECT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k] * factor, 1e-6)
