@@ -14,6 +14,10 @@
 // by lr(t) / lr(t-1) at the start of a round t whose learning rate differs from the last one's:
 // the memory then holds what is left at the current rate (as if it held gradients and the rate
 // were applied when sent), instead of sending steps taken at the old rate after a decay.
+// With vote.global_momentum = b > 0 the common update itself goes through a velocity: every
+// node keeps w (the same on every node, as it is made of the same means) and applies
+// w = b w + m (m the round's mean, on the mask), x += w on every coordinate — momentum SGD on
+// the sparse common update, which costs no bytes (with K = d: all-reduce SGD with momentum b).
 // On a voting round (every vote.mask_reuse rounds) each node votes for the K_v coordinates of
 // largest |a_i| (per layer with vote.layerwise; never for a zero a_i) and the K most-voted
 // coordinates become the common mask (ties broken by a per-round hash, identical everywhere); the
@@ -95,6 +99,14 @@ class MajorityVote final : public Algorithm {
                  "vote.momentum: must be in [0, 1), got ", o.momentum);
     MURMUR_CHECK(ConfigError, !o.rescale_memory || ctx.learning_rate,
                  "vote.rescale_memory: needs the run's learning-rate schedule");
+    MURMUR_CHECK(ConfigError, o.global_momentum >= 0.0 && o.global_momentum < 1.0,
+                 "vote.global_momentum: must be in [0, 1), got ", o.global_momentum);
+    MURMUR_CHECK(ConfigError, o.global_momentum == 0.0 || o.momentum == 0.0,
+                 "vote.global_momentum and vote.momentum: choose one (both would apply momentum "
+                 "twice)");
+    MURMUR_CHECK(ConfigError, o.global_momentum == 0.0 || !ctx.transport->faulty(),
+                 "vote.global_momentum: a node that misses a mean would keep a different "
+                 "velocity from then on; not with [faults]");
     pipeline_ = o.pipeline;
     MURMUR_CHECK(ConfigError, !pipeline_ || server_mode_,
                  "vote.pipeline: only server mode pipelines (all_to_all averages with its own "
@@ -141,6 +153,7 @@ class MajorityVote final : public Algorithm {
       s.vals.resize(k_);
       if (lossy_ || pipeline_) s.resid.resize(k_);
       if (o.momentum > 0.0) s.u.assign(ctx.dim, 0.0f);
+      if (o.global_momentum > 0.0) s.w.assign(ctx.dim, 0.0f);
     }
     if (lossy_ && server_mode_) nodes_[o.server].err.assign(ctx.dim, 0.0f);
     if (!server_mode_) {
@@ -158,7 +171,11 @@ class MajorityVote final : public Algorithm {
     io.vector(s.mask);  // reused until the next vote round (vote.mask_reuse)
     if (lossy_ && server_mode_ && node == ctx_.vote.server) io.vector(s.err);
     if (ctx_.vote.momentum > 0.0) io.vector(s.u);
+    if (ctx_.vote.global_momentum > 0.0) io.vector(s.w);
     if (!io.loading()) return;
+    MURMUR_CHECK(IoError, s.w.size() == (ctx_.vote.global_momentum > 0.0 ? Dim() : 0u), io.what(),
+                 ": a global velocity of ", s.w.size(), " values, expected ",
+                 ctx_.vote.global_momentum > 0.0 ? Dim() : 0u);
     MURMUR_CHECK(IoError,
                  s.err.size() == (lossy_ && server_mode_ && node == ctx_.vote.server ? Dim() : 0u),
                  io.what(), ": a server error memory of ", s.err.size(), " values");
@@ -325,6 +342,7 @@ class MajorityVote final : public Algorithm {
     std::vector<float> x;     // the common model after the last round
     std::vector<float> a;     // error-compensated accumulator
     std::vector<float> u;     // velocity (vote.momentum > 0)
+    std::vector<float> w;     // global velocity (vote.global_momentum > 0), same on every node
     std::vector<float> vals;  // a on the mask, then the mean
     std::vector<uint32_t> vote, mask, idx, tally, order;
     std::vector<uint32_t> next;  // vote.pipeline: the next round's mask
@@ -418,10 +436,23 @@ class MajorityVote final : public Algorithm {
       for (uint32_t k = 0; k < k_; ++k) s.u[s.mask[k]] = 0.0f;
   }
 
+  // The common model takes the round's mean on the mask (s.vals), through the global
+  // velocity with vote.global_momentum. No mask (the first pipelined round): no mean.
+  void Step(State& s) const {
+    if (s.w.empty()) {
+      for (uint32_t k = 0; k < s.mask.size(); ++k) s.x[s.mask[k]] += s.vals[k];
+      return;
+    }
+    const auto b = static_cast<float>(ctx_.vote.global_momentum);
+    for (float& e : s.w) e *= b;
+    for (uint32_t k = 0; k < s.mask.size(); ++k) s.w[s.mask[k]] += s.vals[k];
+    for (size_t k = 0; k < s.x.size(); ++k) s.x[k] += s.w[k];
+  }
+
   // x <- common model + mean on the mask; the sent part leaves the accumulator.
   void Apply(State& s, std::span<float> x) const {
     if (s.mask.size() != k_) return;  // no mask yet (a server back from a crash)
-    for (uint32_t k = 0; k < k_; ++k) s.x[s.mask[k]] += s.vals[k];
+    Step(s);
     Release(s);
     std::copy(s.x.begin(), s.x.end(), x.begin());
   }
@@ -511,7 +542,7 @@ class MajorityVote final : public Algorithm {
       if (!s.mask.empty()) compress::DecodeValues(in, k_, s.vals);
       ReadIndexSet(in, server, round, m.count, k_, /*exact=*/true, s.next);
     }
-    for (uint32_t k = 0; k < s.mask.size(); ++k) s.x[s.mask[k]] += s.vals[k];
+    Step(s);
     s.mask.swap(s.next);
     std::copy(s.x.begin(), s.x.end(), x.begin());
   }

@@ -102,6 +102,13 @@ algo::VoteOptions VoteOptionsFrom(const Config& c) {
   o.momentum = c.get_double("vote.momentum");
   o.pipeline = c.get_bool("vote.pipeline");
   o.rescale_memory = c.get_bool("vote.rescale_memory");
+  o.global_momentum = c.get_double("vote.global_momentum");
+  MURMUR_CHECK(ConfigError,
+               o.global_momentum == 0.0 || c.get_double("train.momentum") == 0.0 ||
+                   c.get_string("algorithm.name") != "majority_vote",
+               "vote.global_momentum = ", o.global_momentum,
+               " with train.momentum = ", c.get_double("train.momentum"),
+               ": the optimizer's momentum would be applied twice; set train.momentum = 0");
   MURMUR_CHECK(ConfigError,
                o.momentum == 0.0 || c.get_double("train.momentum") == 0.0 ||
                    c.get_string("algorithm.name") != "majority_vote",

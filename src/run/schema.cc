@@ -165,6 +165,11 @@ std::vector<KeySpec> Build() {
         "majority_vote server mode: two exchanges per round instead of four (values travel "
         "with the vote for the next mask, the mean with the next mask): half the frame "
         "headers, the mask voted one round earlier; needs vote.mask_reuse = 1"),
+      F("vote.global_momentum", 0.0, 0, 0.999999,
+        "majority_vote: momentum on the common update: every node keeps the same velocity "
+        "w = b w + (the round's mean on the mask) and moves its model by w on every coordinate "
+        "(no extra bytes; with vote.mask_ratio = 1 it is all-reduce SGD with momentum b); 0 = "
+        "off. Needs train.momentum = 0 and vote.momentum = 0, not with [faults]"),
       B("vote.rescale_memory", false,
         "majority_vote: when the learning rate changes (train.lr_decay_rounds, "
         "train.warmup_rounds), multiply the error-feedback memory (accumulators, velocities, "

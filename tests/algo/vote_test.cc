@@ -168,6 +168,67 @@ TEST(MajorityVote, ErrorFeedbackEventuallySendsEverything) {
   }
 }
 
+// vote.global_momentum = b with K = d: every node applies w = b w + (mean change), x += w —
+// all-reduce SGD with heavy-ball momentum b, computed here from the all-reduce run's updates.
+TEST(MajorityVote, FullMaskWithGlobalMomentumIsMomentumSgd) {
+  for (const char* mode : {"server", "all_to_all"}) {
+    const int n = 6;
+    const int64_t d = 77;
+    const double b = 0.9;
+    VoteOptions o = Options(mode, 1.0);
+    o.global_momentum = b;
+    Vote v(n, d, o);
+    Sim ar("allreduce", Complete(n), d, 1, [](AlgorithmContext&) {});
+    for (auto& x : ar.x) x = v.x0;
+    std::vector<double> ref(v.x0.begin(), v.x0.end()), w(d, 0.0);
+    ThreadPool pool(2);
+    for (uint32_t r = 0; r < 8; ++r) {
+      const std::vector<float> before = ar.x[0];
+      v.sim.round(r, pool, /*perturb=*/true);
+      ar.round(r, pool, /*perturb=*/true);
+      for (int64_t k = 0; k < d; ++k) {
+        w[k] = b * w[k] + (ar.x[0][k] - before[k]);
+        ref[k] += w[k];
+      }
+      for (int i = 0; i < n; ++i)
+        for (int64_t k = 0; k < d; ++k)
+          ASSERT_NEAR(v.sim.x[i][k], ref[k], 1e-4) << mode << " round " << r << " coord " << k;
+    }
+  }
+}
+
+// With global momentum and one round of changes, a coordinate sent in round t moves in every
+// round from t on, by the mean change times 1, b, b^2, ...: after the last round R - 1 it has
+// moved by mean * (1 - b^(R - t)) / (1 - b), on every node alike (plain and pipelined).
+TEST(MajorityVote, GlobalMomentumKeepsMovingWhatWasSent) {
+  for (bool pipeline : {false, true}) {
+    const int n = 4;
+    const int64_t d = 60;
+    const double b = 0.5;
+    VoteOptions o = Options("server", 0.05);  // K = 3
+    o.pipeline = pipeline;
+    o.global_momentum = b;
+    Vote v(n, d, o);
+    ThreadPool pool(2);
+    const std::vector<double> mean = MeanPerturbation(n, d);
+    std::vector<int> first(d, -1);
+    const uint32_t rounds = 40;
+    for (uint32_t r = 0; r < rounds; ++r) {
+      const std::vector<float> before = v.sim.x[0];
+      v.sim.round(r, pool, /*perturb=*/r == 0);
+      for (int i = 1; i < n; ++i) ASSERT_EQ(v.sim.x[i], v.sim.x[0]) << "round " << r;
+      for (int64_t k = 0; k < d; ++k)
+        if (first[k] < 0 && v.sim.x[0][k] != before[k]) first[k] = static_cast<int>(r);
+    }
+    for (int64_t k = 0; k < d; ++k) {
+      ASSERT_GE(first[k], 0) << "coordinate " << k << " never sent";
+      const double factor = (1.0 - std::pow(b, rounds - first[k])) / (1.0 - b);
+      EXPECT_NEAR(v.sim.x[0][k], v.x0[k] + mean[k] * factor, 1e-5)
+          << "pipeline " << pipeline << ", coordinate " << k << " sent in round " << first[k];
+    }
+  }
+}
+
 // Bytes of an index block of k indices of [0, d) with the raw codec.
 uint64_t RawIndexBytes(uint32_t k, int64_t d) {
   std::vector<uint32_t> any(k);
@@ -414,6 +475,13 @@ TEST(MajorityVote, RejectsBadOptions) {
   VoteOptions full_momentum = Options("server", 0.1);
   full_momentum.momentum = 1.0;
   EXPECT_THROW(Vote(4, 10, full_momentum), ConfigError);
+  VoteOptions global_one = Options("server", 0.1);
+  global_one.global_momentum = 1.0;
+  EXPECT_THROW(Vote(4, 10, global_one), ConfigError);
+  VoteOptions two_momenta = Options("server", 0.1);
+  two_momenta.global_momentum = 0.5;
+  two_momenta.momentum = 0.5;
+  EXPECT_THROW(Vote(4, 10, two_momenta), ConfigError);
   VoteOptions no_schedule = Options("server", 0.1);
   no_schedule.rescale_memory = true;  // and no learning_rate to follow
   EXPECT_THROW(Vote(4, 10, no_schedule), ConfigError);

@@ -146,12 +146,12 @@ TEST_F(ResumeTest, ContinuesFromTheNewestCheckpointToTheSameOutputs) {
 // With and without vote.pipeline (whose next mask is carried over the round boundary), and
 // with vote.rescale_memory across a learning-rate decay after the checkpoint it resumes from.
 TEST_F(ResumeTest, MajorityVoteWithRoundedValuesResumesToTheSameOutputs) {
-  for (const char* pipeline :
-       {"vote.pipeline=false", "vote.pipeline=true", "vote.rescale_memory=true"}) {
+  for (const char* pipeline : {"vote.pipeline=false", "vote.pipeline=true",
+                               "vote.rescale_memory=true", "vote.global_momentum=0.9"}) {
     Config c = Small();
-    for (const char* s :
-         {"algorithm.name=majority_vote", "compression.name=none", "vote.mask_ratio=0.2",
-          "vote.value_codec=quant", "vote.value_bits=3", "train.lr_decay_rounds=[6]", pipeline})
+    for (const char* s : {"algorithm.name=majority_vote", "compression.name=none",
+                          "vote.mask_ratio=0.2", "vote.value_codec=quant", "vote.value_bits=3",
+                          "train.lr_decay_rounds=[6]", "train.momentum=0", pipeline})
       c.set(s);
     const fs::path full = root_ / (std::string("full_") + pipeline);
     const fs::path cut = root_ / (std::string("cut_") + pipeline);

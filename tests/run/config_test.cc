@@ -104,20 +104,25 @@ TEST(Config, BadSetArguments) {
   EXPECT_EQ(c.get_int("run.nodes"), 16);  // failed sets change nothing
 }
 
-// Majority vote's momentum correction and the optimizer's momentum would both apply momentum.
+// Majority vote's momentum correction (or global momentum) and the optimizer's momentum
+// would both apply momentum.
 TEST(Config, VoteMomentumNeedsPlainSgd) {
-  Config c;
-  c.set("algorithm.name=majority_vote");
-  c.set("vote.momentum=0.9");
-  c.set("train.momentum=0.9");
-  try {
-    VoteOptionsFrom(c);
-    ADD_FAILURE() << "no error";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("train.momentum = 0"), std::string::npos) << e.what();
+  for (const char* key : {"vote.momentum", "vote.global_momentum"}) {
+    Config c;
+    c.set("algorithm.name=majority_vote");
+    c.set(std::string(key) + "=0.9");
+    c.set("train.momentum=0.9");
+    try {
+      VoteOptionsFrom(c);
+      ADD_FAILURE() << key << ": no error";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("train.momentum = 0"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+    c.set("train.momentum=0");
+    const algo::VoteOptions o = VoteOptionsFrom(c);
+    EXPECT_DOUBLE_EQ(std::string(key) == "vote.momentum" ? o.momentum : o.global_momentum, 0.9);
   }
-  c.set("train.momentum=0");
-  EXPECT_DOUBLE_EQ(VoteOptionsFrom(c).momentum, 0.9);
 }
 
 TEST(Config, DocsAreInSyncWithSchema) {

@@ -68,6 +68,10 @@ struct VoteOptions {
   // the new one, as if the memory held gradients and the rate were applied when it is sent.
   // Needs AlgorithmContext::learning_rate.
   bool rescale_memory = false;
+  // Global momentum (heavy ball on the common update): every node keeps the same velocity
+  // w = global_momentum * w + (the round's mean on the mask) and moves its model by w, on
+  // every coordinate. With mask_ratio = 1 this is all-reduce SGD with momentum; 0 = off.
+  double global_momentum = 0.0;
   // Server mode: two exchanges per round instead of four. A worker's values on this round's
   // mask travel with its vote for the next mask; the server's mean travels with the next
   // mask. Half the frame headers; the mask is voted one round earlier.
