@@ -1,6 +1,7 @@
 #include "murmur/run/options.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "murmur/core/thread_pool.h"
 
@@ -103,18 +104,13 @@ algo::VoteOptions VoteOptionsFrom(const Config& c) {
   o.pipeline = c.get_bool("vote.pipeline");
   o.rescale_memory = c.get_bool("vote.rescale_memory");
   o.global_momentum = c.get_double("vote.global_momentum");
-  MURMUR_CHECK(ConfigError,
-               o.global_momentum == 0.0 || c.get_double("train.momentum") == 0.0 ||
-                   c.get_string("algorithm.name") != "majority_vote",
-               "vote.global_momentum = ", o.global_momentum,
-               " with train.momentum = ", c.get_double("train.momentum"),
-               ": the optimizer's momentum would be applied twice; set train.momentum = 0");
-  MURMUR_CHECK(ConfigError,
-               o.momentum == 0.0 || c.get_double("train.momentum") == 0.0 ||
-                   c.get_string("algorithm.name") != "majority_vote",
-               "vote.momentum = ", o.momentum,
-               " with train.momentum = ", c.get_double("train.momentum"),
-               ": the optimizer's momentum would be applied twice; set train.momentum = 0");
+  // Momentum of the vote's own and the optimizer's would both apply momentum.
+  const bool vote = c.get_string("algorithm.name") == "majority_vote";
+  for (const auto& [key, value] : {std::pair{"vote.momentum", o.momentum},
+                                   std::pair{"vote.global_momentum", o.global_momentum}})
+    MURMUR_CHECK(ConfigError, !vote || value == 0.0 || c.get_double("train.momentum") == 0.0, key,
+                 " = ", value, " with train.momentum = ", c.get_double("train.momentum"),
+                 ": the optimizer's momentum would be applied twice; set train.momentum = 0");
   return o;
 }
 
