@@ -6,7 +6,8 @@
 # $OUT/summary.csv (scripts/summarize_runs.py).
 #
 # Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, long, sweep, scsp, relay,
-#                                          vote, vote_plain, vote_quant, vote_pipe, vote_seeds, jwins
+#                                          vote, vote_plain, vote_quant, vote_pipe, vote_seeds,
+#                                          vote_rescale, vote_gm, allreduce_plain, jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -176,6 +177,37 @@ long() {
     row "sp_top1_onepeer_r4000-$part" $C/sparse_push_onepeer.toml "${p[@]}" \
       --set algorithm.gamma=0.0625 "${long[@]}"
   done
+  # Sparse-Push past 78x at 4000 rounds (top-0.5%, top-0.2%; gamma from the tuner), and
+  # final exact averaging (SCSP) on top of the top-1% row on Dirichlet(0.1).
+  for r in 0.005 0.002; do
+    row "sp_top${r}_onepeer_r4000-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+      --set compression.ratio=$r "${long[@]}"
+  done
+  row "scsp_final_onepeer_r4000-dir0.1" $C/scsp_onepeer.toml --set algorithm.average_every=0 \
+    --set algorithm.gamma=0.0625 "${long[@]}"
+  # CHOCO's gamma 0.0625 turned unstable on Dirichlet(0.1) (consensus distance growing to the
+  # end); the tuner's stable pick, 0.03125, on both splits.
+  for part in dir0.1 iid; do
+    local p=()
+    [[ $part == iid ]] && p=(--set partition.name=iid)
+    row "choco_top1_ring_lr0.025_r4000-$part" $C/choco_topk_ring.toml "${p[@]}" \
+      --set train.lr=0.025 "${long[@]}"
+  done
+  # A second seed of the iid top-1% rows and their baselines (D-PSGD seed 2 is in choco), and
+  # Sparse-Push top-0.7% between the 78x and 150x rows.
+  local s2=(--set partition.name=iid --set run.seed=2)
+  row "sgp_onepeer_r4000_seed2-iid" $C/sgp_onepeer.toml "${s2[@]}" "${long[@]}"
+  row "sp_top1_onepeer_r4000_seed2-iid" $C/sparse_push_onepeer.toml "${s2[@]}" \
+    --set algorithm.gamma=0.0625 "${long[@]}"
+  row "choco_top1_ring_lr0.025_g0.0625_r4000_seed2-iid" $C/choco_topk_ring.toml "${s2[@]}" \
+    --set train.lr=0.025 --set algorithm.gamma=0.0625 "${long[@]}"
+  row "sp_top0.007_onepeer_r4000-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
+    --set compression.ratio=0.007 "${long[@]}"
+  # A third seed of Sparse-Push top-1% and SGP (seed 2 ended -1.46).
+  local s3=(--set partition.name=iid --set run.seed=3)
+  row "sgp_onepeer_r4000_seed3-iid" $C/sgp_onepeer.toml "${s3[@]}" "${long[@]}"
+  row "sp_top1_onepeer_r4000_seed3-iid" $C/sparse_push_onepeer.toml "${s3[@]}" \
+    --set algorithm.gamma=0.0625 "${long[@]}"
 }
 
 # Sparse-Push at other compression ratios (iid): top-2%, 5%, 0.5% and 0.2%.
@@ -374,6 +406,50 @@ vote_seeds() {
   done
 }
 
+# vote.rescale_memory on the best setting near 1000x (pipelined, K = 142): at the lr decay
+# (round 1600) the accumulators are scaled by the decay factor with the rate, so what is left
+# is sent at the new rate. Seeds 1 and 2, paired with vote_pipe (no change on either: the
+# other four seeds were not run).
+vote_rescale() {
+  local s=(--set partition.name=iid --set train.momentum=0 --set vote.value_codec=quant
+    --set vote.value_bits=4 --set vote.pipeline=true --set train.lr=0.3 --set vote.vote_ratio=0.0007
+    --set vote.rescale_memory=true)
+  for seed in 1 2; do
+    local tag=""
+    [[ $seed != 1 ]] && tag="_seed$seed"
+    row "vote0_q4_lr0.3_k0.0023_v0.0007_pipe_rescale$tag-iid" $C/majority_vote.toml "${s[@]}" \
+      --set vote.mask_ratio=0.0023 --set run.seed=$seed
+  done
+}
+
+# vote.global_momentum: momentum on the common update (every node keeps the same velocity,
+# no extra bytes; with K = d it is all-reduce SGD with momentum). The same setting as
+# vote_pipe's K = 142 otherwise, with all-reduce's optimizer: lr 0.05 and momentum 0.9 (here on
+# the common update, train.momentum = 0).
+vote_gm() {
+  local s=(--set partition.name=iid --set train.momentum=0 --set vote.value_codec=quant
+    --set vote.value_bits=4 --set vote.pipeline=true --set vote.vote_ratio=0.0007
+    --set vote.mask_ratio=0.0023 --set vote.global_momentum=0.9)
+  # lr 0.05 diverged (round 137): a coordinate's accumulated steps, once sent, move it
+  # 1/(1 - b) = 10 times over. Smaller steps: lr 0.03 (0.3 over the velocity's lifetime, the
+  # plain rows' lr); it ended 2.8 points below the plain rows, so no seeds were run.
+  row "vote_gm0.9_q4_lr0.05_k0.0023_v0.0007_pipe-iid" $C/majority_vote.toml "${s[@]}" \
+    --set train.lr=0.05
+  row "vote_gm0.9_q4_lr0.03_k0.0023_v0.0007_pipe-iid" $C/majority_vote.toml "${s[@]}" \
+    --set train.lr=0.03
+}
+
+# All-reduce with the vote rows' optimizer (plain SGD, lr 0.3, no momentum), seeds 1-3: how
+# much of the gap to all-reduce (momentum 0.9) is the optimizer rather than the voting.
+allreduce_plain() {
+  for seed in 1 2 3; do
+    local tag=""
+    [[ $seed != 1 ]] && tag="_seed$seed"
+    row "allreduce_m0_lr0.3$tag-iid" $C/allreduce.toml --set partition.name=iid \
+      --set train.momentum=0 --set train.lr=0.3 --set run.seed=$seed
+  done
+}
+
 # JWINS vs full-sharing D-PSGD vs CHOCO top-10% on a random 4-regular graph, Dirichlet(0.1),
 # evaluated every 100 rounds for the bytes-to-accuracy comparison (issue #5).
 jwins() {
@@ -386,8 +462,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, jwins)" >&2; exit 2 ;;
+    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | allreduce_plain | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, allreduce_plain, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
