@@ -203,6 +203,10 @@ long() {
     --set train.lr=0.025 --set algorithm.gamma=0.0625 "${long[@]}"
   row "sp_top0.007_onepeer_r4000-iid" $C/sparse_push_onepeer.toml --set partition.name=iid \
     --set compression.ratio=0.007 "${long[@]}"
+  # CHOCO top-1% on Dirichlet(0.1) with half the learning rate again (lr 0.0125): less drift
+  # per round for the 1% gossip to follow.
+  row "choco_top1_ring_lr0.0125_g0.0625_r4000-dir0.1" $C/choco_topk_ring.toml \
+    --set train.lr=0.0125 --set algorithm.gamma=0.0625 "${long[@]}"
   # A third seed of Sparse-Push top-1% and SGP (seed 2 ended -1.46).
   local s3=(--set partition.name=iid --set run.seed=3)
   row "sgp_onepeer_r4000_seed3-iid" $C/sgp_onepeer.toml "${s3[@]}" "${long[@]}"
