@@ -104,7 +104,7 @@ algo::VoteOptions VoteOptionsFrom(const Config& c) {
   o.pipeline = c.get_bool("vote.pipeline");
   o.rescale_memory = c.get_bool("vote.rescale_memory");
   o.global_momentum = c.get_double("vote.global_momentum");
-  // Momentum of the vote's own and the optimizer's would both apply momentum.
+  // The vote's momentum (either kind) and the optimizer's would both apply momentum.
   const bool vote = c.get_string("algorithm.name") == "majority_vote";
   for (const auto& [key, value] : {std::pair{"vote.momentum", o.momentum},
                                    std::pair{"vote.global_momentum", o.global_momentum}})
