@@ -212,6 +212,16 @@ long() {
   row "sgp_onepeer_r4000_seed3-iid" $C/sgp_onepeer.toml "${s3[@]}" "${long[@]}"
   row "sp_top1_onepeer_r4000_seed3-iid" $C/sparse_push_onepeer.toml "${s3[@]}" \
     --set algorithm.gamma=0.0625 "${long[@]}"
+  # Dirichlet(0.1) with seed 2: D-PSGD and CHOCO top-1%; SGP, Sparse-Push top-1% and SCSP.
+  local d2=(--set run.seed=2)
+  row "dpsgd_ring_r4000_seed2-dir0.1" $C/dpsgd_ring.toml "${d2[@]}" "${long[@]}"
+  row "choco_top1_ring_lr0.025_g0.0625_r4000_seed2-dir0.1" $C/choco_topk_ring.toml "${d2[@]}" \
+    --set train.lr=0.025 --set algorithm.gamma=0.0625 "${long[@]}"
+  row "sgp_onepeer_r4000_seed2-dir0.1" $C/sgp_onepeer.toml "${d2[@]}" "${long[@]}"
+  row "sp_top1_onepeer_r4000_seed2-dir0.1" $C/sparse_push_onepeer.toml "${d2[@]}" \
+    --set algorithm.gamma=0.0625 "${long[@]}"
+  row "scsp_final_onepeer_r4000_seed2-dir0.1" $C/scsp_onepeer.toml "${d2[@]}" \
+    --set algorithm.average_every=0 --set algorithm.gamma=0.0625 "${long[@]}"
 }
 
 # Sparse-Push at other compression ratios (iid): top-2%, 5%, 0.5% and 0.2%.
