@@ -7,7 +7,8 @@
 #
 # Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, long, sweep, scsp, relay,
 #                                          vote, vote_plain, vote_quant, vote_pipe, vote_seeds,
-#                                          vote_rescale, vote_gm, allreduce_plain, jwins
+#                                          vote_rescale, vote_gm, vote_localm, allreduce_plain,
+#                                          jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -453,6 +454,18 @@ vote_gm() {
     --set train.lr=0.03
 }
 
+# The optimizer's own momentum (train.momentum) with the lr scaled so that lr / (1 - m) is
+# the plain rows' 0.3: m 0.9 at lr 0.03 and m 0.5 at lr 0.15 (m 0.9 at lr 0.05 diverged at
+# sparser masks, vote group). Same K = 142 pipelined setting.
+vote_localm() {
+  local s=(--set partition.name=iid --set vote.value_codec=quant --set vote.value_bits=4
+    --set vote.pipeline=true --set vote.vote_ratio=0.0007 --set vote.mask_ratio=0.0023)
+  row "vote_m0.9_q4_lr0.03_k0.0023_v0.0007_pipe-iid" $C/majority_vote.toml "${s[@]}" \
+    --set train.momentum=0.9 --set train.lr=0.03
+  row "vote_m0.5_q4_lr0.15_k0.0023_v0.0007_pipe-iid" $C/majority_vote.toml "${s[@]}" \
+    --set train.momentum=0.5 --set train.lr=0.15
+}
+
 # All-reduce with the vote rows' optimizer (plain SGD, lr 0.3, no momentum), seeds 1-3: how
 # much of the gap to all-reduce (momentum 0.9) is the optimizer rather than the voting.
 allreduce_plain() {
@@ -476,8 +489,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | allreduce_plain | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, allreduce_plain, jwins)" >&2; exit 2 ;;
+    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
