@@ -173,15 +173,13 @@ class MajorityVote final : public Algorithm {
     if (ctx_.vote.momentum > 0.0) io.vector(s.u);
     if (ctx_.vote.global_momentum > 0.0) io.vector(s.w);
     if (!io.loading()) return;
-    MURMUR_CHECK(IoError, s.w.size() == (ctx_.vote.global_momentum > 0.0 ? Dim() : 0u), io.what(),
-                 ": a global velocity of ", s.w.size(), " values, expected ",
-                 ctx_.vote.global_momentum > 0.0 ? Dim() : 0u);
     MURMUR_CHECK(IoError,
                  s.err.size() == (lossy_ && server_mode_ && node == ctx_.vote.server ? Dim() : 0u),
                  io.what(), ": a server error memory of ", s.err.size(), " values");
     MURMUR_CHECK(IoError,
                  s.x.size() == Dim() && s.a.size() == Dim() &&
-                     s.u.size() == (ctx_.vote.momentum > 0.0 ? Dim() : 0u),
+                     s.u.size() == (ctx_.vote.momentum > 0.0 ? Dim() : 0u) &&
+                     s.w.size() == (ctx_.vote.global_momentum > 0.0 ? Dim() : 0u),
                  io.what(), ": models of ", s.x.size(), " values, expected ", Dim());
     MURMUR_CHECK(IoError, s.mask.empty() || s.mask.size() == k_, io.what(), ": a mask of ",
                  s.mask.size(), " indices, expected ", k_);
