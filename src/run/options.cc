@@ -62,6 +62,7 @@ train::OptimizerOptions OptimizerOptionsFrom(const Config& c) {
   o.momentum = c.get_double("train.momentum");
   o.nesterov = c.get_bool("train.nesterov");
   o.weight_decay = c.get_double("train.weight_decay");
+  o.quasi_global = c.get_bool("train.quasi_global_momentum");
   return o;
 }
 

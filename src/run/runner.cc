@@ -29,6 +29,7 @@
 #include "murmur/run/metrics.h"
 #include "murmur/run/options.h"
 #include "murmur/train/node_model.h"
+#include "murmur/train/quasi_global.h"
 
 namespace murmur::run {
 namespace {
@@ -242,6 +243,9 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
                                                     Rng(seed, i, Stream::kShuffle));
   });
   parts.clear();
+  // train.quasi_global_momentum: the momentum buffers are rebuilt from every round's move.
+  std::vector<train::QuasiGlobalMomentum> quasi_global;
+  if (oopt.quasi_global) quasi_global.assign(n, train::QuasiGlobalMomentum(oopt.momentum));
   algo::AlgorithmContext actx;
   actx.nodes = n;
   actx.dim = dim;
@@ -564,6 +568,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
         return;
       }
       const auto ts = Clock::now();
+      if (!quasi_global.empty())
+        quasi_global[i].begin_round(models[i]->params(), models[i]->optimizer_state());
       losses[i] = models[i]->train_steps(steps, batch, lr, *loaders[i]);
       compute_s[i] = model_compute ? model_compute_s : Seconds(ts, Clock::now());
     });
@@ -590,6 +596,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     pool.parallel_for(n_local, [&](size_t k) {
       const int i = local[k];
       bad[i] = FirstNonFinite(models[i]->params());
+      if (!quasi_global.empty() && !faults.down(i, r32))
+        models[i]->set_optimizer_state(quasi_global[i].end_round(models[i]->params(), lr, steps));
     });
     for (int i : local)
       MURMUR_CHECK(Error, bad[i] < 0, "training diverged: node ", i, "'s model holds ",

@@ -86,6 +86,11 @@ std::vector<KeySpec> Build() {
       I("train.local_steps", 1, 0, 1e6, "local SGD steps per round (H)"),
       F("train.momentum", 0.0, 0, 0.999999, "heavy-ball momentum (0 = plain SGD)"),
       B("train.nesterov", false, "Nesterov momentum (needs train.momentum > 0)"),
+      B("train.quasi_global_momentum", false,
+        "quasi-global momentum (QG-DSGDm, Lin et al. 2021): after every round the momentum "
+        "buffer becomes m = b m + (1 - b) (x before the round - x after it) / (lr * "
+        "local_steps), b = train.momentum, so it follows the model's move including the "
+        "averaging, not the node's own gradients; for label skew. Needs train.momentum > 0"),
       F("train.weight_decay", 0.0, 0, kInf, "L2 weight decay"),
       I("train.warmup_rounds", 0, 0, 1e9,
         "linear learning-rate warm-up from lr/10 over this many rounds"),

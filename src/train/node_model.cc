@@ -41,6 +41,8 @@ class TorchNodeModel final : public NodeModel {
     MURMUR_CHECK(ConfigError, opt.momentum >= 0.0 && opt.momentum < 1.0,
                  "train.momentum: must be in [0, 1), got ", opt.momentum);
     MURMUR_CHECK(ConfigError, opt.weight_decay >= 0.0, "train.weight_decay: must be >= 0");
+    MURMUR_CHECK(ConfigError, !opt.quasi_global || opt.momentum > 0.0,
+                 "train.quasi_global_momentum: needs train.momentum > 0");
     net_ = BuildNet(o, shape);
     net_->to(device_);
     Slots slots = CollectSlots(*net_, o.include_buffers);
@@ -78,7 +80,22 @@ class TorchNodeModel final : public NodeModel {
   std::span<float> params() override { return host_; }
   int64_t trainable() const override { return trainable_; }
   std::vector<int64_t> segments() const override { return segments_; }
-  std::span<float> optimizer_state() override { return momentum_; }
+  std::span<float> optimizer_state() override {
+    if (!device_.is_cpu() && mom_dev_.defined()) {  // the device holds the current buffer
+      torch::NoGradGuard ng;
+      torch::from_blob(momentum_.data(), {trainable_}).copy_(mom_dev_.cpu());
+    }
+    return momentum_;
+  }
+  void set_optimizer_state(std::span<const float> state) override {
+    MURMUR_ASSERT(state.size() == momentum_.size(), "momentum buffer of ", state.size(),
+                  " values, the model has ", momentum_.size());
+    std::copy(state.begin(), state.end(), momentum_.begin());
+    if (!device_.is_cpu() && !momentum_.empty()) {
+      torch::NoGradGuard ng;
+      mom_dev_ = torch::from_blob(momentum_.data(), {trainable_}).to(device_);
+    }
+  }
 
   double train_steps(int steps, int batch, double lr, data::NodeLoader& loader) override {
     net_->train();

@@ -141,6 +141,28 @@ TEST_F(ResumeTest, ContinuesFromTheNewestCheckpointToTheSameOutputs) {
       << timing;
 }
 
+// Quasi-global momentum keeps its state in the optimizer's momentum buffer (set after every
+// round), so a resumed run continues it exactly: with push-sum (trained on z = x / w) and
+// with CHOCO, across a learning-rate decay.
+TEST_F(ResumeTest, QuasiGlobalMomentumResumesToTheSameOutputs) {
+  for (const char* algorithm : {"algorithm.name=choco", "algorithm.name=sgp"}) {
+    Config c = Small();
+    for (const char* s : {"train.quasi_global_momentum=true", "train.lr_decay_rounds=[5]",
+                          "compression.name=none", algorithm})
+      c.set(s);
+    if (std::string(algorithm) == "algorithm.name=choco") c.set("compression.name=randomk");
+    const fs::path full = root_ / (std::string("full_") + algorithm);
+    const fs::path cut = root_ / (std::string("cut_") + algorithm);
+    Run(c, full);
+    Run(c, cut);
+    fs::remove(cut / "summary.json");
+    Run(Saved(cut), cut, /*resume=*/true);
+    for (const char* f : {"metrics.csv", "eval.csv"})
+      EXPECT_EQ(Slurp(full / f), Slurp(cut / f)) << f << " " << algorithm;
+    EXPECT_EQ(Slurp(full / "summary.json"), Slurp(cut / "summary.json")) << algorithm;
+  }
+}
+
 // Majority vote with rounded values carries the server's error memory through a checkpoint:
 // a resumed run gives the same files.
 // With and without vote.pipeline (whose next mask is carried over the round boundary), and

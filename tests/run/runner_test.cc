@@ -107,6 +107,29 @@ TEST_F(RunnerTest, IdenticalResultsWithOneOrTwoThreads) {
   EXPECT_EQ(a.final_acc_avg_model, b.final_acc_avg_model);
 }
 
+// train.quasi_global_momentum changes training (the momentum buffer follows the round's
+// move, averaging included) and, like everything else, not with the thread count.
+TEST_F(RunnerTest, QuasiGlobalMomentumChangesTrainingDeterministically) {
+  Config c = Small();
+  RunResult plain = Run(c, "plain");
+  c.set("train.quasi_global_momentum=true");
+  c.set("run.threads=1");
+  RunResult q1 = Run(c, "qgm1");
+  c.set("run.threads=2");
+  RunResult q2 = Run(c, "qgm2");
+  EXPECT_EQ(Slurp(fs::path(q1.out_dir) / "metrics.csv"),
+            Slurp(fs::path(q2.out_dir) / "metrics.csv"));
+  auto mp = Csv(fs::path(plain.out_dir) / "metrics.csv");
+  auto mq = Csv(fs::path(q1.out_dir) / "metrics.csv");
+  ASSERT_EQ(mp.size(), mq.size());
+  // Round 0 starts from zero buffers either way; from round 1 on the losses differ.
+  const size_t n = 6;
+  for (size_t i = 1; i <= n; ++i) EXPECT_EQ(mp[i][2], mq[i][2]) << "row " << i;
+  size_t differ = 0;
+  for (size_t i = n + 1; i < mp.size(); ++i) differ += mp[i][2] != mq[i][2];
+  EXPECT_GT(differ, (mp.size() - n - 1) / 2);
+}
+
 TEST_F(RunnerTest, DpsgdOnCompleteUniformEqualsAllReduce) {
   Config c = Small();
   c.set("topology.name=complete");

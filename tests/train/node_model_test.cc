@@ -7,6 +7,7 @@
 
 #include "murmur/data/dataset.h"
 #include "murmur/data/partition.h"
+#include "murmur/train/quasi_global.h"
 
 namespace murmur::train {
 namespace {
@@ -92,6 +93,61 @@ TEST(NodeModel, SgdStepMatchesClosedFormOnLogisticRegression) {
   }
 }
 
+// A buffer set from outside is the one the next step builds on: with zero weights and
+// momentum 0.5, one step moves x by -lr * (0.5 * v + g) (g as in the test above).
+TEST(NodeModel, SetOptimizerStateIsUsedByTheNextStep) {
+  ConfigureWorkerThread();
+  auto s = Synthetic(2, 64);
+  ModelOptions o;
+  o.name = "logreg";
+  const InputShape shape = ShapeOf(s.train);
+  std::vector<float> zeros(InitialParameters(o, shape, 1).size(), 0.0f);
+  OptimizerOptions opt;
+  opt.momentum = 0.5;
+  auto m = MakeNodeModel(o, opt, shape, zeros);
+  std::vector<float> v(zeros.size());
+  for (size_t k = 0; k < v.size(); ++k) v[k] = 0.01f * static_cast<float>(k) - 0.2f;
+  m->set_optimizer_state(v);
+  data::NodeLoader loader(s.train, {5}, Rng(1));
+  m->train_steps(1, 1, 0.5, loader);
+  const int y = s.train.labels[5];
+  std::vector<float> x(4);
+  int64_t label;
+  const int64_t idx = 5;
+  s.train.gather(std::span<const int64_t>(&idx, 1), x.data(), &label);
+  auto p = m->params();
+  auto buf = m->optimizer_state();
+  for (int c = 0; c < 10; ++c) {
+    const float g = 0.1f - (c == y ? 1.0f : 0.0f);
+    EXPECT_NEAR(buf[40 + c], 0.5f * v[40 + c] + g, 1e-6);
+    EXPECT_NEAR(p[40 + c], -0.5f * (0.5f * v[40 + c] + g), 1e-6);
+    for (int k = 0; k < 4; ++k)
+      EXPECT_NEAR(p[c * 4 + k], -0.5f * (0.5f * v[c * 4 + k] + g * x[k]), 1e-5);
+  }
+}
+
+// The quasi-global buffer after a round: m = mu m + (1 - mu) (x_before - x_after) / (lr H),
+// over the trainable part only (x may be longer than the buffer); lr H = 0 keeps m.
+TEST(QuasiGlobalMomentum, BufferFollowsTheRoundsMoveIncludingAveraging) {
+  QuasiGlobalMomentum q(0.75);
+  const std::vector<float> m0{1.0f, -2.0f};
+  q.begin_round(std::vector<float>{0.5f, 1.0f, 7.0f}, m0);
+  // The local steps change the optimizer's own buffer; only the move of x counts.
+  std::span<const float> m = q.end_round(std::vector<float>{0.1f, 1.6f, 9.0f}, 0.1, 2);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_NEAR(m[0], 0.75f * 1.0f + 0.25f * (0.4f / 0.2f), 1e-6);    // 1.25
+  EXPECT_NEAR(m[1], 0.75f * -2.0f + 0.25f * (-0.6f / 0.2f), 1e-6);  // -2.25
+  // The next round starts from the buffer the optimizer now holds.
+  const std::vector<float> m1(m.begin(), m.end());
+  q.begin_round(std::vector<float>{0.1f, 1.6f, 9.0f}, m1);
+  m = q.end_round(std::vector<float>{0.1f, 1.6f, 9.0f}, 0.05, 1);  // no move: m decays
+  EXPECT_NEAR(m[0], 0.75f * 1.25f, 1e-6);
+  EXPECT_NEAR(m[1], 0.75f * -2.25f, 1e-6);
+  q.begin_round(std::vector<float>{0.0f, 0.0f, 0.0f}, m1);
+  m = q.end_round(std::vector<float>{5.0f, 5.0f, 5.0f}, 0.0, 1);  // lr 0: no direction
+  EXPECT_EQ(std::vector<float>(m.begin(), m.end()), m1);
+}
+
 TEST(NodeModel, MomentumStateAndTrainingReducesLoss) {
   ConfigureWorkerThread();
   auto s = Synthetic();
@@ -169,7 +225,8 @@ TEST(NodeModel, CheckpointRestoresTrainingExactly) {
   // Another model's state does not load.
   ModelOptions other = o;
   other.name = "cnn";
-  auto c = MakeNodeModel(other, opt, ShapeOf(s.train), InitialParameters(other, ShapeOf(s.train), 1));
+  auto c =
+      MakeNodeModel(other, opt, ShapeOf(s.train), InitialParameters(other, ShapeOf(s.train), 1));
   StateIo wrong(save.bytes(), "node 4");
   EXPECT_THROW(c->checkpoint(wrong), IoError);
 }
@@ -199,6 +256,16 @@ TEST(NodeModel, ConfigErrors) {
   OptimizerOptions opt;
   opt.nesterov = true;
   EXPECT_THROW(MakeNodeModel(o, opt, {1, 28, 28, 10}, x0), ConfigError);
+  opt.nesterov = false;
+  opt.quasi_global = true;
+  try {
+    MakeNodeModel(o, opt, {1, 28, 28, 10}, x0);
+    ADD_FAILURE() << "quasi_global without momentum accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.quasi_global_momentum: needs train.momentum > 0"),
+              std::string::npos)
+        << e.what();
+  }
   EXPECT_THROW(MakeNodeModel(o, {}, {1, 28, 28, 10}, std::vector<float>(5)), ConfigError);
   o.device = "tpu";
   EXPECT_THROW(MakeNodeModel(o, {}, {1, 28, 28, 10}, x0), ConfigError);

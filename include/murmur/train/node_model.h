@@ -44,6 +44,10 @@ struct OptimizerOptions {
   double momentum = 0.0;      // heavy-ball momentum; 0 = plain SGD
   bool nesterov = false;      // Nesterov momentum (needs momentum > 0)
   double weight_decay = 0.0;  // L2 penalty added to the gradient
+  // Rebuild the momentum buffer every round from the model's move (local steps and
+  // averaging): quasi-global momentum, see quasi_global.h. Done by the runner; needs
+  // momentum > 0.
+  bool quasi_global = false;
 };
 
 struct EvalResult {
@@ -61,8 +65,11 @@ class NodeModel {
   // Length of every tensor in params(), in order (parameters, then included buffers): the
   // layers of layer-wise algorithms.
   virtual std::vector<int64_t> segments() const = 0;
-  // Momentum buffer (empty without momentum).
+  // Momentum buffer (empty without momentum), one value per trainable parameter.
   virtual std::span<float> optimizer_state() = 0;
+  // Replaces the momentum buffer (the size of optimizer_state()); use this rather than
+  // writing into optimizer_state(), which on a GPU is only the host copy.
+  virtual void set_optimizer_state(std::span<const float> state) = 0;
   // `steps` SGD steps of `batch` samples from `loader` at learning rate `lr`; returns the
   // mean training loss.
   virtual double train_steps(int steps, int batch, double lr, data::NodeLoader& loader) = 0;
