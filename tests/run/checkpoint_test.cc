@@ -110,6 +110,18 @@ class ResumeTest : public testing::TempDirTest {
   static Config Saved(const fs::path& dir) {
     return Config::FromFile((dir / "config.toml").string());
   }
+  // Runs c to the end twice, removes the second run's summary and resumes it from its newest
+  // checkpoint: the files must be those of the uninterrupted run.
+  void ExpectResumeReproduces(const Config& c, const std::string& tag) {
+    const fs::path full = root_ / ("full_" + tag), cut = root_ / ("cut_" + tag);
+    Run(c, full);
+    Run(c, cut);
+    fs::remove(cut / "summary.json");
+    Run(Saved(cut), cut, /*resume=*/true);
+    for (const char* f : {"metrics.csv", "eval.csv"})
+      EXPECT_EQ(Slurp(full / f), Slurp(cut / f)) << f << " " << tag;
+    EXPECT_EQ(Slurp(full / "summary.json"), Slurp(cut / "summary.json")) << tag;
+  }
 };
 
 // A run whose end was lost (no summary.json, metrics past the last checkpoint) resumes from
@@ -151,15 +163,7 @@ TEST_F(ResumeTest, QuasiGlobalMomentumResumesToTheSameOutputs) {
                           "compression.name=none", algorithm})
       c.set(s);
     if (std::string(algorithm) == "algorithm.name=choco") c.set("compression.name=randomk");
-    const fs::path full = root_ / (std::string("full_") + algorithm);
-    const fs::path cut = root_ / (std::string("cut_") + algorithm);
-    Run(c, full);
-    Run(c, cut);
-    fs::remove(cut / "summary.json");
-    Run(Saved(cut), cut, /*resume=*/true);
-    for (const char* f : {"metrics.csv", "eval.csv"})
-      EXPECT_EQ(Slurp(full / f), Slurp(cut / f)) << f << " " << algorithm;
-    EXPECT_EQ(Slurp(full / "summary.json"), Slurp(cut / "summary.json")) << algorithm;
+    ExpectResumeReproduces(c, algorithm);
   }
 }
 
@@ -175,15 +179,7 @@ TEST_F(ResumeTest, MajorityVoteWithRoundedValuesResumesToTheSameOutputs) {
                           "vote.mask_ratio=0.2", "vote.value_codec=quant", "vote.value_bits=3",
                           "train.lr_decay_rounds=[6]", "train.momentum=0", pipeline})
       c.set(s);
-    const fs::path full = root_ / (std::string("full_") + pipeline);
-    const fs::path cut = root_ / (std::string("cut_") + pipeline);
-    Run(c, full);
-    Run(c, cut);
-    fs::remove(cut / "summary.json");
-    Run(Saved(cut), cut, /*resume=*/true);
-    for (const char* f : {"metrics.csv", "eval.csv"})
-      EXPECT_EQ(Slurp(full / f), Slurp(cut / f)) << f << " " << pipeline;
-    EXPECT_EQ(Slurp(full / "summary.json"), Slurp(cut / "summary.json")) << pipeline;
+    ExpectResumeReproduces(c, pipeline);
   }
 }
 

@@ -69,33 +69,14 @@ TEST(NodeModel, FlatBufferIsTheModel) {
   EXPECT_EQ(r.samples, 256);
 }
 
-TEST(NodeModel, SgdStepMatchesClosedFormOnLogisticRegression) {
-  ConfigureWorkerThread();
-  auto s = Synthetic(2, 64);
-  ModelOptions o;
-  o.name = "logreg";
-  const InputShape shape = ShapeOf(s.train);
-  std::vector<float> zeros(InitialParameters(o, shape, 1).size(), 0.0f);
-  auto m = MakeNodeModel(o, {}, shape, zeros);
-  data::NodeLoader loader(s.train, {5}, Rng(1));
-  m->train_steps(1, 1, 0.5, loader);
-  // With zero weights, softmax is uniform: dL/db_c = 1/10 - [c == y], dL/dW_c = that * x.
-  const int y = s.train.labels[5];
-  std::vector<float> x(4);
-  int64_t label;
-  const int64_t idx = 5;
-  s.train.gather(std::span<const int64_t>(&idx, 1), x.data(), &label);
-  auto p = m->params();  // layout: W (10 x 4), then b (10)
-  for (int c = 0; c < 10; ++c) {
-    const float g = 0.1f - (c == y ? 1.0f : 0.0f);
-    EXPECT_NEAR(p[40 + c], -0.5f * g, 1e-6);
-    for (int k = 0; k < 4; ++k) EXPECT_NEAR(p[c * 4 + k], -0.5f * g * x[k], 1e-5);
-  }
-}
-
-// A buffer set from outside is the one the next step builds on: with zero weights and
-// momentum 0.5, one step moves x by -lr * (0.5 * v + g) (g as in the test above).
-TEST(NodeModel, SetOptimizerStateIsUsedByTheNextStep) {
+// One SGD step at lr 0.5 of logistic regression from zero weights on sample 5 of a 2x2
+// synthetic set, with the momentum buffer set to `buffer` first (empty: none). With zero
+// weights the softmax is uniform: dL/db_c = 1/10 - [c == y], dL/dW_c = that * x. Returns the
+// gradient, and the model and buffer after the step (layout: W (10 x 4), then b (10)).
+struct LogregStep {
+  std::vector<float> grad, params, buffer;
+};
+LogregStep OneLogregStep(double momentum, std::span<const float> buffer) {
   ConfigureWorkerThread();
   auto s = Synthetic(2, 64);
   ModelOptions o;
@@ -103,11 +84,9 @@ TEST(NodeModel, SetOptimizerStateIsUsedByTheNextStep) {
   const InputShape shape = ShapeOf(s.train);
   std::vector<float> zeros(InitialParameters(o, shape, 1).size(), 0.0f);
   OptimizerOptions opt;
-  opt.momentum = 0.5;
+  opt.momentum = momentum;
   auto m = MakeNodeModel(o, opt, shape, zeros);
-  std::vector<float> v(zeros.size());
-  for (size_t k = 0; k < v.size(); ++k) v[k] = 0.01f * static_cast<float>(k) - 0.2f;
-  m->set_optimizer_state(v);
+  if (!buffer.empty()) m->set_optimizer_state(buffer);
   data::NodeLoader loader(s.train, {5}, Rng(1));
   m->train_steps(1, 1, 0.5, loader);
   const int y = s.train.labels[5];
@@ -115,14 +94,34 @@ TEST(NodeModel, SetOptimizerStateIsUsedByTheNextStep) {
   int64_t label;
   const int64_t idx = 5;
   s.train.gather(std::span<const int64_t>(&idx, 1), x.data(), &label);
-  auto p = m->params();
-  auto buf = m->optimizer_state();
+  LogregStep r;
+  r.grad.resize(50);
   for (int c = 0; c < 10; ++c) {
     const float g = 0.1f - (c == y ? 1.0f : 0.0f);
-    EXPECT_NEAR(buf[40 + c], 0.5f * v[40 + c] + g, 1e-6);
-    EXPECT_NEAR(p[40 + c], -0.5f * (0.5f * v[40 + c] + g), 1e-6);
-    for (int k = 0; k < 4; ++k)
-      EXPECT_NEAR(p[c * 4 + k], -0.5f * (0.5f * v[c * 4 + k] + g * x[k]), 1e-5);
+    r.grad[40 + c] = g;
+    for (int k = 0; k < 4; ++k) r.grad[c * 4 + k] = g * x[k];
+  }
+  r.params.assign(m->params().begin(), m->params().end());
+  r.buffer.assign(m->optimizer_state().begin(), m->optimizer_state().end());
+  return r;
+}
+
+TEST(NodeModel, SgdStepMatchesClosedFormOnLogisticRegression) {
+  const LogregStep r = OneLogregStep(0.0, {});
+  ASSERT_EQ(r.params.size(), 50u);
+  for (size_t k = 0; k < 50; ++k) EXPECT_NEAR(r.params[k], -0.5f * r.grad[k], 1e-5) << k;
+}
+
+// A buffer set from outside is the one the next step builds on: with momentum 0.5 the step
+// moves x by -lr * (0.5 * v + g).
+TEST(NodeModel, SetOptimizerStateIsUsedByTheNextStep) {
+  std::vector<float> v(50);
+  for (size_t k = 0; k < v.size(); ++k) v[k] = 0.01f * static_cast<float>(k) - 0.2f;
+  const LogregStep r = OneLogregStep(0.5, v);
+  ASSERT_EQ(r.buffer.size(), 50u);
+  for (size_t k = 0; k < 50; ++k) {
+    EXPECT_NEAR(r.buffer[k], 0.5f * v[k] + r.grad[k], 1e-5) << k;
+    EXPECT_NEAR(r.params[k], -0.5f * (0.5f * v[k] + r.grad[k]), 1e-5) << k;
   }
 }
 
