@@ -501,14 +501,21 @@ vote_long_more() { vote_long_seeds 4 5 6; }
 # Quasi-global momentum (train.quasi_global_momentum, QG-DSGDm) on Dirichlet(0.1) at 4000
 # rounds, seed 1: D-PSGD, and CHOCO top-1% (lr 0.025) at gamma 0.0625 (as in long; it
 # diverged: the momentum re-applies the consensus moves, about 1 / (1 - 0.9) = 10 times over)
-# and at gamma 0.0625 / 8.
+# and at gamma 0.0625 / 8, 0.0625 / 4 and 0.0625 / 2 (stopped by hand at round 800: diverging).
 qgm() {
   local long=(--set run.rounds=4000 --set "train.lr_decay_rounds=[3200]")
   local q=(--set train.quasi_global_momentum=true)
   row "dpsgd_ring_qgm_r4000-dir0.1" $C/dpsgd_ring.toml "${q[@]}" "${long[@]}"
-  for g in 0.0625 0.0078125; do
+  for g in 0.0625 0.0078125 0.015625 0.03125; do
     row "choco_top1_ring_lr0.025_g${g}_qgm_r4000-dir0.1" $C/choco_topk_ring.toml "${q[@]}" \
       --set train.lr=0.025 --set algorithm.gamma=$g "${long[@]}"
+  done
+  # SGP and Sparse-Push top-1% on the one-peer graph (gamma 0.015625, CHOCO's best with it,
+  # diverged at round 385; then half of it).
+  row "sgp_onepeer_qgm_r4000-dir0.1" $C/sgp_onepeer.toml "${q[@]}" "${long[@]}"
+  for g in 0.015625 0.0078125; do
+    row "sp_top1_onepeer_g${g}_qgm_r4000-dir0.1" $C/sparse_push_onepeer.toml "${q[@]}" \
+      --set algorithm.gamma=$g "${long[@]}"
   done
 }
 
