@@ -81,20 +81,14 @@ class TorchNodeModel final : public NodeModel {
   int64_t trainable() const override { return trainable_; }
   std::vector<int64_t> segments() const override { return segments_; }
   std::span<float> optimizer_state() override {
-    if (!device_.is_cpu() && mom_dev_.defined()) {  // the device holds the current buffer
-      torch::NoGradGuard ng;
-      torch::from_blob(momentum_.data(), {trainable_}).copy_(mom_dev_.cpu());
-    }
+    momentum_to_host();
     return momentum_;
   }
   void set_optimizer_state(std::span<const float> state) override {
     MURMUR_ASSERT(state.size() == momentum_.size(), "momentum buffer of ", state.size(),
                   " values, the model has ", momentum_.size());
     std::copy(state.begin(), state.end(), momentum_.begin());
-    if (!device_.is_cpu() && !momentum_.empty()) {
-      torch::NoGradGuard ng;
-      mom_dev_ = torch::from_blob(momentum_.data(), {trainable_}).to(device_);
-    }
+    momentum_to_device();
   }
 
   double train_steps(int steps, int batch, double lr, data::NodeLoader& loader) override {
@@ -175,12 +169,10 @@ class TorchNodeModel final : public NodeModel {
   void checkpoint(StateIo& io) override {
     io.fixed(std::span<float>(host_), "the model");
     torch::NoGradGuard ng;
-    if (!device_.is_cpu() && opt_.momentum > 0.0 && !io.loading() && mom_dev_.defined())
-      torch::from_blob(momentum_.data(), {trainable_}).copy_(mom_dev_.cpu());
+    if (!io.loading()) momentum_to_host();
     io.fixed(std::span<float>(momentum_), "the momentum buffer");
     if (io.loading()) {
-      if (!device_.is_cpu() && opt_.momentum > 0.0)
-        mom_dev_ = torch::from_blob(momentum_.data(), {trainable_}).to(device_);
+      momentum_to_device();
       to_device();
     }
     if (options_.include_buffers) return;
@@ -237,6 +229,18 @@ class TorchNodeModel final : public NodeModel {
         x[i] -= flr * buf[i];
       }
     }
+  }
+  // On a GPU the momentum buffer lives in mom_dev_ while training; momentum_ is its host
+  // copy, brought up to date or sent back by these two.
+  void momentum_to_host() {
+    if (device_.is_cpu() || !mom_dev_.defined()) return;
+    torch::NoGradGuard ng;
+    torch::from_blob(momentum_.data(), {trainable_}).copy_(mom_dev_.cpu());
+  }
+  void momentum_to_device() {
+    if (device_.is_cpu() || momentum_.empty()) return;
+    torch::NoGradGuard ng;
+    mom_dev_ = torch::from_blob(momentum_.data(), {trainable_}).to(device_);
   }
   void to_device() {
     if (device_.is_cpu()) return;
