@@ -517,6 +517,11 @@ qgm() {
     row "sp_top1_onepeer_g${g}_qgm_r4000-dir0.1" $C/sparse_push_onepeer.toml "${q[@]}" \
       --set algorithm.gamma=$g "${long[@]}"
   done
+  # Seed 2 of the two full-precision rows (baselines: dpsgd_ring_r4000_seed2-dir0.1,
+  # sgp_onepeer_r4000_seed2-dir0.1 in long).
+  row "dpsgd_ring_qgm_r4000_seed2-dir0.1" $C/dpsgd_ring.toml "${q[@]}" --set run.seed=2 "${long[@]}"
+  row "sgp_onepeer_qgm_r4000_seed2-dir0.1" $C/sgp_onepeer.toml "${q[@]}" --set run.seed=2 \
+    "${long[@]}"
 }
 
 # JWINS vs full-sharing D-PSGD vs CHOCO top-10% on a random 4-regular graph, Dirichlet(0.1),
