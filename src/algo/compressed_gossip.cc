@@ -148,6 +148,7 @@ class CompressedGossip final : public Algorithm {
       TuneGammaOptions t;
       t.algorithm = kind == Kind::kChoco ? "choco" : "sparse_push";
       t.dim = std::min<int64_t>(ctx.dim, 4096);
+      t.steps_per_octave = ctx.gamma_steps_per_octave;
       const auto table = TuneGamma(ctx, t);
       gamma_ = BestGamma(table);
       LogInfo(name, ": gamma tuned to ", gamma_, " (compressed gossip on ", t.dim,

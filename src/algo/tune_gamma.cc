@@ -26,9 +26,14 @@ std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaO
   MURMUR_CHECK(ConfigError, o.stability_rounds >= 0,
                "tune-gamma: stability rounds must be >= 0 (0 = no check), got ",
                o.stability_rounds);
+  MURMUR_CHECK(ConfigError, o.steps_per_octave >= 1 && o.steps_per_octave <= 8,
+               "tune-gamma: steps per octave must be in [1, 8], got ", o.steps_per_octave);
   std::vector<double> grid = o.grid;
   if (grid.empty())
-    for (int k = 0; k <= 10; ++k) grid.push_back(std::ldexp(1.0, -k));
+    for (int k = 0; k <= 10 * o.steps_per_octave; ++k)
+      grid.push_back(k % o.steps_per_octave == 0
+                         ? std::ldexp(1.0, -k / o.steps_per_octave)  // exact powers of 2
+                         : std::exp2(-static_cast<double>(k) / o.steps_per_octave));
   for (double g : grid)
     MURMUR_CHECK(ConfigError, g > 0.0 && g <= 1.0,
                  "tune-gamma: every gamma must be in (0, 1], got ", g);

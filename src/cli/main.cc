@@ -140,6 +140,9 @@ int main(int argc, char** argv) {
                    "10% over the second half is unstable (0 = no check)")
       ->capture_default_str();
   tune->add_option("--gamma", tune_grid, "gammas to try (repeatable; default 2^0 .. 2^-10)");
+  tune->add_option("--steps-per-octave", tune_opt.steps_per_octave,
+                   "steps per octave of the default grid (2: 2^0, 2^-0.5, 2^-1, ...)")
+      ->capture_default_str();
   tune->add_option("--seed", tune_seed, "seed of the vectors and stochastic compressors")
       ->capture_default_str();
   tune->add_option("--weights", tune_weights, "mixing weights (as topology.weights)")

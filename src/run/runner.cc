@@ -257,6 +257,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.rounds = rounds;
   actx.learning_rate = [&c](int64_t round) { return LearningRate(c, round); };
   actx.gamma = c.get_double("algorithm.gamma");
+  actx.gamma_steps_per_octave = static_cast<int>(c.get_int("algorithm.gamma_steps_per_octave"));
   actx.average_every = c.get_int("algorithm.average_every");
   actx.final_average = c.get_bool("algorithm.final_average");
   actx.initial_model = x0;

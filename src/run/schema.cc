@@ -119,6 +119,10 @@ std::vector<KeySpec> Build() {
         "choco/sparse_push/scsp: consensus step size; 0 = tune it automatically at start "
         "(compressed gossip on Gaussian vectors, as `murmur tune-gamma`: the largest gamma "
         "that stays stable for 2000 rounds among those near the smallest 200-round error)"),
+      I("algorithm.gamma_steps_per_octave", 1, 1, 8,
+        "choco/sparse_push/scsp with algorithm.gamma = 0: steps per octave of the tuner's log "
+        "grid 1 ... 2^-10 (1: powers of 2; 2: also 2^-0.5, 2^-1.5, ..., which finds a stable "
+        "gamma closer to the stability edge, at twice the tuning time)"),
       I("algorithm.average_every", 0, 0, 1e9,
         "scsp: exact global average (one all-reduce) every N rounds; 0 = never"),
       B("algorithm.final_average", true, "scsp: exact global average after the last round"),

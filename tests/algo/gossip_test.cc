@@ -350,6 +350,32 @@ TEST(TuneGamma, AGammaWhoseErrorGrowsLaterIsNotPicked) {
   EXPECT_EQ(BestGamma(unchecked), 0.125);
 }
 
+// The same case on the half-octave grid: 2^-3.5 lies between the unstable 0.125 and 0.0625,
+// is stable and contracts faster than 0.0625, so the finer grid finds it.
+TEST(TuneGamma, AHalfOctaveGridFindsAStableGammaBetweenThePowersOfTwo) {
+  auto topo = graph::MakeTopology(Topo("ring", 8));
+  AlgorithmContext ctx = TopKContext(*topo, 8, 0.03);
+  TuneGammaOptions o;
+  o.dim = 256;
+  o.steps_per_octave = 2;
+  const auto t = TuneGamma(ctx, o);
+  ASSERT_EQ(t.size(), 21u);
+  for (size_t k = 0; k < t.size(); ++k) EXPECT_NEAR(t[k].gamma, std::exp2(-0.5 * k), 1e-15);
+  EXPECT_EQ(t[6].gamma, 0.125);  // the powers of 2 are exact
+  EXPECT_FALSE(t[6].stable);
+  EXPECT_TRUE(t[7].stable);
+  EXPECT_LT(t[7].error, t[8].error);  // 2^-3.5 beats 0.0625 after 200 rounds
+  EXPECT_EQ(BestGamma(t), t[7].gamma);
+  // An automatic gamma (algorithm.gamma = 0) uses the option.
+  Sim s("choco", Topo("ring", 8), 256, 1, [](AlgorithmContext& c) {
+    Compression("topk", 0.03, 0.0)(c);
+    c.gamma_steps_per_octave = 2;
+  });
+  EXPECT_EQ(s.algorithm->resolved_parameters()[0].second, t[7].gamma);
+  o.steps_per_octave = 0;
+  EXPECT_THROW(TuneGamma(ctx, o), ConfigError);
+}
+
 TEST(TuneGamma, BestGammaTakesTheLargestStableNearTie) {
   const double inf = std::numeric_limits<double>::infinity();
   using R = GammaResult;

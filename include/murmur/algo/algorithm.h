@@ -114,6 +114,8 @@ struct AlgorithmContext {
   // Consensus step size of choco / sparse_push / scsp, in (0, 1]. 0 = tune it at
   // construction by compressed gossip on Gaussian vectors (see tune_gamma.h).
   double gamma = 0.0;
+  // Steps per octave of the tuner's log grid of gamma (algorithm.gamma_steps_per_octave).
+  int gamma_steps_per_octave = 1;
   // scsp: exact global average of the models every N rounds (0 = never) and after the last
   // round. Each average costs one all-reduce: 2 (n-1)/n * 4d payload bytes per node.
   int64_t average_every = 0;

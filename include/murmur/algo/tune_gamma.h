@@ -38,8 +38,10 @@ struct TuneGammaOptions {
   // Stability check: every gamma runs on to this many rounds (if more than `rounds`); 0 = no
   // check.
   int stability_rounds = 2000;
-  // Gammas to try; empty = 2^0, 2^-1, ..., 2^-10.
+  // Gammas to try; empty = the log grid 2^0 ... 2^-10 with this many steps per octave (1:
+  // 2^0, 2^-1, ...; 2: 2^0, 2^-0.5, 2^-1, ...).
   std::vector<double> grid;
+  int steps_per_octave = 1;
 };
 
 struct GammaResult {
