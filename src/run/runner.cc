@@ -266,8 +266,13 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.vote = VoteOptionsFrom(c);
   actx.jwins = JwinsOptionsFrom(c);
   actx.segments = models[local[0]]->segments();
-  if (c.get_bool("compression.per_tensor"))
+  if (c.get_bool("compression.per_tensor")) {
+    MURMUR_CHECK(ConfigError, actx.compression != "none",
+                 "compression.per_tensor = true: there is no compressor to apply per tensor "
+                 "(compression.name = \"none\"; ",
+                 algo_name, " sends what it sends on its own)");
     actx.compressor.segments.assign(actx.segments.begin(), actx.segments.end());
+  }
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
 #ifdef __GLIBC__
   // Set-up (data loading, gamma tuning) frees much more than it keeps; hand the free heap back

@@ -226,7 +226,7 @@ std::vector<KeySpec> Build() {
       B("compression.per_tensor", false,
         "compress each tensor of the model on its own (top-k keeps ratio of every tensor, "
         "sign and QSGD scale per tensor) instead of the whole flat vector; overrides "
-        "compression.chunk"),
+        "compression.chunk; an error when compression.name = none"),
 
       S("comm.transport", "auto",
         "how the nodes talk: inproc (every node in this process), mpi (the nodes spread over the "

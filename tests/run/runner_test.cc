@@ -296,6 +296,14 @@ TEST_F(RunnerTest, ConfigProblemsSurfaceBeforeTraining) {
   c = Small();
   c.set("model.name=cnn");  // 4x4 synthetic images are too small for LeNet
   EXPECT_THROW(Run(c, "bad3"), ConfigError);
+  c = Small();
+  c.set("compression.per_tensor=true");  // dpsgd compresses nothing: not silently ignored
+  try {
+    Run(c, "bad4");
+    FAIL() << "per_tensor without a compressor must be refused";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("compression.per_tensor"), std::string::npos) << e.what();
+  }
   EXPECT_FALSE(fs::exists(root_ / "bad1"));  // nothing written for a run that never started
 }
 
