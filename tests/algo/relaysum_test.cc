@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "algo/harness.h"
+#include "error_text.h"
 
 namespace murmur::algo {
 namespace {
@@ -210,14 +211,7 @@ TEST(RelaySum, SendsOneCountedMessagePerTreeEdgeAndDirection) {
 }
 
 TEST(RelaySum, RejectsGraphsWithCyclesAndBadOptions) {
-  auto message = [](auto f) {
-    try {
-      f();
-    } catch (const ConfigError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  auto message = test_util::ErrorText<ConfigError>;
   EXPECT_NE(message([] { Relay(Topo("ring", 8), 4, "model"); }).find("has a cycle"),
             std::string::npos);
   EXPECT_NE(message([] {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "error_text.h"
 #include "murmur/data/dataset.h"
 
 namespace murmur::data {
@@ -62,14 +63,7 @@ void WriteIdxSet(const TempDir& dir, const std::string& prefix, int n, bool gz) 
   Write(dir.file(prefix + "-labels-idx1-ubyte" + sfx), IdxBytes({uint32_t(n)}, lab), gz);
 }
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test_util::ErrorText;
 
 class IdxFormat : public ::testing::TestWithParam<bool> {};
 
@@ -129,33 +123,34 @@ TEST(Idx, MalformedFilesNameFileAndProblem) {
   for (const Case& c : cases) {
     const std::string path = dir.file(c.name);
     Write(path, c.bytes, c.gz);
-    const std::string err = ErrorOf([&] { ReadIdx(path); });
+    const std::string err = ErrorText([&] { ReadIdx(path); });
     EXPECT_NE(err.find(path), std::string::npos) << c.name << ": " << err;
     EXPECT_NE(err.find(c.message), std::string::npos) << c.name << ": " << err;
   }
   // A gzip stream whose body is garbage.
   std::vector<uint8_t> gz = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xff};
   Write(dir.file("corrupt.gz"), gz, false);
-  EXPECT_NE(ErrorOf([&] { ReadIdx(dir.file("corrupt.gz")); }).find("corrupt compressed data"),
+  EXPECT_NE(ErrorText([&] { ReadIdx(dir.file("corrupt.gz")); }).find("corrupt compressed data"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([&] { ReadIdx(dir.file("missing")); }).find("no such file"), std::string::npos);
+  EXPECT_NE(ErrorText([&] { ReadIdx(dir.file("missing")); }).find("no such file"),
+            std::string::npos);
 }
 
 TEST(Idx, DirectoryLevelErrors) {
   TempDir dir;
-  EXPECT_NE(ErrorOf([&] { LoadIdxDir("mnist", dir.file("nope")); }).find("not a directory"),
+  EXPECT_NE(ErrorText([&] { LoadIdxDir("mnist", dir.file("nope")); }).find("not a directory"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([&] { LoadIdxDir("mnist", dir.str()); }).find("train-images-idx3-ubyte"),
+  EXPECT_NE(ErrorText([&] { LoadIdxDir("mnist", dir.str()); }).find("train-images-idx3-ubyte"),
             std::string::npos);
   // Image and label counts disagree.
   WriteIdxSet(dir, "train", 5, false);
   Write(dir.file("train-labels-idx1-ubyte"), IdxBytes({4}, {1, 2, 3, 4}), false);
   WriteIdxSet(dir, "t10k", 5, false);
-  EXPECT_NE(ErrorOf([&] { LoadIdxDir("mnist", dir.str()); }).find("has 5 images but"),
+  EXPECT_NE(ErrorText([&] { LoadIdxDir("mnist", dir.str()); }).find("has 5 images but"),
             std::string::npos);
   // Label outside [0, 10).
   Write(dir.file("train-labels-idx1-ubyte"), IdxBytes({5}, {1, 2, 3, 4, 12}), false);
-  EXPECT_NE(ErrorOf([&] { LoadIdxDir("mnist", dir.str()); }).find("label 12 at index 4"),
+  EXPECT_NE(ErrorText([&] { LoadIdxDir("mnist", dir.str()); }).find("label 12 at index 4"),
             std::string::npos);
 }
 
@@ -187,19 +182,19 @@ TEST(Cifar, RejectsTruncatedAndBadLabels) {
   recs.pop_back();
   Write(dir.file("data_batch_1.bin"), recs, false);
   Write(dir.file("test_batch.bin"), CifarRecords(1), false);
-  std::string err = ErrorOf([&] { LoadCifar10(dir.str()); });
+  std::string err = ErrorText([&] { LoadCifar10(dir.str()); });
   EXPECT_NE(err.find("data_batch_1.bin: size 6145 is not a positive multiple"), std::string::npos)
       << err;
   recs = CifarRecords(1);
   recs[0] = 11;
   Write(dir.file("data_batch_1.bin"), recs, false);
-  err = ErrorOf([&] { LoadCifar10(dir.str()); });
+  err = ErrorText([&] { LoadCifar10(dir.str()); });
   EXPECT_NE(err.find("record 0 has label 11"), std::string::npos) << err;
   fs::remove(dir.file("test_batch.bin"));
   Write(dir.file("data_batch_1.bin"), CifarRecords(1), false);
-  err = ErrorOf([&] { LoadCifar10(dir.str()); });
+  err = ErrorText([&] { LoadCifar10(dir.str()); });
   EXPECT_NE(err.find("test_batch.bin: no such file"), std::string::npos) << err;
-  err = ErrorOf([&] { LoadCifar10(dir.file("absent")); });
+  err = ErrorText([&] { LoadCifar10(dir.file("absent")); });
   EXPECT_NE(err.find("not a directory"), std::string::npos) << err;
 }
 
@@ -220,7 +215,7 @@ TEST(Synthetic, DeterministicAndLearnableShape) {
 TEST(Registry, UnknownDatasetListsAllowed) {
   DataOptions o;
   o.name = "imagenet";
-  const std::string err = ErrorOf([&] { LoadData(o); });
+  const std::string err = ErrorText([&] { LoadData(o); });
   EXPECT_NE(err.find("data.name: unknown dataset 'imagenet'; allowed: cifar10, fashion_mnist"),
             std::string::npos)
       << err;

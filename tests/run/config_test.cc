@@ -8,18 +8,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "error_text.h"
 #include "murmur/core/check.h"
 
 namespace murmur::run {
 namespace {
 
 std::string ErrorOf(const std::string& toml) {
-  try {
-    Config::FromString(toml, "test.toml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "<accepted>";
+  return test_util::ErrorText<ConfigError>([&] { Config::FromString(toml, "test.toml"); });
 }
 
 TEST(Config, DefaultsAndOverrides) {
@@ -112,13 +108,9 @@ TEST(Config, VoteMomentumNeedsPlainSgd) {
     c.set("algorithm.name=majority_vote");
     c.set(std::string(key) + "=0.9");
     c.set("train.momentum=0.9");
-    try {
-      VoteOptionsFrom(c);
-      ADD_FAILURE() << key << ": no error";
-    } catch (const ConfigError& e) {
-      EXPECT_NE(std::string(e.what()).find("train.momentum = 0"), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
-    }
+    const std::string w = test_util::ErrorText<ConfigError>([&] { VoteOptionsFrom(c); });
+    EXPECT_TRUE(test_util::Contains(w, "train.momentum = 0"));
+    EXPECT_TRUE(test_util::Contains(w, key));
     c.set("train.momentum=0");
     const algo::VoteOptions o = VoteOptionsFrom(c);
     EXPECT_DOUBLE_EQ(std::string(key) == "vote.momentum" ? o.momentum : o.global_momentum, 0.9);
