@@ -8,7 +8,8 @@
 # Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, long, sweep, scsp, relay,
 #                                          vote, vote_plain, vote_quant, vote_pipe, vote_seeds,
 #                                          vote_rescale, vote_gm, vote_localm, allreduce_plain,
-#                                          vote_long, vote_long_more, qgm,
+#                                          vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g,
+#                                          two_step_push, gamma_half_octave,
 #                                          jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
@@ -524,6 +525,67 @@ qgm() {
     "${long[@]}"
 }
 
+# The two-step learning-rate decay (x0.1 at 50% and at 75% of the 4000 rounds) for the
+# top-1% comparison: D-PSGD and CHOCO top-1% (lr 0.025) on the ring, SGP and Sparse-Push top-1%
+# on the one-peer graph. Groups two_step_ring and two_step_push can run side by side.
+TWO_STEP=(--set run.rounds=4000 --set "train.lr_decay_rounds=[2000,3000]")
+# two_step_rows NAME CONFIG [SPLIT:SEED ...] -- [--set ...]: row NAME_2step_r4000[_seedS]-SPLIT.
+two_step_rows() {
+  local name=$1 config=$2 runs=()
+  shift 2
+  while [[ $1 != -- ]]; do
+    runs+=("$1")
+    shift
+  done
+  shift
+  for r in "${runs[@]}"; do
+    local split=${r%:*} seed=${r#*:} p=() tag=""
+    p=(--set run.seed=$seed)
+    [[ $split == iid ]] && p+=(--set partition.name=iid)
+    [[ $seed != 1 ]] && tag="_seed$seed"
+    row "${name}_2step_r4000$tag-$split" $C/$config "${p[@]}" "$@" "${TWO_STEP[@]}"
+  done
+}
+two_step_ring() {
+  two_step_rows dpsgd_ring dpsgd_ring.toml dir0.1:1 dir0.1:2 iid:1 dir0.1:3 --
+  two_step_rows choco_top1_ring_lr0.025_g0.0625 choco_topk_ring.toml dir0.1:1 -- \
+    --set train.lr=0.025 --set algorithm.gamma=0.0625
+}
+# CHOCO top-1% at gamma 2^-4.5 = 0.0441942: the pick of the half-octave grid
+# (algorithm.gamma_steps_per_octave = 2); 0.0625 grows slowly in 2000+ rounds of pure gossip,
+# 0.03125 (the octave grid's pick) is stable but slow.
+two_step_ring_g() {
+  two_step_rows choco_top1_ring_lr0.025_g0.0442 choco_topk_ring.toml dir0.1:1 dir0.1:2 iid:1 \
+    dir0.1:3 -- --set train.lr=0.025 --set algorithm.gamma=0.0441942
+  # At D-PSGD's learning rate (0.05), seed 2 (where lr 0.025 ended -4.21).
+  two_step_rows choco_top1_ring_lr0.05_g0.0442 choco_topk_ring.toml dir0.1:2 -- \
+    --set algorithm.gamma=0.0441942
+}
+# The same gamma 0.0442 with the one-step decay of `long` (lr x0.1 at round 3200), to separate
+# the gamma from the schedule.
+gamma_half_octave() {
+  local long=(--set run.rounds=4000 --set "train.lr_decay_rounds=[3200]")
+  for r in dir0.1:1 dir0.1:2 iid:1; do
+    local split=${r%:*} seed=${r#*:} p=() tag=""
+    p=(--set run.seed=$seed)
+    [[ $split == iid ]] && p+=(--set partition.name=iid)
+    [[ $seed != 1 ]] && tag="_seed$seed"
+    row "choco_top1_ring_lr0.025_g0.0442_r4000$tag-$split" $C/choco_topk_ring.toml "${p[@]}" \
+      --set train.lr=0.025 --set algorithm.gamma=0.0441942 "${long[@]}"
+  done
+}
+two_step_push() {
+  two_step_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --
+  two_step_rows sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 dir0.1:2 iid:1 -- \
+    --set algorithm.gamma=0.0625
+  # At gamma 2^-3.5 = 0.0883883, the half-octave grid's pick for Sparse-Push top-1%.
+  two_step_rows sp_top1_onepeer_g0.0884 sparse_push_onepeer.toml dir0.1:1 -- \
+    --set algorithm.gamma=0.0883883
+  # SCSP: the Sparse-Push rows plus one exact average after the last round.
+  two_step_rows scsp_final_onepeer scsp_onepeer.toml dir0.1:1 dir0.1:2 -- \
+    --set algorithm.average_every=0 --set algorithm.gamma=0.0625
+}
+
 # JWINS vs full-sharing D-PSGD vs CHOCO top-10% on a random 4-regular graph, Dirichlet(0.1),
 # evaluated every 100 rounds for the bytes-to-accuracy comparison (issue #5).
 jwins() {
@@ -536,8 +598,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, jwins)" >&2; exit 2 ;;
+    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
