@@ -126,8 +126,11 @@ struct ResNet20 : Net {
       const int64_t planes = 16 << stage;
       for (int b = 0; b < 3; ++b) {
         const int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
-        blocks.push_back(register_module("s" + std::to_string(stage) + "b" + std::to_string(b),
-                                         std::make_shared<BasicBlock>(in, planes, stride)));
+        // "s<stage>b<block>", built by appending: GCC 12 warns (-Wrestrict, a false positive)
+        // on "s" + std::to_string(...).
+        std::string name = "s";
+        name.append(std::to_string(stage)).append("b").append(std::to_string(b));
+        blocks.push_back(register_module(name, std::make_shared<BasicBlock>(in, planes, stride)));
         in = planes;
       }
     }

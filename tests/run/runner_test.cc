@@ -173,9 +173,10 @@ TEST_F(RunnerTest, CompressedAndPushSumAlgorithmsEndToEnd) {
     Config cfg = Small();
     for (const auto& s : c.sets) cfg.set(s);
     cfg.set("run.threads=1");
-    RunResult a = Run(cfg, "a" + std::to_string(k));
+    const std::string id = std::to_string(k++);
+    RunResult a = Run(cfg, "a" + id);
     cfg.set("run.threads=2");
-    RunResult b = Run(cfg, "b" + std::to_string(k++));
+    RunResult b = Run(cfg, "b" + id);
     const std::string what = c.sets[0];
     EXPECT_EQ(Slurp(fs::path(a.out_dir) / "metrics.csv"),
               Slurp(fs::path(b.out_dir) / "metrics.csv"))
