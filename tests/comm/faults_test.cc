@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "comm/frames.h"
+#include "error_text.h"
 #include "murmur/comm/framing.h"
 #include "murmur/comm/network_model.h"
 #include "murmur/comm/transport.h"
@@ -13,16 +14,7 @@
 namespace murmur::comm {
 namespace {
 
-// The message of the error of type E that f throws.
-template <typename E = ConfigError>
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test_util::ErrorText;
 
 TEST(FaultOptions, ParsesLinksAndCrashesAndNamesTheKeyAndEntryOfABadOne) {
   const LinkDown l = FaultOptions::ParseLinkDown("3-7@10:20", "faults.link_down");
@@ -39,33 +31,37 @@ TEST(FaultOptions, ParsesLinksAndCrashesAndNamesTheKeyAndEntryOfABadOne) {
   EXPECT_EQ(FaultOptions::ParseCrash("2@7", "k").rejoin, -1);
   for (const char* bad : {"", "3", "3-", "3-7", "3-7@", "3-7@10", "3-7@10:", "3x7@1:2", "a-b@1:2",
                           "3-7@10:20x", "3=7@1:2"})
-    EXPECT_NE(ErrorOf([&] {
+    EXPECT_NE(ErrorText<ConfigError>([&] {
                 FaultOptions::ParseLinkDown(bad, "faults.link_down");
               }).find(std::string("faults.link_down: '") + bad + "' is not a link interval"),
               std::string::npos)
         << bad;
-  EXPECT_NE(ErrorOf([] {
+  EXPECT_NE(ErrorText<ConfigError>([] {
               FaultOptions::ParseLinkDown("3-3@1:2", "faults.link_down");
             }).find("needs two different nodes"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([] {
+  EXPECT_NE(ErrorText<ConfigError>([] {
               FaultOptions::ParseLinkDown("1-2@5:5", "faults.link_down");
             }).find("rounds R0 < R1"),
             std::string::npos);
   for (const char* bad : {"", "4", "4@", "4@x", "4@1:", "4@1:2:3", "-1@3"})
-    EXPECT_NE(
-        ErrorOf([&] { FaultOptions::ParseCrash(bad, "faults.crash"); }).find("faults.crash: '"),
-        std::string::npos)
+    EXPECT_NE(ErrorText<ConfigError>([&] {
+                FaultOptions::ParseCrash(bad, "faults.crash");
+              }).find("faults.crash: '"),
+              std::string::npos)
         << bad;
-  EXPECT_NE(
-      ErrorOf([] { FaultOptions::ParseCrash("4@10:10", "faults.crash"); }).find("ROUND < REJOIN"),
-      std::string::npos);
+  EXPECT_NE(ErrorText<ConfigError>([] {
+              FaultOptions::ParseCrash("4@10:10", "faults.crash");
+            }).find("ROUND < REJOIN"),
+            std::string::npos);
   FaultOptions o;
   o.crashes = {{9, 1, -1}};
-  EXPECT_NE(ErrorOf([&] { FaultModel(o, 8, 1); }).find("faults.crash: node 9 outside [0, 8)"),
+  EXPECT_NE(ErrorText<ConfigError>([&] {
+              FaultModel(o, 8, 1);
+            }).find("faults.crash: node 9 outside [0, 8)"),
             std::string::npos);
   o.crashes = {{1, 1, -1}, {1, 5, -1}};
-  EXPECT_NE(ErrorOf([&] { FaultModel(o, 8, 1); }).find("node 1 is listed twice"),
+  EXPECT_NE(ErrorText<ConfigError>([&] { FaultModel(o, 8, 1); }).find("node 1 is listed twice"),
             std::string::npos);
 }
 
@@ -151,19 +147,19 @@ TEST(MpiFraming, BatchHeadersRoundTripAndBadOnesNameTheRank) {
   EXPECT_TRUE(DecodeBatchHeader(bytes({0}), 0, 5, 1).empty());
   Bytes b = bytes(h);
   b.pop_back();
-  EXPECT_NE(ErrorOf<ProtocolError>([&] {
+  EXPECT_NE(ErrorText<ProtocolError>([&] {
               DecodeBatchHeader(b, 4, 5, 1);
             }).find("mpi: header of 23 bytes from rank 4 in round 5 phase 1"),
             std::string::npos);
-  EXPECT_NE(ErrorOf<ProtocolError>([&] {
+  EXPECT_NE(ErrorText<ProtocolError>([&] {
               DecodeBatchHeader(bytes({3, 40}), 4, 5, 1);
             }).find("announces 3 frames but lists 1 sizes"),
             std::string::npos);
-  EXPECT_NE(ErrorOf<ProtocolError>([&] {
+  EXPECT_NE(ErrorText<ProtocolError>([&] {
               DecodeBatchHeader(bytes({1, 8}), 4, 5, 1);
             }).find("announces a frame of 8 bytes"),
             std::string::npos);
-  EXPECT_NE(ErrorOf<ProtocolError>([&] {
+  EXPECT_NE(ErrorText<ProtocolError>([&] {
               DecodeBatchHeader(bytes({1, uint64_t{1} << 40}), 4, 5, 1);
             }).find("announces a frame of"),
             std::string::npos);
@@ -175,7 +171,7 @@ TEST(MpiFraming, BatchHeadersRoundTripAndBadOnesNameTheRank) {
                            testing::DenseFrame(1, 3, 5, {1.0f}, 1),   // receiver on rank 1
                            testing::DenseFrame(1, 6, 4, {1.0f}, 1),   // another round
                            testing::DenseFrame(1, 6, 5, {1.0f}, 0)})  // another phase
-    EXPECT_NE(ErrorOf<ProtocolError>([&] {
+    EXPECT_NE(ErrorText<ProtocolError>([&] {
                 CheckDeliveredFrame(bad, map, 0, 2, 5, 1);
               }).find("mpi: rank 0 delivered a frame from node"),
               std::string::npos);
