@@ -9,7 +9,7 @@
 #                                          vote, vote_plain, vote_quant, vote_pipe, vote_seeds,
 #                                          vote_rescale, vote_gm, vote_localm, allreduce_plain,
 #                                          vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g,
-#                                          two_step_push, gamma_half_octave,
+#                                          two_step_push, gamma_half_octave, top3q8_seeds,
 #                                          jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
@@ -574,6 +574,18 @@ gamma_half_octave() {
       --set train.lr=0.025 --set algorithm.gamma=0.0441942 "${long[@]}"
   done
 }
+# CHOCO top-3% with 8-bit values (about the bytes of top-1% f32) on Dirichlet(0.1) at 4000
+# rounds (one-step decay, gamma 0.125) on seeds 2 and 3, and D-PSGD seed 3 (seed 1 of both and
+# D-PSGD seed 2 are in choco / long).
+top3q8_seeds() {
+  local long=(--set run.rounds=4000 --set "train.lr_decay_rounds=[3200]")
+  row "dpsgd_ring_r4000_seed3-dir0.1" $C/dpsgd_ring.toml --set run.seed=3 "${long[@]}"
+  for s in 2 3; do
+    row "choco_top3q8_ring_lr0.025_r4000_seed$s-dir0.1" $C/choco_topk_ring.toml --set run.seed=$s \
+      --set compression.name=topk_quant --set compression.ratio=0.03 --set compression.bits=8 \
+      --set train.lr=0.025 --set algorithm.gamma=0.125 "${long[@]}"
+  done
+}
 two_step_push() {
   two_step_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --
   two_step_rows sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 dir0.1:2 iid:1 -- \
@@ -598,8 +610,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, jwins)" >&2; exit 2 ;;
+    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
