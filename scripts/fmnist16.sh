@@ -560,6 +560,10 @@ two_step_ring_g() {
   # At D-PSGD's learning rate (0.05), seed 2 (where lr 0.025 ended -4.21).
   two_step_rows choco_top1_ring_lr0.05_g0.0442 choco_topk_ring.toml dir0.1:2 -- \
     --set algorithm.gamma=0.0441942
+  # Top-1% of every tensor (compression.per_tensor), so the small last layer, where label skew
+  # pulls the nodes apart most, gets its share every round; seeds 2 and 3.
+  two_step_rows choco_top1_pt_ring_lr0.025_g0.0442 choco_topk_ring.toml dir0.1:2 dir0.1:3 -- \
+    --set compression.per_tensor=true --set train.lr=0.025 --set algorithm.gamma=0.0441942
 }
 # The same gamma 0.0442 with the one-step decay of `long` (lr x0.1 at round 3200), to separate
 # the gamma from the schedule.
