@@ -10,6 +10,7 @@
 #                                          vote_rescale, vote_gm, vote_localm, allreduce_plain,
 #                                          vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g,
 #                                          two_step_push, gamma_half_octave, top3q8_seeds,
+#                                          r8000_dpsgd, r8000_choco,
 #                                          jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
@@ -590,6 +591,24 @@ top3q8_seeds() {
       --set train.lr=0.025 --set algorithm.gamma=0.125 "${long[@]}"
   done
 }
+# Twice the rounds again on Dirichlet(0.1): 8000 rounds, lr x0.1 at 4000 and 6000, D-PSGD and
+# CHOCO top-1% (lr 0.025, gamma 0.0442), seeds 1-3, then iid seed 1. Two groups to run side by
+# side.
+LONG8K=(--set run.rounds=8000 --set "train.lr_decay_rounds=[4000,6000]")
+r8000_dpsgd() {
+  for s in 1 2 3; do
+    row "dpsgd_ring_2step_r8000_seed$s-dir0.1" $C/dpsgd_ring.toml --set run.seed=$s "${LONG8K[@]}"
+  done
+  row "dpsgd_ring_2step_r8000_seed1-iid" $C/dpsgd_ring.toml --set partition.name=iid "${LONG8K[@]}"
+}
+r8000_choco() {
+  for s in 1 2 3; do
+    row "choco_top1_ring_lr0.025_g0.0442_2step_r8000_seed$s-dir0.1" $C/choco_topk_ring.toml \
+      --set run.seed=$s --set train.lr=0.025 --set algorithm.gamma=0.0441942 "${LONG8K[@]}"
+  done
+  row "choco_top1_ring_lr0.025_g0.0442_2step_r8000_seed1-iid" $C/choco_topk_ring.toml \
+    --set partition.name=iid --set train.lr=0.025 --set algorithm.gamma=0.0441942 "${LONG8K[@]}"
+}
 two_step_push() {
   two_step_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --
   two_step_rows sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 dir0.1:2 iid:1 -- \
@@ -614,8 +633,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, jwins)" >&2; exit 2 ;;
+    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
