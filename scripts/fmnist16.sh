@@ -8,10 +8,9 @@
 # Usage: scripts/fmnist16.sh [GROUP...]   groups: main (default), choco, long, sweep, scsp, relay,
 #                                          vote, vote_plain, vote_quant, vote_pipe, vote_seeds,
 #                                          vote_rescale, vote_gm, vote_localm, allreduce_plain,
-#                                          vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g,
-#                                          two_step_push, gamma_half_octave, top3q8_seeds,
-#                                          r8000_dpsgd, r8000_choco,
-#                                          jwins
+#                                          vote_long, vote_long_more, qgm, two_step_ring,
+#                                          two_step_ring_g, two_step_push, gamma_half_octave,
+#                                          top3q8_seeds, r8000_dpsgd, r8000_choco, jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -530,8 +529,9 @@ qgm() {
 # top-1% comparison: D-PSGD and CHOCO top-1% (lr 0.025) on the ring, SGP and Sparse-Push top-1%
 # on the one-peer graph. Groups two_step_ring and two_step_push can run side by side.
 TWO_STEP=(--set run.rounds=4000 --set "train.lr_decay_rounds=[2000,3000]")
-# two_step_rows NAME CONFIG [SPLIT:SEED ...] -- [--set ...]: row NAME_2step_r4000[_seedS]-SPLIT.
-two_step_rows() {
+# split_seed_rows NAME CONFIG [SPLIT:SEED ...] -- [--set ...]: one row NAME[_seedS]-SPLIT per
+# SPLIT:SEED (iid or dir0.1, the config's split; no _seed suffix for seed 1).
+split_seed_rows() {
   local name=$1 config=$2 runs=()
   shift 2
   while [[ $1 != -- ]]; do
@@ -544,8 +544,14 @@ two_step_rows() {
     p=(--set run.seed=$seed)
     [[ $split == iid ]] && p+=(--set partition.name=iid)
     [[ $seed != 1 ]] && tag="_seed$seed"
-    row "${name}_2step_r4000$tag-$split" $C/$config "${p[@]}" "$@" "${TWO_STEP[@]}"
+    row "$name$tag-$split" $C/$config "${p[@]}" "$@"
   done
+}
+# two_step_rows NAME CONFIG [SPLIT:SEED ...] -- [--set ...]: rows NAME_2step_r4000[_seedS]-SPLIT.
+two_step_rows() {
+  local name=$1 config=$2
+  shift 2
+  split_seed_rows "${name}_2step_r4000" "$config" "$@" "${TWO_STEP[@]}"
 }
 two_step_ring() {
   two_step_rows dpsgd_ring dpsgd_ring.toml dir0.1:1 dir0.1:2 iid:1 dir0.1:3 --
@@ -569,15 +575,9 @@ two_step_ring_g() {
 # The same gamma 0.0442 with the one-step decay of `long` (lr x0.1 at round 3200), to separate
 # the gamma from the schedule.
 gamma_half_octave() {
-  local long=(--set run.rounds=4000 --set "train.lr_decay_rounds=[3200]")
-  for r in dir0.1:1 dir0.1:2 iid:1; do
-    local split=${r%:*} seed=${r#*:} p=() tag=""
-    p=(--set run.seed=$seed)
-    [[ $split == iid ]] && p+=(--set partition.name=iid)
-    [[ $seed != 1 ]] && tag="_seed$seed"
-    row "choco_top1_ring_lr0.025_g0.0442_r4000$tag-$split" $C/choco_topk_ring.toml "${p[@]}" \
-      --set train.lr=0.025 --set algorithm.gamma=0.0441942 "${long[@]}"
-  done
+  split_seed_rows choco_top1_ring_lr0.025_g0.0442_r4000 choco_topk_ring.toml dir0.1:1 dir0.1:2 \
+    iid:1 -- --set train.lr=0.025 --set algorithm.gamma=0.0441942 --set run.rounds=4000 \
+    --set "train.lr_decay_rounds=[3200]"
 }
 # CHOCO top-3% with 8-bit values (about the bytes of top-1% f32) on Dirichlet(0.1) at 4000
 # rounds (one-step decay, gamma 0.125) on seeds 2 and 3, and D-PSGD seed 3 (seed 1 of both and
