@@ -57,6 +57,21 @@ std::vector<uint32_t> Segments(const CompressorOptions& o, size_t n) {
   return s;
 }
 
+// Sum of |x| (kSquare false) or x^2 over x[offset, offset + len), in double throughout: the
+// fallback for when kernels::BlockedSum's float partial sums overflow on large finite values
+// (|x| above ~1.8e19 squared). Any NaN or infinity in the segment is an error naming where,
+// raised here on the sending side rather than as a payload its receiver rejects.
+template <bool kSquare>
+double ExactSegmentSum(std::span<const float> x, uint32_t offset, uint32_t len, const char* who) {
+  double total = 0.0;
+  for (uint32_t i = offset; i < offset + len; ++i) {
+    MURMUR_CHECK(Error, std::isfinite(x[i]), who, ": cannot compress a vector holding ", x[i],
+                 " (coordinate ", i, ")");
+    total += kSquare ? static_cast<double>(x[i]) * x[i] : std::abs(static_cast<double>(x[i]));
+  }
+  return total;
+}
+
 // QSGD's variance factor as CHOCO-SGD uses it: tau = 1 + min(d / s^2, sqrt(d) / s).
 double QsgdTau(double s, double d) { return 1.0 + std::min(d / (s * s), std::sqrt(d) / s); }
 
@@ -256,9 +271,12 @@ class Sign final : public Compressor {
         pos = stop;
       }
     }
+    uint32_t offset = 0;
     for (size_t s = 0; s < segs.size(); ++s) {
+      if (!std::isfinite(l1[s])) l1[s] = ExactSegmentSum<false>(x, offset, segs[s], "sign");
       const float scale = segs[s] ? static_cast<float>(l1[s] / segs[s]) : 0.0f;
       std::memcpy(out.data() + scales_at + 8 * s + 4, &scale, 4);
+      offset += segs[s];
     }
   }
 
@@ -296,9 +314,13 @@ class Qsgd final : public Compressor {
     uint32_t offset = 0;
     for (size_t g = 0; g < segs.size(); ++g) {
       const uint32_t len = segs[g];
-      const double norm = std::sqrt(kernels::BlockedSum<true>(x.data() + offset, len));
+      double norm = std::sqrt(kernels::BlockedSum<true>(x.data() + offset, len));
+      if (!std::isfinite(norm)) norm = std::sqrt(ExactSegmentSum<true>(x, offset, len, "qsgd"));
       double unit = norm / s;  // decoded value of one level
       if (!o_.unbiased) unit /= QsgdTau(s, std::max<double>(len, 1));
+      MURMUR_CHECK(Error, std::isfinite(static_cast<float>(unit)), "qsgd: the norm ", norm,
+                   " of coordinates [", offset, ", ", offset + len,
+                   ") puts one level beyond float range");
       PutU32(out, len);
       PutF32(out, static_cast<float>(unit));
       kernels::QsgdScale& q = scales[g];
@@ -308,7 +330,7 @@ class Qsgd final : public Compressor {
       q.max_code = 2 * s;
       // Rounding in the multiply-add (kernels::QsgdScale): |x| <= norm keeps every scaled
       // value within a few units of [0, 2^17 s], far inside the magic's +-2^22 for s < 32.
-      if (shift == 16 && s < 32 && std::isfinite(norm))
+      if (shift == 16 && s < 32)
         q.addend_bits = std::bit_cast<uint32_t>(kernels::kQsgdMagic + q.add);
       offset += len;
     }

@@ -578,15 +578,22 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
         quasi_global[i].begin_round(models[i]->params(), models[i]->optimizer_state());
       losses[i] = models[i]->train_steps(steps, batch, lr, *loaders[i]);
       compute_s[i] = model_compute ? model_compute_s : Seconds(ts, Clock::now());
+      // A finite loss can still leave an infinity in the model (the last step's update):
+      // caught here, before a compressor is handed it.
+      bad[i] = FirstNonFinite(models[i]->params());
     });
     auto t1 = Clock::now();
     auto advice = [&] {  // built only for an error message
       return "; lower train.lr" +
              (has_gamma ? " or algorithm.gamma (currently " + gamma_text + ")" : std::string());
     };
-    for (int i : local)
+    for (int i : local) {
       MURMUR_CHECK(Error, std::isfinite(losses[i]), "training diverged: node ", i, " has loss ",
                    losses[i], " in round ", round, advice(), checkpoint_note());
+      MURMUR_CHECK(Error, bad[i] < 0, "training diverged: node ", i, "'s model holds ",
+                   models[i]->params()[bad[i]], " at coordinate ", bad[i],
+                   " after the local steps of round ", round, advice(), checkpoint_note());
+    }
     for (int phase = 0; phase < algorithm->phases(); ++phase) {
       pool.parallel_for(n_local, [&](size_t k) {
         const int i = local[k];

@@ -117,21 +117,29 @@ TEST(Compressors, Avx2KernelsGiveTheBaselineBytes) {
   for (size_t n : {1, 63, 64, 1000, 4099, 20000, 100003})
     for (const auto& [name, o] : cases) {
       std::vector<float> x = Gaussian(n, n + 1);
-      // Non-finite values make a payload the receiver rejects, but the bytes still agree.
+      // Non-finite values: sign and qsgd refuse them (the same error on every path), bf16 and
+      // topk write the same bytes.
+      const bool non_finite = n == 4099 || n == 20000;
       if (n == 4099) x[100] = std::numeric_limits<float>::infinity();
       if (n == 20000) x[7] = std::numeric_limits<float>::quiet_NaN();
       auto comp = MakeCompressor(name, o);
-      Bytes with, avx2_only, without;
-      Rng r1(3), r2(3), r3(3);
-      comp->compress(x, r1, with);  // AVX-512 kernels where this CPU has them
+      auto compress = [&] {  // the bytes, and the error text ("<no error>" if none)
+        Bytes b;
+        Rng rng(3);
+        std::string error = test_util::ErrorText([&] { comp->compress(x, rng, b); });
+        return std::make_pair(b, error);
+      };
+      const auto with = compress();  // AVX-512 kernels where this CPU has them
       kernels::SetAvx512ForTesting(false);
-      comp->compress(x, r2, avx2_only);
+      const auto avx2_only = compress();
       kernels::SetAvx512ForTesting(true);
       kernels::SetAvx2ForTesting(false);
-      comp->compress(x, r3, without);
+      const auto without = compress();
       kernels::SetAvx2ForTesting(true);
       EXPECT_EQ(with, without) << name << " s=" << o.levels << " n=" << n;
       EXPECT_EQ(avx2_only, without) << name << " s=" << o.levels << " n=" << n;
+      EXPECT_EQ(without.second == "<no error>", !(non_finite && (name == "sign" || name == "qsgd")))
+          << name << " n=" << n << ": " << without.second;
     }
 }
 
@@ -418,6 +426,47 @@ TEST(Qsgd, BiasedScalingShrinksByTau) {
   for (int t = 0; t < 50; ++t) {
     const auto y = RoundTrip(*c, x, rng);
     for (float v : y) EXPECT_TRUE(v == 0.0f || std::abs(v - 5.0 / tau) < 1e-5) << v;
+  }
+}
+
+// Values whose squares overflow float (|x| > ~1.8e19) still have a finite norm: QSGD and sign
+// fall back to double sums and decode to finite values of the right size. A NaN or infinity
+// is refused on the sending side, naming the coordinate.
+TEST(Compressors, HugeFiniteValuesCompressAndNonFiniteOnesAreRefused) {
+  std::vector<float> x = Gaussian(5000, 4);
+  for (float& v : x) v *= 1e30f;  // squares near 1e60
+  CompressorOptions o;
+  o.levels = 4;
+  o.unbiased = true;
+  o.chunk = 1000;
+  Rng rng(5);
+  for (const char* name : {"qsgd", "sign"}) {
+    const auto y = RoundTrip(*MakeCompressor(name, o), x, rng);
+    double norm_x = 0, norm_y = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      ASSERT_TRUE(std::isfinite(y[i])) << name << " " << i;
+      norm_x += double(x[i]) * x[i];
+      norm_y += double(y[i]) * y[i];
+    }
+    EXPECT_GT(norm_y, 0.1 * norm_x) << name;
+    EXPECT_LT(norm_y, 10 * norm_x) << name;
+  }
+  // Sign's float sums overflow only near 1e35 per value; its mean |x| is still ~0.8e35.
+  std::vector<float> big(4096, 3e35f);
+  big[1] = -3e35f;
+  const auto y = RoundTrip(*MakeCompressor("sign", {}), big, rng);
+  EXPECT_FLOAT_EQ(y[0], 3e35f);
+  EXPECT_FLOAT_EQ(y[1], -3e35f);
+  for (const char* name : {"qsgd", "sign"}) {
+    x[1234] = std::numeric_limits<float>::quiet_NaN();
+    Bytes b;
+    EXPECT_TRUE(test_util::Contains(
+        test_util::ErrorText([&] { MakeCompressor(name, o)->compress(x, rng, b); }),
+        std::string(name) + ": cannot compress a vector holding nan (coordinate 1234)"));
+    x[1234] = -std::numeric_limits<float>::infinity();
+    EXPECT_TRUE(test_util::Contains(
+        test_util::ErrorText([&] { MakeCompressor(name, o)->compress(x, rng, b); }),
+        "holding -inf (coordinate 1234)"));
   }
 }
 

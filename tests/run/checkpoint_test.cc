@@ -201,10 +201,12 @@ TEST_F(ResumeTest, RefusesAFinishedRunAMissingCheckpointAndAChangedConfig) {
 }
 
 TEST_F(ResumeTest, DivergenceInAModelNamesNodeRoundAndCoordinateAndKeepsTheLastCheckpoint) {
-  // One step with an absurd learning rate: the loss of the step is finite, the model is not.
+  // One step with an absurd learning rate: the loss of the step is finite, the model is not;
+  // reported after the local steps, before the model reaches the compressor (QSGD would
+  // refuse the infinity with an error of its own).
   Config c = Small();
-  c.set("algorithm.name=dpsgd");
-  c.set("compression.name=none");
+  c.set("algorithm.name=choco");
+  c.set("compression.name=qsgd");
   c.set("train.local_steps=1");
   c.set("train.momentum=0");
   c.set("train.lr=1e300");  // inf in float
@@ -212,7 +214,7 @@ TEST_F(ResumeTest, DivergenceInAModelNamesNodeRoundAndCoordinateAndKeepsTheLastC
   const std::string w = test_util::ErrorText([&] { Run(c, root_ / "a"); });
   EXPECT_TRUE(test_util::Contains(w, "training diverged: node "));
   EXPECT_TRUE(test_util::Contains(w, "'s model holds "));
-  EXPECT_TRUE(test_util::Contains(w, " after round 0; lower train.lr"));
+  EXPECT_TRUE(test_util::Contains(w, " after the local steps of round 0; lower train.lr"));
 
   // A learning rate that blows up after a few rounds: the checkpoints before stay, none is
   // written after, and the error points at the newest.
