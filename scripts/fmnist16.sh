@@ -10,7 +10,8 @@
 #                                          vote_rescale, vote_gm, vote_localm, allreduce_plain,
 #                                          vote_long, vote_long_more, qgm, two_step_ring,
 #                                          two_step_ring_g, two_step_push, gamma_half_octave,
-#                                          top3q8_seeds, r8000_dpsgd, r8000_choco, jwins
+#                                          top3q8_seeds, r8000_dpsgd, r8000_choco,
+#                                          r16000_dpsgd, r16000_choco, jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -529,9 +530,12 @@ qgm() {
 # top-1% comparison: D-PSGD and CHOCO top-1% (lr 0.025) on the ring, SGP and Sparse-Push top-1%
 # on the one-peer graph. Groups two_step_ring and two_step_push can run side by side.
 TWO_STEP=(--set run.rounds=4000 --set "train.lr_decay_rounds=[2000,3000]")
-# split_seed_rows NAME CONFIG [SPLIT:SEED ...] -- [--set ...]: one row NAME[_seedS]-SPLIT per
-# SPLIT:SEED (iid or dir0.1, the config's split; no _seed suffix for seed 1).
+# split_seed_rows [--tag-seed-1] NAME CONFIG [SPLIT:SEED ...] -- [--set ...]: one row
+# NAME[_seedS]-SPLIT per SPLIT:SEED (iid or dir0.1, the config's split; no _seed suffix for
+# seed 1 unless --tag-seed-1).
 split_seed_rows() {
+  local tag1=""
+  [[ $1 == --tag-seed-1 ]] && tag1=_seed1 && shift
   local name=$1 config=$2 runs=()
   shift 2
   while [[ $1 != -- ]]; do
@@ -540,7 +544,7 @@ split_seed_rows() {
   done
   shift
   for r in "${runs[@]}"; do
-    local split=${r%:*} seed=${r#*:} p=() tag=""
+    local split=${r%:*} seed=${r#*:} p=() tag=$tag1
     p=(--set run.seed=$seed)
     [[ $split == iid ]] && p+=(--set partition.name=iid)
     [[ $seed != 1 ]] && tag="_seed$seed"
@@ -591,24 +595,32 @@ top3q8_seeds() {
       --set train.lr=0.025 --set algorithm.gamma=0.125 "${long[@]}"
   done
 }
-# Twice the rounds again on Dirichlet(0.1): 8000 rounds, lr x0.1 at 4000 and 6000, D-PSGD and
-# CHOCO top-1% (lr 0.025, gamma 0.0442), seeds 1-3, then iid seed 1. Two groups to run side by
-# side.
-LONG8K=(--set run.rounds=8000 --set "train.lr_decay_rounds=[4000,6000]")
-r8000_dpsgd() {
-  for s in 1 2 3; do
-    row "dpsgd_ring_2step_r8000_seed$s-dir0.1" $C/dpsgd_ring.toml --set run.seed=$s "${LONG8K[@]}"
-  done
-  row "dpsgd_ring_2step_r8000_seed1-iid" $C/dpsgd_ring.toml --set partition.name=iid "${LONG8K[@]}"
+# Longer training on Dirichlet(0.1): ROUNDS rounds with lr x0.1 at ROUNDS/2 and 3*ROUNDS/4,
+# D-PSGD and CHOCO top-1% (lr 0.025, gamma 0.0442). long_schedule ROUNDS sets LONG;
+# long_dpsgd / long_choco ROUNDS SPLIT:SEED... run one row per split and seed.
+long_schedule() {
+  LONG=(--set run.rounds=$1 --set "train.lr_decay_rounds=[$(($1 / 2)),$(($1 * 3 / 4))]")
 }
-r8000_choco() {
-  for s in 1 2 3; do
-    row "choco_top1_ring_lr0.025_g0.0442_2step_r8000_seed$s-dir0.1" $C/choco_topk_ring.toml \
-      --set run.seed=$s --set train.lr=0.025 --set algorithm.gamma=0.0441942 "${LONG8K[@]}"
-  done
-  row "choco_top1_ring_lr0.025_g0.0442_2step_r8000_seed1-iid" $C/choco_topk_ring.toml \
-    --set partition.name=iid --set train.lr=0.025 --set algorithm.gamma=0.0441942 "${LONG8K[@]}"
+long_dpsgd() {
+  local rounds=$1
+  shift
+  long_schedule "$rounds"
+  split_seed_rows --tag-seed-1 "dpsgd_ring_2step_r$rounds" dpsgd_ring.toml "$@" -- "${LONG[@]}"
 }
+long_choco() {
+  local rounds=$1
+  shift
+  long_schedule "$rounds"
+  split_seed_rows --tag-seed-1 \
+    "choco_top1_ring_lr0.025_g0.0442_2step_r$rounds" choco_topk_ring.toml "$@" -- \
+    --set train.lr=0.025 --set algorithm.gamma=0.0441942 "${LONG[@]}"
+}
+# Twice the rounds again: 8000 rounds, seeds 1-3, then iid seed 1. Two groups to run side by side.
+r8000_dpsgd() { long_dpsgd 8000 dir0.1:1 dir0.1:2 dir0.1:3 iid:1; }
+r8000_choco() { long_choco 8000 dir0.1:1 dir0.1:2 dir0.1:3 iid:1; }
+# And again: 16000 rounds (lr x0.1 at 8000 and 12000), Dirichlet(0.1) seeds 1-3.
+r16000_dpsgd() { long_dpsgd 16000 dir0.1:1 dir0.1:2 dir0.1:3; }
+r16000_choco() { long_choco 16000 dir0.1:1 dir0.1:2 dir0.1:3; }
 two_step_push() {
   two_step_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --
   two_step_rows sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 dir0.1:2 iid:1 -- \
@@ -633,8 +645,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, jwins)" >&2; exit 2 ;;
+    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | r16000_dpsgd | r16000_choco | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, r16000_dpsgd, r16000_choco, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
