@@ -587,13 +587,18 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
       return "; lower train.lr" +
              (has_gamma ? " or algorithm.gamma (currently " + gamma_text + ")" : std::string());
     };
-    for (int i : local) {
+    // Divergence guard: a NaN or infinity in any model (bad[i], set by the caller) stops the
+    // run before it is compressed or saved.
+    auto check_models = [&](const char* when) {
+      for (int i : local)
+        MURMUR_CHECK(Error, bad[i] < 0, "training diverged: node ", i, "'s model holds ",
+                     models[i]->params()[bad[i]], " at coordinate ", bad[i], " after ", when, round,
+                     advice(), checkpoint_note());
+    };
+    for (int i : local)
       MURMUR_CHECK(Error, std::isfinite(losses[i]), "training diverged: node ", i, " has loss ",
                    losses[i], " in round ", round, advice(), checkpoint_note());
-      MURMUR_CHECK(Error, bad[i] < 0, "training diverged: node ", i, "'s model holds ",
-                   models[i]->params()[bad[i]], " at coordinate ", bad[i],
-                   " after the local steps of round ", round, advice(), checkpoint_note());
-    }
+    check_models("the local steps of round ");
     for (int phase = 0; phase < algorithm->phases(); ++phase) {
       pool.parallel_for(n_local, [&](size_t k) {
         const int i = local[k];
@@ -605,17 +610,13 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
         if (!faults.down(i, r32)) algorithm->receive(phase, r32, i, models[i]->params());
       });
     }
-    // Divergence guard: a NaN or infinity in any model stops the run before it is saved.
     pool.parallel_for(n_local, [&](size_t k) {
       const int i = local[k];
       bad[i] = FirstNonFinite(models[i]->params());
       if (!quasi_global.empty() && !faults.down(i, r32))
         models[i]->set_optimizer_state(quasi_global[i].end_round(models[i]->params(), lr, steps));
     });
-    for (int i : local)
-      MURMUR_CHECK(Error, bad[i] < 0, "training diverged: node ", i, "'s model holds ",
-                   models[i]->params()[bad[i]], " at coordinate ", bad[i], " after round ", round,
-                   advice(), checkpoint_note());
+    check_models("round ");
     auto t2 = Clock::now();
     train_s += Seconds(t0, t1);
     comm_s += Seconds(t1, t2);
