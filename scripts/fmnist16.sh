@@ -618,9 +618,9 @@ long_choco() {
 # Twice the rounds again: 8000 rounds, seeds 1-3, then iid seed 1. Two groups to run side by side.
 r8000_dpsgd() { long_dpsgd 8000 dir0.1:1 dir0.1:2 dir0.1:3 iid:1; }
 r8000_choco() { long_choco 8000 dir0.1:1 dir0.1:2 dir0.1:3 iid:1; }
-# And again: 16000 rounds (lr x0.1 at 8000 and 12000), Dirichlet(0.1) seeds 1-3.
-r16000_dpsgd() { long_dpsgd 16000 dir0.1:1 dir0.1:2 dir0.1:3; }
-r16000_choco() { long_choco 16000 dir0.1:1 dir0.1:2 dir0.1:3; }
+# And again: 16000 rounds (lr x0.1 at 8000 and 12000), Dirichlet(0.1) seeds 1-3, then iid seed 1.
+r16000_dpsgd() { long_dpsgd 16000 dir0.1:1 dir0.1:2 dir0.1:3 iid:1; }
+r16000_choco() { long_choco 16000 dir0.1:1 dir0.1:2 dir0.1:3 iid:1; }
 two_step_push() {
   two_step_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --
   two_step_rows sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 dir0.1:2 iid:1 -- \
