@@ -451,7 +451,8 @@ TEST(Compressors, HugeFiniteValuesCompressAndNonFiniteOnesAreRefused) {
     EXPECT_GT(norm_y, 0.1 * norm_x) << name;
     EXPECT_LT(norm_y, 10 * norm_x) << name;
   }
-  // Sign's float sums overflow only near 1e35 per value; its mean |x| is still ~0.8e35.
+  // Sign's float sums overflow only where a 4096-value block adds up past 3.4e38: values of
+  // +-3e35 take the double sums, and the scale is their mean |x|, 3e35.
   std::vector<float> big(4096, 3e35f);
   big[1] = -3e35f;
   const auto y = RoundTrip(*MakeCompressor("sign", {}), big, rng);
