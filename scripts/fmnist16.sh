@@ -11,7 +11,8 @@
 #                                          vote_long, vote_long_more, qgm, two_step_ring,
 #                                          two_step_ring_g, two_step_push, gamma_half_octave,
 #                                          top3q8_seeds, r8000_dpsgd, r8000_choco,
-#                                          r16000_dpsgd, r16000_choco, jwins
+#                                          r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp,
+#                                          jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -595,32 +596,36 @@ top3q8_seeds() {
       --set train.lr=0.025 --set algorithm.gamma=0.125 "${long[@]}"
   done
 }
-# Longer training on Dirichlet(0.1): ROUNDS rounds with lr x0.1 at ROUNDS/2 and 3*ROUNDS/4,
-# D-PSGD and CHOCO top-1% (lr 0.025, gamma 0.0442). long_schedule ROUNDS sets LONG;
-# long_dpsgd / long_choco ROUNDS SPLIT:SEED... run one row per split and seed.
-long_schedule() {
-  LONG=(--set run.rounds=$1 --set "train.lr_decay_rounds=[$(($1 / 2)),$(($1 * 3 / 4))]")
+# Longer training: ROUNDS rounds with lr x0.1 at ROUNDS/2 and 3*ROUNDS/4.
+# long_rows ROUNDS NAME CONFIG [SPLIT:SEED ...] -- [--set ...]: rows
+# NAME_2step_rROUNDS_seedS-SPLIT.
+long_rows() {
+  local rounds=$1 name=$2 config=$3
+  shift 3
+  split_seed_rows --tag-seed-1 "${name}_2step_r$rounds" "$config" "$@" --set run.rounds="$rounds" \
+    --set "train.lr_decay_rounds=[$((rounds / 2)),$((rounds * 3 / 4))]"
 }
-long_dpsgd() {
-  local rounds=$1
-  shift
-  long_schedule "$rounds"
-  split_seed_rows --tag-seed-1 "dpsgd_ring_2step_r$rounds" dpsgd_ring.toml "$@" -- "${LONG[@]}"
-}
+# D-PSGD and CHOCO top-1% (lr 0.025, gamma 0.0442) on the ring: long_dpsgd / long_choco ROUNDS
+# SPLIT:SEED...
+long_dpsgd() { long_rows "$1" dpsgd_ring dpsgd_ring.toml "${@:2}" --; }
 long_choco() {
-  local rounds=$1
-  shift
-  long_schedule "$rounds"
-  split_seed_rows --tag-seed-1 \
-    "choco_top1_ring_lr0.025_g0.0442_2step_r$rounds" choco_topk_ring.toml "$@" -- \
-    --set train.lr=0.025 --set algorithm.gamma=0.0441942 "${LONG[@]}"
+  long_rows "$1" choco_top1_ring_lr0.025_g0.0442 choco_topk_ring.toml "${@:2}" -- \
+    --set train.lr=0.025 --set algorithm.gamma=0.0441942
 }
-# Twice the rounds again: 8000 rounds, seeds 1-3, then iid seed 1. Two groups to run side by side.
+# Twice the rounds again on Dirichlet(0.1): 8000 rounds, seeds 1-3, then iid seed 1. Two groups
+# to run side by side.
 r8000_dpsgd() { long_dpsgd 8000 dir0.1:1 dir0.1:2 dir0.1:3 iid:1; }
 r8000_choco() { long_choco 8000 dir0.1:1 dir0.1:2 dir0.1:3 iid:1; }
 # And again: 16000 rounds (lr x0.1 at 8000 and 12000), Dirichlet(0.1) seeds 1-3, then iid seed 1.
 r16000_dpsgd() { long_dpsgd 16000 dir0.1:1 dir0.1:2 dir0.1:3 iid:1; }
 r16000_choco() { long_choco 16000 dir0.1:1 dir0.1:2 dir0.1:3 iid:1; }
+# SGP and Sparse-Push top-1% (gamma 0.0625) on the one-peer graph at 8000 rounds, Dirichlet(0.1)
+# seed 1: does Sparse-Push gain on SGP with the rounds as CHOCO does on D-PSGD? One row each, to
+# run side by side.
+r8000_sgp() { long_rows 8000 sgp_onepeer sgp_onepeer.toml dir0.1:1 --; }
+r8000_sp() {
+  long_rows 8000 sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 -- --set algorithm.gamma=0.0625
+}
 two_step_push() {
   two_step_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --
   two_step_rows sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 dir0.1:2 iid:1 -- \
@@ -645,8 +650,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | r16000_dpsgd | r16000_choco | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, r16000_dpsgd, r16000_choco, jwins)" >&2; exit 2 ;;
+    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | r16000_dpsgd | r16000_choco | r8000_sgp | r8000_sp | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
