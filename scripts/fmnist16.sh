@@ -12,7 +12,7 @@
 #                                          two_step_ring_g, two_step_push, gamma_half_octave,
 #                                          top3q8_seeds, r8000_dpsgd, r8000_choco,
 #                                          r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp,
-#                                          jwins
+#                                          tail_dpsgd, tail_choco, tail_sgp, tail_sp, jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -638,6 +638,27 @@ two_step_push() {
     --set algorithm.average_every=0 --set algorithm.gamma=0.0625
 }
 
+# The 4000-round two-step rows above plus 1000 gossip-only rounds (run.final_gossip_rounds:
+# no local steps, the algorithm's own exchange, bytes counted) for every row, baselines
+# included: how much of the node models' spread a compressed consensus phase removes.
+# Groups tail_dpsgd and tail_choco (then tail_sgp and tail_sp) can run side by side.
+TAIL=(--set run.final_gossip_rounds=1000)
+tail_rows() {
+  local name=$1 config=$2
+  shift 2
+  split_seed_rows "${name}_2step_r4000_tail1000" "$config" "$@" "${TWO_STEP[@]}" "${TAIL[@]}"
+}
+tail_dpsgd() { tail_rows dpsgd_ring dpsgd_ring.toml dir0.1:1 dir0.1:2 dir0.1:3 iid:1 --; }
+tail_choco() {
+  tail_rows choco_top1_ring_lr0.025_g0.0442 choco_topk_ring.toml dir0.1:1 dir0.1:2 dir0.1:3 \
+    iid:1 -- --set train.lr=0.025 --set algorithm.gamma=0.0441942
+}
+tail_sgp() { tail_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --; }
+tail_sp() {
+  tail_rows sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 dir0.1:2 iid:1 -- \
+    --set algorithm.gamma=0.0625
+}
+
 # JWINS vs full-sharing D-PSGD vs CHOCO top-10% on a random 4-regular graph, Dirichlet(0.1),
 # evaluated every 100 rounds for the bytes-to-accuracy comparison (issue #5).
 jwins() {
@@ -650,8 +671,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | r16000_dpsgd | r16000_choco | r8000_sgp | r8000_sp | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp, jwins)" >&2; exit 2 ;;
+    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | r16000_dpsgd | r16000_choco | r8000_sgp | r8000_sp | tail_dpsgd | tail_choco | tail_sgp | tail_sp | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp, tail_dpsgd, tail_choco, tail_sgp, tail_sp, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"

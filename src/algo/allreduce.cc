@@ -118,6 +118,7 @@ class Local final : public Algorithm {
   explicit Local(const AlgorithmContext&) {}
   std::string_view name() const override { return "local"; }
   int phases() const override { return 0; }
+  bool mixes_models() const override { return false; }
   void send(int, uint32_t, int, std::span<float>) override {}
   void receive(int, uint32_t, int, std::span<float>) override {}
 };

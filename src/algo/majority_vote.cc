@@ -164,6 +164,8 @@ class MajorityVote final : public Algorithm {
   }
 
   std::string_view name() const override { return "majority_vote"; }
+  // Its messages are the local steps' accumulated changes, not the models.
+  bool mixes_models() const override { return false; }
   void checkpoint(int node, StateIo& io) override {
     State& s = nodes_[node];
     io.vector(s.x);

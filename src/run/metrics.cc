@@ -76,10 +76,12 @@ void Progress::update(int64_t round, double loss, double last_acc, double mb, do
   if (quiet_) return;
   const int64_t done = round + 1, here = done - first_;
   const double eta = here > 0 ? elapsed / here * (rounds_ - done) : 0.0;
+  char loss_text[32] = "-";  // "-": no training this round (run.final_gossip_rounds)
+  if (std::isfinite(loss)) std::snprintf(loss_text, sizeof loss_text, "%.4f", loss);
   char buf[256];
   std::snprintf(buf, sizeof buf,
-                "round %lld/%lld | loss %.4f | acc %s | sent %.2f MB/node | %s elapsed | ETA %s",
-                static_cast<long long>(done), static_cast<long long>(rounds_), loss,
+                "round %lld/%lld | loss %s | acc %s | sent %.2f MB/node | %s elapsed | ETA %s",
+                static_cast<long long>(done), static_cast<long long>(rounds_), loss_text,
                 last_acc < 0 ? "-" : Num(std::round(last_acc * 10000) / 10000).c_str(), mb,
                 Duration(elapsed).c_str(), Duration(eta).c_str());
   line_ = buf;

@@ -191,7 +191,9 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   ResetPeakRss();
   const auto t_start = Clock::now();
   const int n = static_cast<int>(c.get_int("run.nodes"));
-  const int64_t rounds = c.get_int("run.rounds");
+  const int64_t rounds = c.get_int("run.rounds");  // training rounds
+  // run.final_gossip_rounds: then rounds of communication alone, up to total_rounds.
+  const int64_t total_rounds = rounds + c.get_int("run.final_gossip_rounds");
   const uint64_t seed = static_cast<uint64_t>(c.get_int("run.seed"));
   const std::string algo_name = c.get_string("algorithm.name");
 
@@ -254,7 +256,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   actx.transport = transport.get();
   actx.compression = c.get_string("compression.name");
   actx.compressor = CompressorOptionsFrom(c);
-  actx.rounds = rounds;
+  actx.rounds = total_rounds;  // scsp's final average comes after the gossip-only rounds
   actx.learning_rate = [&c](int64_t round) { return LearningRate(c, round); };
   actx.gamma = c.get_double("algorithm.gamma");
   actx.gamma_steps_per_octave = static_cast<int>(c.get_int("algorithm.gamma_steps_per_octave"));
@@ -274,6 +276,10 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     actx.compressor.segments.assign(actx.segments.begin(), actx.segments.end());
   }
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
+  MURMUR_CHECK(ConfigError, total_rounds == rounds || algorithm->mixes_models(),
+               "run.final_gossip_rounds = ", total_rounds - rounds, ": ", algo_name,
+               " does not exchange models, so rounds without local steps have nothing to "
+               "send; set it to 0");
 #ifdef __GLIBC__
   // Set-up (data loading, gamma tuning) frees much more than it keeps; hand the free heap back
   // before the rounds so it does not stay resident for the whole run (W16: 24 MB).
@@ -522,8 +528,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     MURMUR_CHECK(IoError, text == config_text, io.what(), " was written with another config than ",
                  (dir / "config.toml").string(), "; a run resumes with the config it started with");
     io.value(start_round);
-    MURMUR_CHECK(IoError, start_round == resume_from->rounds_done && start_round < rounds,
-                 io.what(), ": holds round ", start_round, " of ", rounds);
+    MURMUR_CHECK(IoError, start_round == resume_from->rounds_done && start_round < total_rounds,
+                 io.what(), ": holds round ", start_round, " of ", total_rounds);
     runner_state(io);
     io.text(resume_metrics);
     io.text(resume_evals);
@@ -553,22 +559,24 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     std::string().swap(resume_metrics);
     std::string().swap(resume_evals);
     if (!quiet)
-      LogInfo("resuming from ", resume_from->path, " after round ", start_round, " of ", rounds);
+      LogInfo("resuming from ", resume_from->path, " after round ", start_round, " of ",
+              total_rounds);
   }
   auto checkpoint_note = [&] {
     return last_checkpoint.empty() ? std::string()
                                    : "; the last good checkpoint is kept: " + last_checkpoint;
   };
 
-  Progress progress(rounds, quiet, start_round);
+  Progress progress(total_rounds, quiet, start_round);
   t_loop = Clock::now();
-  for (int64_t round = start_round; round < rounds; ++round) {
+  for (int64_t round = start_round; round < total_rounds; ++round) {
     const uint32_t r32 = static_cast<uint32_t>(round);
-    const double lr = LearningRate(c, round);
+    const bool training = round < rounds;  // else a gossip-only round: no steps, lr 0
+    const double lr = training ? LearningRate(c, round) : 0.0;
     auto t0 = Clock::now();
     pool.parallel_for(n_local, [&](size_t k) {
       const int i = local[k];
-      if (faults.down(i, r32)) {  // a crashed node: no steps, no compute time
+      if (!training || faults.down(i, r32)) {  // no steps, no compute time
         losses[i] = 0.0;
         compute_s[i] = 0.0;
         return;
@@ -613,7 +621,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     pool.parallel_for(n_local, [&](size_t k) {
       const int i = local[k];
       bad[i] = FirstNonFinite(models[i]->params());
-      if (!quasi_global.empty() && !faults.down(i, r32))
+      if (!quasi_global.empty() && training && !faults.down(i, r32))
         models[i]->set_optimizer_state(quasi_global[i].end_round(models[i]->params(), lr, steps));
     });
     check_models("round ");
@@ -622,7 +630,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     comm_s += Seconds(t1, t2);
 
     gather_round(round);
-    double loss_mean = 0.0;
+    // The mean training loss of the nodes that trained this round (NaN in gossip-only rounds).
+    double loss_mean = training ? 0.0 : std::nan("");
     int n_up = 0;
     for (int i = 0; i < n; ++i) n_up += faults.down(i, r32) ? 0 : 1;
     if (root) {
@@ -633,16 +642,16 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
         before[i] = now;
         sent_total += d.bytes_sent;
         const bool up = !faults.down(i, r32);
-        if (up) loss_mean += losses[i] / n_up;
-        metrics->row({std::to_string(round), std::to_string(i), up ? Num(losses[i]) : "",
-                      std::to_string(d.bytes_sent), std::to_string(d.bytes_received),
-                      std::to_string(d.messages_sent), std::to_string(d.header_bytes_sent),
-                      std::to_string(d.messages_received), Num(lr), Num(sim_total),
-                      std::to_string(d.messages_dropped)});
+        if (up && training) loss_mean += losses[i] / n_up;
+        metrics->row({std::to_string(round), std::to_string(i),
+                      up && training ? Num(losses[i]) : "", std::to_string(d.bytes_sent),
+                      std::to_string(d.bytes_received), std::to_string(d.messages_sent),
+                      std::to_string(d.header_bytes_sent), std::to_string(d.messages_received),
+                      Num(lr), Num(sim_total), std::to_string(d.messages_dropped)});
       }
       metrics->flush();
     }
-    const bool last = round + 1 == rounds;
+    const bool last = round + 1 == total_rounds;
     if (last || (eval_every > 0 && (round + 1) % eval_every == 0)) {
       auto te = Clock::now();
       evaluate(round, last ? 0 : eval_samples);
@@ -651,11 +660,11 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     }
     progress.update(round, loss_mean, last_acc, static_cast<double>(sent_total) / n / 1e6,
                     Seconds(t_loop, Clock::now()));
-    if (checkpoint_every > 0 && (round + 1) % checkpoint_every == 0 && round + 1 < rounds)
+    if (checkpoint_every > 0 && (round + 1) % checkpoint_every == 0 && round + 1 < total_rounds)
       write_checkpoint(round + 1);
   }
   progress.finish();
-  MURMUR_ASSERT(last_eval_round == rounds - 1);
+  MURMUR_ASSERT(last_eval_round == total_rounds - 1);
   const double loop_s = loop_before + Seconds(t_loop, Clock::now()) - (eval_s - eval_before);
 
   nlohmann::ordered_json rank_stats;
@@ -720,6 +729,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   s["partition"] = popt.name;
   s["nodes"] = n;
   s["rounds"] = rounds;
+  s["final_gossip_rounds"] = total_rounds - rounds;
   s["seed"] = seed;
   s["params"] = dim;
   for (const auto& [key, value] : algorithm->resolved_parameters()) s[key] = value;
@@ -750,7 +760,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   t["train_seconds"] = train_s;
   t["comm_seconds"] = comm_s;
   t["eval_seconds"] = eval_s;
-  t["round_seconds_mean"] = loop_s / rounds;
+  t["round_seconds_mean"] = loop_s / total_rounds;
   t["threads"] = threads;
   t["peak_rss_bytes"] = PeakRssBytes();
   t["resumed_from"] =

@@ -46,6 +46,11 @@ std::vector<KeySpec> Build() {
       I("run.nodes", 16, 1, 1e6, "number of simulated nodes"),
       I("run.rounds", 100, 1, 1e9,
         "communication rounds (each: train.local_steps SGD steps, then one exchange)"),
+      I("run.final_gossip_rounds", 0, 0, 1e9,
+        "communication-only rounds after run.rounds: no local steps, only the algorithm's "
+        "exchange, so the node models move toward their average before the final evaluation "
+        "(their bytes, metrics and evaluations count like any round's); not for majority_vote "
+        "(its messages are the local steps' updates) or local (no exchange)"),
       I("run.seed", 1, 0, 9.2e18,
         "seed of every random stream (data split, init, shuffling, random graphs)"),
       I("run.threads", 0, 0, 1024,

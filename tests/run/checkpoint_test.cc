@@ -184,6 +184,15 @@ TEST_F(ResumeTest, MajorityVoteWithRoundedValuesResumesToTheSameOutputs) {
   }
 }
 
+// A checkpoint inside the gossip-only rounds of run.final_gossip_rounds (rounds 7-9 here; the
+// newest checkpoint is after round 8) resumes to the same files: no steps, lr 0, same bytes.
+TEST_F(ResumeTest, ResumesInsideTheFinalGossipRounds) {
+  Config c = Small();
+  c.set("run.final_gossip_rounds=3");
+  ExpectResumeReproduces(c, "final_gossip");
+  EXPECT_EQ(ListCheckpoints(root_ / "cut_final_gossip")[0].filename(), "round-00000008.ckpt");
+}
+
 TEST_F(ResumeTest, RefusesAFinishedRunAMissingCheckpointAndAChangedConfig) {
   const fs::path dir = root_ / "r";
   Config c = Small();

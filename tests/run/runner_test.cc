@@ -235,6 +235,59 @@ TEST_F(RunnerTest, LearningRateWarmupAndStepDecay) {
   for (int round = 0; round < 6; ++round) EXPECT_EQ(m[1 + round * 6][8], expected[round]);
 }
 
+// run.final_gossip_rounds: after the training rounds, rounds of the algorithm's exchange
+// alone. The training rounds are those of the plain run; the gossip-only rounds send the
+// same bytes, log no loss and lr 0, and pull the node models together around their average
+// (which D-PSGD and CHOCO keep), so the worst node ends near the averaged model.
+TEST_F(RunnerTest, FinalGossipRoundsMixTheModelsWithoutTraining) {
+  for (const char* algorithm : {"algorithm.name=dpsgd", "algorithm.name=choco"}) {
+    Config c = Small();
+    c.set("partition.alpha=0.1");  // skewed nodes: far apart after training
+    c.set(algorithm);
+    if (std::string(algorithm) == "algorithm.name=choco") {
+      c.set("compression.name=topk");
+      c.set("compression.ratio=0.2");
+      c.set("algorithm.gamma=0.2");
+    }
+    const std::string tag = std::string(algorithm).substr(15);
+    const fs::path plain = Run(c, "plain_" + tag).out_dir;
+    c.set("run.final_gossip_rounds=60");
+    const fs::path tail = Run(c, "tail_" + tag).out_dir;
+    auto mp = Csv(plain / "metrics.csv"), mt = Csv(tail / "metrics.csv");
+    ASSERT_EQ(mp.size(), 1u + 6 * 6) << tag;
+    ASSERT_EQ(mt.size(), 1u + 66 * 6) << tag;
+    for (size_t i = 0; i < mp.size(); ++i) EXPECT_EQ(mp[i], mt[i]) << tag << " row " << i;
+    for (size_t i = mp.size(); i < mt.size(); ++i) {
+      EXPECT_EQ(mt[i][2], "") << tag << " row " << i;   // no training loss
+      EXPECT_EQ(mt[i][8], "0") << tag << " row " << i;  // lr 0
+      EXPECT_GT(std::stoll(mt[i][3]), 0) << tag << " row " << i;
+    }
+    if (tag == "dpsgd") {  // dense messages: every round sends the same bytes
+      EXPECT_EQ(mt.back()[3], mp.back()[3]);
+    }
+    const auto sp = nlohmann::json::parse(Slurp(plain / "summary.json"));
+    const auto st = nlohmann::json::parse(Slurp(tail / "summary.json"));
+    EXPECT_EQ(st["rounds"], 6) << tag;
+    EXPECT_EQ(st["final_gossip_rounds"], 60) << tag;
+    EXPECT_EQ(sp["final_gossip_rounds"], 0) << tag;
+    const double cp = sp["final_consensus_distance"], ct = st["final_consensus_distance"];
+    EXPECT_GT(cp, 1e-3) << tag;
+    EXPECT_LT(ct, cp / 100) << tag << ": " << cp << " -> " << ct;
+    // The average is kept, so the averaged model barely moves; the nodes reach it (their
+    // losses become its loss) and their mean accuracy rises.
+    EXPECT_NEAR(st["final_acc_avg_model"].get<double>(), sp["final_acc_avg_model"].get<double>(),
+                0.02)
+        << tag;
+    const double gap_p =
+        sp["final_loss_mean"].get<double>() - sp["final_loss_avg_model"].get<double>();
+    const double gap_t =
+        st["final_loss_mean"].get<double>() - st["final_loss_avg_model"].get<double>();
+    EXPECT_GT(gap_p, 0.04) << tag;
+    EXPECT_LT(std::abs(gap_t), 1e-3) << tag;
+    EXPECT_GT(st["final_acc_mean"].get<double>(), sp["final_acc_mean"].get<double>() + 0.05) << tag;
+  }
+}
+
 TEST_F(RunnerTest, RefusesToOverwriteARun) {
   Config c = Small();
   c.set("run.rounds=1");
@@ -427,6 +480,11 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
        "compression.name: majority_vote sparsifies by its vote (vote.mask_ratio); set "
        "compression.name = \"none\" (got 'sign')"},
       {{"algorithm.name=majority_vote", "vote.server=6"}, "vote.server: node 6 is outside [0, 6)"},
+      {{"algorithm.name=majority_vote", "run.final_gossip_rounds=5"},
+       "run.final_gossip_rounds = 5: majority_vote does not exchange models, so rounds without "
+       "local steps have nothing to send; set it to 0"},
+      {{"algorithm.name=local", "run.final_gossip_rounds=1"},
+       "run.final_gossip_rounds = 1: local does not exchange models"},
       {{"algorithm.name=scsp", "algorithm.average_every=0", "algorithm.final_average=false"},
        "algorithm.average_every / algorithm.final_average: scsp with no averaging is "
        "sparse_push; set one of them"},
@@ -459,7 +517,7 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
     EXPECT_NE(err.find(k.error), std::string::npos) << joined << "\n=> '" << err << "'";
     EXPECT_FALSE(fs::exists(root_ / "x" / "metrics.csv")) << joined << ": a run started";
   }
-  EXPECT_EQ(cases.size(), 21u);
+  EXPECT_EQ(cases.size(), 23u);
 }
 
 }  // namespace

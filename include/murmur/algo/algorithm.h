@@ -106,7 +106,8 @@ struct AlgorithmContext {
   // Compression settings (compression.*); algorithms without compression require "none".
   std::string compression = "none";
   compress::CompressorOptions compressor;
-  // Total rounds of the run (algorithms that act after the last round need it).
+  // Total rounds of the run, run.final_gossip_rounds included (algorithms that act after the
+  // last round need it).
   int64_t rounds = 0;
   // The learning rate of a round (train.*), for algorithms whose state carries it; empty when
   // the caller has no schedule.
@@ -140,6 +141,10 @@ class Algorithm {
   virtual int phases() const { return 1; }
   virtual void send(int phase, uint32_t round, int node, std::span<float> x) = 0;
   virtual void receive(int phase, uint32_t round, int node, std::span<float> x) = 0;
+  // Whether a round without local steps still means something: the algorithm mixes the
+  // models themselves (run.final_gossip_rounds runs such rounds after the training). False
+  // where the messages are the local steps' updates (majority_vote) or there are none (local).
+  virtual bool mixes_models() const { return true; }
   // Push-sum weight w_i of a node (x = w z); 1 for algorithms without push-sum. Call it
   // between rounds, not concurrently with receive(node).
   virtual double push_sum_weight(int node) const { return 1.0; }
