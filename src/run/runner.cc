@@ -592,8 +592,9 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     });
     auto t1 = Clock::now();
     auto advice = [&] {  // built only for an error message
-      return "; lower train.lr" +
-             (has_gamma ? " or algorithm.gamma (currently " + gamma_text + ")" : std::string());
+      const std::string g = "algorithm.gamma (currently " + gamma_text + ")";
+      if (!training) return has_gamma ? "; lower " + g : std::string();  // the gossip alone
+      return "; lower train.lr" + (has_gamma ? " or " + g : std::string());
     };
     // Divergence guard: a NaN or infinity in any model (bad[i], set by the caller) stops the
     // run before it is compressed or saved.
@@ -624,7 +625,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
       if (!quasi_global.empty() && training && !faults.down(i, r32))
         models[i]->set_optimizer_state(quasi_global[i].end_round(models[i]->params(), lr, steps));
     });
-    check_models("round ");
+    check_models(training ? "round " : "gossip-only round ");
     auto t2 = Clock::now();
     train_s += Seconds(t0, t1);
     comm_s += Seconds(t1, t2);

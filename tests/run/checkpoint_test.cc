@@ -240,6 +240,20 @@ TEST_F(ResumeTest, DivergenceInAModelNamesNodeRoundAndCoordinateAndKeepsTheLastC
   const auto at = wb.find(" round ");
   ASSERT_NE(at, std::string::npos) << wb;
   EXPECT_EQ(LoadLatestCheckpoint(root_ / "b")->rounds_done, std::stoll(wb.substr(at + 7))) << wb;
+
+  // Gossip alone diverging (CHOCO with random-5% at gamma 1, in the gossip-only rounds of
+  // run.final_gossip_rounds, where no local step runs): caught after the exchange, before the
+  // next round compresses the model, and the advice is gamma alone.
+  c = Small();
+  for (const char* s : {"run.rounds=1", "run.final_gossip_rounds=3000", "algorithm.gamma=1",
+                        "compression.ratio=0.05", "output.checkpoint_every=100"})
+    c.set(s);
+  const std::string wc = test_util::ErrorText([&] { Run(c, root_ / "c"); });
+  EXPECT_TRUE(test_util::Contains(wc, "'s model holds ")) << wc;
+  EXPECT_TRUE(test_util::Contains(wc, " after gossip-only round ")) << wc;
+  EXPECT_TRUE(test_util::Contains(wc, "; lower algorithm.gamma (currently 1.0")) << wc;
+  EXPECT_FALSE(test_util::Contains(wc, "train.lr")) << wc;
+  EXPECT_TRUE(test_util::Contains(wc, "the last good checkpoint is kept: ")) << wc;
 }
 
 }  // namespace
