@@ -12,7 +12,8 @@
 #                                          two_step_ring_g, two_step_push, gamma_half_octave,
 #                                          top3q8_seeds, r8000_dpsgd, r8000_choco,
 #                                          r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp,
-#                                          tail_dpsgd, tail_choco, tail_sgp, tail_sp, jwins
+#                                          tail_dpsgd, tail_choco, tail1_dpsgd, tail1_choco,
+#                                          tail_sgp, tail_sp, jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -653,6 +654,19 @@ tail_choco() {
   tail_rows choco_top1_ring_lr0.025_g0.0442 choco_topk_ring.toml dir0.1:1 dir0.1:2 dir0.1:3 \
     iid:1 -- --set train.lr=0.025 --set algorithm.gamma=0.0441942
 }
+# The same with the one-step decay of `long` (lr x0.1 at round 3200 of 4000), where CHOCO top-1%
+# was within 1 point of D-PSGD on iid: groups tail1_dpsgd and tail1_choco, side by side.
+tail1_rows() {
+  local name=$1 config=$2
+  shift 2
+  split_seed_rows "${name}_r4000_tail1000" "$config" "$@" --set run.rounds=4000 \
+    --set "train.lr_decay_rounds=[3200]" "${TAIL[@]}"
+}
+tail1_dpsgd() { tail1_rows dpsgd_ring dpsgd_ring.toml dir0.1:1 iid:1 dir0.1:2 dir0.1:3 --; }
+tail1_choco() {
+  tail1_rows choco_top1_ring_lr0.025_g0.0442 choco_topk_ring.toml dir0.1:1 iid:1 dir0.1:2 \
+    dir0.1:3 -- --set train.lr=0.025 --set algorithm.gamma=0.0441942
+}
 tail_sgp() { tail_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --; }
 tail_sp() {
   tail_rows sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 dir0.1:2 iid:1 -- \
@@ -671,8 +685,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | r16000_dpsgd | r16000_choco | r8000_sgp | r8000_sp | tail_dpsgd | tail_choco | tail_sgp | tail_sp | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp, tail_dpsgd, tail_choco, tail_sgp, tail_sp, jwins)" >&2; exit 2 ;;
+    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | r16000_dpsgd | r16000_choco | r8000_sgp | r8000_sp | tail_dpsgd | tail_choco | tail1_dpsgd | tail1_choco | tail_sgp | tail_sp | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp, tail_dpsgd, tail_choco, tail1_dpsgd, tail1_choco, tail_sgp, tail_sp, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"

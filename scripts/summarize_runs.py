@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 FIELDS = ["run", "algorithm", "topology", "partition", "final_acc_mean", "final_acc_min",
-          "final_acc_avg_model", "bytes_sent_per_node", "gamma", "rounds", "wall_seconds"]
+          "final_acc_avg_model", "bytes_sent_per_node", "gamma", "rounds", "final_gossip_rounds",
+          "wall_seconds"]
 BASELINE = {"choco": "dpsgd_ring", "sparse_push": "sgp_onepeer", "scsp": "sgp_onepeer"}
 
 
