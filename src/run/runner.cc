@@ -576,7 +576,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     auto t0 = Clock::now();
     pool.parallel_for(n_local, [&](size_t k) {
       const int i = local[k];
-      if (!training || faults.down(i, r32)) {  // no steps, no compute time
+      if (!training || faults.down(i, r32)) {  // gossip-only round or crashed node: no steps
         losses[i] = 0.0;
         compute_s[i] = 0.0;
         return;
