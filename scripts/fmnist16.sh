@@ -13,7 +13,9 @@
 #                                          top3q8_seeds, r8000_dpsgd, r8000_choco,
 #                                          r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp,
 #                                          tail_dpsgd, tail_choco, tail1_dpsgd, tail1_choco,
-#                                          tail_sgp, tail_sp, jwins
+#                                          tail1_sgp, tail1_sp, tail1_sp_ratio, tail1_sp_none,
+#                                          tail1_sp_g, tail1_sp_top1_g, tail_sgp, tail_sp,
+#                                          jwins
 # Environment: MURMUR (default build/murmur), OUT (default runs/fmnist16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -667,6 +669,50 @@ tail1_choco() {
   tail1_rows choco_top1_ring_lr0.025_g0.0442 choco_topk_ring.toml dir0.1:1 iid:1 dir0.1:2 \
     dir0.1:3 -- --set train.lr=0.025 --set algorithm.gamma=0.0441942
 }
+# Sparse-Push against SGP with the one-step decay and the consensus phase: groups tail1_sgp
+# and tail1_sp, side by side (SP at the configs' lr 0.05 and at half of it, as CHOCO on the
+# ring).
+tail1_sgp() { tail1_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --; }
+tail1_sp() {
+  tail1_rows sp_top1_onepeer_lr0.025_g0.0625 sparse_push_onepeer.toml dir0.1:1 dir0.1:2 \
+    iid:1 -- --set train.lr=0.025 --set algorithm.gamma=0.0625
+  tail1_rows sp_top1_onepeer_g0.0625 sparse_push_onepeer.toml dir0.1:1 dir0.1:2 -- \
+    --set algorithm.gamma=0.0625
+}
+# How many coordinates Sparse-Push needs on Dirichlet(0.1) with the same protocol: top-3% and
+# top-10%, gamma tuned at start (group tail1_sp_ratio).
+tail1_sp_ratio() {
+  local pct
+  for pct in 3 10; do
+    tail1_rows "sp_top${pct}_onepeer" sparse_push_onepeer.toml dir0.1:1 -- \
+      --set compression.ratio=0.$(printf %02d "$pct")
+  done
+}
+# Is it the compression or the consensus step? Sparse-Push with no compression at gamma 0.25,
+# 0.0625 and 0.5 (gamma 1 is SGP), top-10% / top-3% at twice their tuned gamma and top-20% at
+# gamma 0.5: groups tail1_sp_none and tail1_sp_g, side by side.
+tail1_sp_none() {
+  local g
+  for g in 0.25 0.0625 0.5; do
+    tail1_rows "sp_none_onepeer_g$g" sparse_push_onepeer.toml dir0.1:1 -- \
+      --set compression.name=none --set algorithm.gamma=$g
+  done
+}
+tail1_sp_g() {
+  tail1_rows sp_top10_onepeer_g0.5 sparse_push_onepeer.toml dir0.1:1 -- \
+    --set compression.ratio=0.10 --set algorithm.gamma=0.5
+  tail1_rows sp_top3_onepeer_g0.25 sparse_push_onepeer.toml dir0.1:1 -- \
+    --set compression.ratio=0.03 --set algorithm.gamma=0.25
+  tail1_rows sp_top20_onepeer_g0.5 sparse_push_onepeer.toml dir0.1:1 -- \
+    --set compression.ratio=0.20 --set algorithm.gamma=0.5
+}
+# Top-1% at larger consensus steps than the tuned 0.0625 (group tail1_sp_top1_g).
+tail1_sp_top1_g() {
+  local g
+  for g in 0.125 0.25; do
+    tail1_rows "sp_top1_onepeer_g$g" sparse_push_onepeer.toml dir0.1:1 -- --set algorithm.gamma=$g
+  done
+}
 tail_sgp() { tail_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --; }
 tail_sp() {
   tail_rows sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 dir0.1:2 iid:1 -- \
@@ -685,8 +731,8 @@ groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do
   case $g in
-    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | r16000_dpsgd | r16000_choco | r8000_sgp | r8000_sp | tail_dpsgd | tail_choco | tail1_dpsgd | tail1_choco | tail_sgp | tail_sp | jwins) "$g" ;;
-    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp, tail_dpsgd, tail_choco, tail1_dpsgd, tail1_choco, tail_sgp, tail_sp, jwins)" >&2; exit 2 ;;
+    main | choco | long | sweep | scsp | relay | vote | vote_plain | vote_quant | vote_pipe | vote_seeds | vote_rescale | vote_gm | vote_localm | allreduce_plain | vote_long | vote_long_more | qgm | two_step_ring | two_step_ring_g | two_step_push | gamma_half_octave | top3q8_seeds | r8000_dpsgd | r8000_choco | r16000_dpsgd | r16000_choco | r8000_sgp | r8000_sp | tail_dpsgd | tail_choco | tail1_dpsgd | tail1_choco | tail1_sgp | tail1_sp | tail1_sp_ratio | tail1_sp_none | tail1_sp_g | tail1_sp_top1_g | tail_sgp | tail_sp | jwins) "$g" ;;
+    *) echo "unknown group '$g' (main, choco, long, sweep, scsp, relay, vote, vote_plain, vote_quant, vote_pipe, vote_seeds, vote_rescale, vote_gm, vote_localm, allreduce_plain, vote_long, vote_long_more, qgm, two_step_ring, two_step_ring_g, two_step_push, gamma_half_octave, top3q8_seeds, r8000_dpsgd, r8000_choco, r16000_dpsgd, r16000_choco, r8000_sgp, r8000_sp, tail_dpsgd, tail_choco, tail1_dpsgd, tail1_choco, tail1_sgp, tail1_sp, tail1_sp_ratio, tail1_sp_none, tail1_sp_g, tail1_sp_top1_g, tail_sgp, tail_sp, jwins)" >&2; exit 2 ;;
   esac
 done
 python3 scripts/summarize_runs.py "$OUT" > "$OUT/summary.csv"
