@@ -704,6 +704,14 @@ tail1_sp_top1_g() {
     tail1_rows "sp_top1_onepeer_g$g" sparse_push_onepeer.toml dir0.1:1 -- --set algorithm.gamma=$g
   done
 }
+# The two telling rows again on seed 2: no compression at the tuned gamma of top-1%, and top-20%
+# at gamma 0.5 (group tail1_sp_seed2).
+tail1_sp_seed2() {
+  tail1_rows sp_none_onepeer_g0.0625 sparse_push_onepeer.toml dir0.1:2 -- \
+    --set compression.name=none --set algorithm.gamma=0.0625
+  tail1_rows sp_top20_onepeer_g0.5 sparse_push_onepeer.toml dir0.1:2 -- \
+    --set compression.ratio=0.20 --set algorithm.gamma=0.5
+}
 tail_sgp() { tail_rows sgp_onepeer sgp_onepeer.toml dir0.1:1 dir0.1:2 iid:1 --; }
 tail_sp() {
   tail_rows sp_top1_onepeer sparse_push_onepeer.toml dir0.1:1 dir0.1:2 iid:1 -- \
@@ -722,7 +730,7 @@ KNOWN_GROUPS=(main choco long sweep scsp relay vote vote_plain vote_quant vote_p
   vote_rescale vote_gm vote_localm allreduce_plain vote_long vote_long_more qgm two_step_ring
   two_step_ring_g two_step_push gamma_half_octave top3q8_seeds r8000_dpsgd r8000_choco r16000_dpsgd
   r16000_choco r8000_sgp r8000_sp tail_dpsgd tail_choco tail1_dpsgd tail1_choco tail1_sgp tail1_sp
-  tail1_sp_ratio tail1_sp_none tail1_sp_g tail1_sp_top1_g tail_sgp tail_sp jwins)
+  tail1_sp_ratio tail1_sp_none tail1_sp_g tail1_sp_top1_g tail1_sp_seed2 tail_sgp tail_sp jwins)
 groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(main)
 for g in "${groups[@]}"; do  # every name checked before any row runs
