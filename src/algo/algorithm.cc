@@ -71,9 +71,16 @@ void detail::RequireMixing(const AlgorithmContext& ctx, std::string_view algo, M
                    "' columns are off by ", col, "; ", hint);
     } else {
       const double row = graph::RowStochasticError(g);
+      // On a directed graph the weights that make undirected ones doubly stochastic are refused,
+      // so the advice is what works there.
       MURMUR_CHECK(ConfigError, row < 1e-9 && col < 1e-9, "topology.weights: ", algo,
                    " needs doubly stochastic mixing weights, but on '", ctx.topology->name(),
-                   "' rows are off by ", row, " and columns by ", col, "; ", hint);
+                   "' rows are off by ", row, " and columns by ", col, "; ",
+                   g.directed ? "on a directed graph only 'column' and 'uniform' weights exist, "
+                                "and they are doubly stochastic only where every node receives "
+                                "from as many nodes as it sends to: use sgp (push-sum) or "
+                                "sparse_push there, or an undirected topology"
+                              : hint);
     }
   }
 }

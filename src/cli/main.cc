@@ -29,11 +29,25 @@ int EnvInt(std::initializer_list<const char*> names) {
   return 0;
 }
 
+// The user's line: the message, and with --verbose the source location that raised it.
+void Report(const char* kind, const murmur::Error& e, bool verbose) {
+  std::string text(verbose ? std::string_view(e.what()) : e.message());
+  // "training diverged: ..." already says what kind of error it is.
+  const std::string prefix = std::string(kind) + ": ";
+  if (text.rfind(prefix, 0) == 0) text = text.substr(prefix.size());
+  std::fprintf(stderr, "murmur: %s: %s\n", kind, text.c_str());
+  std::fflush(stderr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"murmur: communication-efficient decentralized deep learning"};
   app.require_subcommand(1);
+  app.fallthrough();  // --verbose also after the subcommand
+  bool verbose = false;
+  app.add_flag("--verbose,-v", verbose,
+               "errors also name the source location that raised them (for bug reports)");
 
   auto* run = app.add_subcommand("run", "run one experiment from a TOML config");
   std::string config_path, out_dir, resume_dir;
@@ -207,9 +221,10 @@ int main(int argc, char** argv) {
         return 0;
       }
       std::fprintf(stderr,
-                   "murmur sweep: %d points: %d run, %d complete before, %d failed; %s/sweep.csv\n",
-                   r.points, r.ran, r.skipped, r.failed, r.out_dir.c_str());
-      return r.failed ? 1 : 0;
+                   "murmur sweep: %d points: %d run, %d complete before, %d diverged, %d failed; "
+                   "%s/sweep.csv\n",
+                   r.points, r.ran, r.skipped, r.diverged, r.failed, r.out_dir.c_str());
+      return r.failed ? 1 : r.diverged ? 3 : 0;
     } else if (*plot) {
       std::vector<murmur::run::RunRecord> runs;
       for (const auto& d : murmur::run::ExpandRunDirs(plot_dirs))
@@ -249,10 +264,17 @@ int main(int argc, char** argv) {
       return murmur::cli::BenchCompress(bench_sizes, bench_json, bench_min_time);
     }
   } catch (const murmur::ConfigError& e) {
-    std::fprintf(stderr, "murmur: config error: %s\n", e.what());
-    std::fflush(stderr);
+    Report("config error", e, verbose);
     murmur::comm::AbortMpiIfRunning(2);  // under mpirun: end every rank, not just this one
     return 2;
+  } catch (const murmur::DivergenceError& e) {
+    Report("training diverged", e, verbose);
+    murmur::comm::AbortMpiIfRunning(3);
+    return 3;
+  } catch (const murmur::Error& e) {
+    Report("error", e, verbose);
+    murmur::comm::AbortMpiIfRunning(1);
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "murmur: error: %s\n", e.what());
     std::fflush(stderr);

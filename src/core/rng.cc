@@ -61,6 +61,18 @@ double Rng::normal() {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
 }
 
+std::pair<double, double> Rng::gamma_and_log(double shape) {
+  if (shape < 1.0) {
+    // The same operations as gamma() for the draw; its logarithm does not underflow.
+    double u = uniform();
+    if (u < 1e-300) u = 1e-300;
+    const auto [g, log_g] = gamma_and_log(shape + 1.0);
+    return {g * std::pow(u, 1.0 / shape), log_g + std::log(u) / shape};
+  }
+  const double g = gamma(shape);
+  return {g, std::log(g)};
+}
+
 double Rng::gamma(double shape) {
   if (shape < 1.0) {
     // Boost: Gamma(a) = Gamma(a + 1) * U^(1/a).

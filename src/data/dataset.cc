@@ -83,10 +83,13 @@ DataSplits LoadData(const DataOptions& options) {
                "data.train_subset / data.test_subset: must be >= 0");
   s.train.truncate(options.train_subset);
   s.test.truncate(options.test_subset);
-  MURMUR_CHECK(
-      DataError,
-      s.train.sample_dim() == s.test.sample_dim() && s.train.num_classes == s.test.num_classes,
-      "dataset '", options.name, "': train and test splits differ in shape or classes");
+  MURMUR_CHECK(DataError,
+               s.train.channels == s.test.channels && s.train.height == s.test.height &&
+                   s.train.width == s.test.width && s.train.num_classes == s.test.num_classes,
+               "dataset '", options.name, "': train samples are ", s.train.channels, "x",
+               s.train.height, "x", s.train.width, " in ", s.train.num_classes,
+               " classes, test samples ", s.test.channels, "x", s.test.height, "x", s.test.width,
+               " in ", s.test.num_classes, " classes");
   MURMUR_CHECK(DataError, s.train.size > 0 && s.test.size > 0, "dataset '", options.name,
                "': empty train or test split");
   return s;

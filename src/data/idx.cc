@@ -2,6 +2,7 @@
 // NN big-endian u32 sizes, then the data. Files may be gzip-compressed; zlib reads both.
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "murmur/data/dataset.h"
@@ -32,6 +33,7 @@ class GzFile {
         MURMUR_FAIL(DataError, path_, ": corrupt compressed data while reading ", what, " (", msg,
                     ")");
       }
+      if (got == 0) check_stream_end();
       MURMUR_CHECK(DataError, got > 0, path_, ": truncated while reading ", what);
       p += got;
       n -= static_cast<size_t>(got);
@@ -39,13 +41,40 @@ class GzFile {
   }
   bool at_end() {
     uint8_t b;
-    return gzread(f_, &b, 1) == 0;
+    const int got = gzread(f_, &b, 1);
+    if (got <= 0) check_stream_end();
+    return got == 0;
+  }
+  // Whether the file is stored uncompressed (known after the first read).
+  bool direct() { return gzdirect(f_) != 0; }
+
+ private:
+  // At the end of the input: a gzip stream must have ended with its trailer, whose CRC and
+  // length zlib then checked (a missing trailer reads as Z_BUF_ERROR, a bad CRC as an error).
+  void check_stream_end() {
+    int err = Z_OK;
+    const char* msg = gzerror(f_, &err);
+    MURMUR_CHECK(DataError, err != Z_BUF_ERROR, path_,
+                 ": the gzip stream ends without its trailer (truncated; its CRC cannot be "
+                 "checked)");
+    MURMUR_CHECK(DataError, err == Z_OK, path_, ": corrupt compressed data (", msg, ")");
   }
 
+ public:
  private:
   std::string path_;
   gzFile f_ = nullptr;
 };
+
+// "28x28".
+std::string ShapeText(const std::vector<int64_t>& dims) {
+  std::string s;
+  for (int64_t d : dims) {
+    if (!s.empty()) s += 'x';
+    s += std::to_string(d);
+  }
+  return s;
+}
 
 std::string FindFile(const std::string& dir, const std::string& stem) {
   for (const std::string& name : {stem + ".gz", stem}) {
@@ -80,8 +109,25 @@ IdxArray ReadIdx(const std::string& path) {
     total *= d;
     MURMUR_CHECK(DataError, total < (int64_t{1} << 34), path, ": implausibly large array");
   }
-  a.data.resize(total);
-  f.read(a.data.data(), a.data.size(), "the data");
+  // The header is not trusted with an allocation: an uncompressed file must hold exactly what
+  // it claims, and a compressed one is read in growing chunks, so a false claim costs at most
+  // about twice the data that is really there.
+  const int64_t header = 4 + 4 * int64_t{ndim};
+  if (f.direct()) {
+    std::error_code ec;
+    const auto bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+    MURMUR_CHECK(DataError, ec || bytes - header >= total, path,
+                 ": truncated while reading the data: the header claims ", total,
+                 " bytes of data (dimensions ", ShapeText(a.dims), ") but the file holds ",
+                 bytes - header);
+  }
+  constexpr int64_t kFirstChunk = int64_t{1} << 20;
+  while (static_cast<int64_t>(a.data.size()) < total) {
+    const int64_t have = static_cast<int64_t>(a.data.size());
+    const int64_t chunk = std::min(total - have, std::max(have, kFirstChunk));
+    a.data.resize(static_cast<size_t>(have + chunk));
+    f.read(a.data.data() + have, static_cast<size_t>(chunk), "the data");
+  }
   MURMUR_CHECK(DataError, f.at_end(), path, ": trailing bytes after ", total, " elements");
   return a;
 }
@@ -89,6 +135,8 @@ IdxArray ReadIdx(const std::string& path) {
 DataSplits LoadIdxDir(const std::string& name, const std::string& dir) {
   MURMUR_CHECK(DataError, std::filesystem::is_directory(dir), "data.path '", dir,
                "': not a directory (", name, " needs the four IDX files there)");
+  std::string first_images;
+  std::vector<int64_t> first_shape;
   auto load = [&](const std::string& prefix) {
     const std::string ipath = FindFile(dir, prefix + "-images-idx3-ubyte");
     const std::string lpath = FindFile(dir, prefix + "-labels-idx1-ubyte");
@@ -99,6 +147,14 @@ DataSplits LoadIdxDir(const std::string& name, const std::string& dir) {
                  lb.dims.size());
     MURMUR_CHECK(DataError, im.dims[0] == lb.dims[0], ipath, " has ", im.dims[0], " images but ",
                  lpath, " has ", lb.dims[0], " labels");
+    // Train and test images must have one shape, not only one pixel count.
+    const std::vector<int64_t> shape(im.dims.begin() + 1, im.dims.end());
+    if (first_images.empty()) {
+      first_images = ipath;
+      first_shape = shape;
+    }
+    MURMUR_CHECK(DataError, shape == first_shape, ipath, " holds images of ", ShapeText(shape),
+                 " but ", first_images, " holds images of ", ShapeText(first_shape));
     Dataset d;
     d.name = name;
     d.size = im.dims[0];

@@ -7,10 +7,15 @@
 #include "murmur/data/partition.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
+#include <tuple>
 
 namespace murmur::data {
 namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 std::vector<std::vector<int64_t>> Iid(const Dataset& d, const PartitionOptions& o, Rng& rng) {
   std::vector<int64_t> all(d.size);
@@ -50,7 +55,8 @@ std::vector<std::vector<int64_t>> Shards(const Dataset& d, const PartitionOption
 }
 
 std::vector<std::vector<int64_t>> Dirichlet(const Dataset& d, const PartitionOptions& o, Rng& rng) {
-  MURMUR_CHECK(ConfigError, o.alpha > 0.0, "partition.alpha: must be > 0, got ", o.alpha);
+  MURMUR_CHECK(ConfigError, o.alpha > 0.0, "partition.alpha: must be > 0 (inf: equal shares), got ",
+               o.alpha);
   std::vector<std::vector<int64_t>> by_class(d.num_classes);
   for (int64_t i = 0; i < d.size; ++i) by_class[d.labels[i]].push_back(i);
   const double cap = static_cast<double>(d.size) / o.nodes;
@@ -59,14 +65,28 @@ std::vector<std::vector<int64_t>> Dirichlet(const Dataset& d, const PartitionOpt
     for (auto& cls : by_class) {
       std::vector<int64_t> idx = cls;
       rng.shuffle(std::span<int64_t>(idx));
-      std::vector<double> p(o.nodes);
-      double sum = 0.0;
+      // p ~ Dir(alpha) from Gamma draws. Below alpha ~ 1e-4 every draw underflows to 0 in
+      // linear space: then the proportions come from the draws' logarithms. (Linear space is
+      // kept where it is exact, so partitions stay those murmur has always drawn.)
+      // alpha = inf is the limit: equal proportions.
+      std::vector<double> p(o.nodes, 0.0), log_p(o.nodes, -kInf);
+      double top = 0.0, log_top = -kInf;
       for (int i = 0; i < o.nodes; ++i) {
-        p[i] = rng.gamma(o.alpha);
-        if (static_cast<double>(parts[i].size()) >= cap) p[i] = 0.0;
-        sum += p[i];
+        if (std::isinf(o.alpha)) {
+          p[i] = 1.0;
+          log_p[i] = 0.0;
+        } else {
+          std::tie(p[i], log_p[i]) = rng.gamma_and_log(o.alpha);
+        }
+        if (static_cast<double>(parts[i].size()) >= cap) p[i] = 0.0, log_p[i] = -kInf;
+        top = std::max(top, p[i]);
+        log_top = std::max(log_top, log_p[i]);
       }
-      if (sum <= 0.0) {  // every node full or all draws underflowed: spread evenly
+      if (top < 1e-200 && !std::isinf(log_top))
+        for (int i = 0; i < o.nodes; ++i) p[i] = std::exp(log_p[i] - log_top);
+      double sum = 0.0;
+      for (double v : p) sum += v;
+      if (sum <= 0.0) {  // every node full: spread evenly
         std::fill(p.begin(), p.end(), 1.0);
         sum = o.nodes;
       }

@@ -37,27 +37,29 @@ std::string_view WeightSchemeName(WeightScheme scheme) { return EnumName(kWeight
 
 Graph GraphFromEdges(int n, bool directed, const std::vector<std::pair<int, int>>& edges) {
   MURMUR_CHECK(ConfigError, n >= 1, "a graph needs at least one node, got ", n);
-  std::vector<std::set<int>> out(n), in(n);
-  for (auto [a, b] : edges) {
-    MURMUR_CHECK(ConfigError, a >= 0 && a < n && b >= 0 && b < n, "edge ", a, "->", b,
-                 " names a node outside [0, ", n, ")");
-    if (a == b) continue;
-    out[a].insert(b);
-    in[b].insert(a);
-    if (!directed) {
-      out[b].insert(a);
-      in[a].insert(b);
-    }
-  }
   Graph g;
   g.n = n;
   g.directed = directed;
   g.out.resize(n);
   g.in.resize(n);
-  for (int i = 0; i < n; ++i) {
-    g.out[i].assign(out[i].begin(), out[i].end());
-    g.in[i].assign(in[i].begin(), in[i].end());
+  for (auto [a, b] : edges) {
+    MURMUR_CHECK(ConfigError, a >= 0 && a < n && b >= 0 && b < n, "edge ", a, "->", b,
+                 " names a node outside [0, ", n, ")");
+    if (a == b) continue;
+    g.out[a].push_back(b);
+    g.in[b].push_back(a);
+    if (!directed) {
+      g.out[b].push_back(a);
+      g.in[a].push_back(b);
+    }
   }
+  // Sorted, without duplicates (an edge listed twice is one edge).
+  for (auto* lists : {&g.out, &g.in})
+    for (std::vector<int>& l : *lists) {
+      std::sort(l.begin(), l.end());
+      l.erase(std::unique(l.begin(), l.end()), l.end());
+      l.shrink_to_fit();
+    }
   return g;
 }
 

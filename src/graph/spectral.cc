@@ -97,6 +97,9 @@ double SpectralGap(const Topology& topology) { return 1.0 - SecondEigenvalueModu
 
 namespace murmur::graph {
 
+// Steps (edge visits) DescribeTopology spends on one exact figure: a few seconds.
+constexpr double kWorkBudget = 3e9;
+
 std::string DescribeTopology(const Topology& t, bool with_edges) {
   std::ostringstream os;
   const int n = t.nodes();
@@ -122,15 +125,35 @@ std::string DescribeTopology(const Topology& t, bool with_edges) {
        << prefix << "out-degree min/mean/max: " << omin << " / " << static_cast<double>(e) / n
        << " / " << omax << "\n";
     if (g.directed) os << prefix << "in-degree min/max: " << imin << " / " << imax << "\n";
-    const int diam = Diameter(g);
-    os << prefix << "diameter: "
-       << (diam < 0 ? std::string("infinite (not strongly connected)") : std::to_string(diam))
-       << "\n";
+    // Exact diameter: a breadth-first search from every node, n * edges steps. Beyond the
+    // budget, a lower bound from a few sources, said as such.
+    if (static_cast<double>(n) * static_cast<double>(e) <= kWorkBudget) {
+      const int diam = Diameter(g);
+      os << prefix << "diameter: "
+         << (diam < 0 ? std::string("infinite (not strongly connected)") : std::to_string(diam))
+         << "\n";
+    } else {
+      int bound = 0;
+      for (int k = 0; k < 16; ++k)
+        for (int d : HopDistances(g, static_cast<int>(static_cast<int64_t>(k) * n / 16)))
+          bound = std::max(bound, d);
+      os << prefix << "diameter: >= " << bound
+         << " (eccentricity of 16 nodes; the exact value takes n * edges = "
+         << static_cast<double>(n) * static_cast<double>(e) << " steps)\n";
+    }
   }
-  const double lambda2 = SecondEigenvalueModulus(t);
-  os << "second eigenvalue modulus |lambda_2|: " << lambda2 << "\n"
-     << "spectral gap 1 - |lambda_2|: " << 1.0 - lambda2
-     << (t.time_varying() ? " (per round, from the product over one period)" : "") << "\n";
+  // Power iteration: about (2 * 5000 + 3000) * period products with W, each over every edge.
+  double work = 0;
+  for (int r = 0; r < t.period(); ++r) work += 13000.0 * (t.at(r).directed_edges() + n);
+  if (work <= kWorkBudget) {
+    const double lambda2 = SecondEigenvalueModulus(t);
+    os << "second eigenvalue modulus |lambda_2|: " << lambda2 << "\n"
+       << "spectral gap 1 - |lambda_2|: " << 1.0 - lambda2
+       << (t.time_varying() ? " (per round, from the product over one period)" : "") << "\n";
+  } else {
+    os << "spectral gap: not computed (power iteration would take about " << work
+       << " multiply-adds, over the budget of " << kWorkBudget << ")\n";
+  }
   if (with_edges) {
     for (int r = 0; r < t.period(); ++r) {
       const Graph& g = t.at(r);

@@ -68,7 +68,17 @@ std::unique_ptr<Topology> Torus(const TopologyOptions& o) {
   return Static("torus", n, false, e);
 }
 
+// Graphs beyond this many undirected edges (about 4 GB of adjacency and weights) are refused
+// before anything is allocated: they would end in bad_alloc after minutes.
+constexpr double kMaxEdges = 5e7;
+void CheckEdges(const char* name, int n, double edges, const char* advice) {
+  MURMUR_CHECK(ConfigError, edges <= kMaxEdges, "topology.name: '", name, "' on ", n, " nodes has ",
+               edges, " edges, more than murmur builds (", kMaxEdges, "); ", advice);
+}
+
 std::unique_ptr<Topology> Complete(const TopologyOptions& o) {
+  CheckEdges("complete", o.nodes, 0.5 * o.nodes * (o.nodes - 1.0),
+             "allreduce averages exactly on any topology, or use a sparse graph");
   Edges e;
   for (int i = 0; i < o.nodes; ++i)
     for (int j = i + 1; j < o.nodes; ++j) e.emplace_back(i, j);
@@ -158,6 +168,7 @@ std::unique_ptr<Topology> Regular(const TopologyOptions& o) {
   MURMUR_CHECK(ConfigError, (static_cast<int64_t>(n) * d) % 2 == 0,
                "topology.degree: nodes * degree must be even for a regular graph, got ", n, " * ",
                d);
+  CheckEdges("regular", n, 0.5 * n * d, "lower topology.degree");
   Rng rng(o.seed, 0, Stream::kTopology);
   // Pairing model with restarts: pair up n*d stubs at random, keep the graph only if it is
   // simple and connected. Stubs that would form a loop or duplicate are re-drawn a few times
@@ -204,6 +215,9 @@ std::unique_ptr<Topology> ErdosRenyi(const TopologyOptions& o) {
   if (p <= 0.0) p = std::min(1.0, 2.0 * std::log(std::max(2, n)) / n);
   MURMUR_CHECK(ConfigError, p > 0.0 && p <= 1.0, "topology.edge_prob: must be in (0, 1], got ",
                o.edge_prob);
+  // One draw per pair of nodes: bounded like the edges.
+  CheckEdges("erdos_renyi", n, std::max(p, 1.0 / 64) * 0.5 * n * (n - 1.0),
+             "lower topology.edge_prob or run.nodes");
   Rng rng(o.seed, 0, Stream::kTopology);
   for (int attempt = 0; attempt < 1000; ++attempt) {
     Edges e;

@@ -134,23 +134,32 @@ std::string WriteCheckpoint(const fs::path& run_dir, int64_t rounds_done,
 
   const fs::path path = CheckpointPath(run_dir, rounds_done);
   const std::string tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   MURMUR_CHECK(IoError, fd >= 0, tmp, ": cannot create (", std::strerror(errno), ")");
   try {
     WriteAll(fd, head.data(), head.size(), tmp);
     WriteAll(fd, payload.data(), payload.size(), tmp);
     WriteAll(fd, tail.data(), tail.size(), tmp);
     MURMUR_CHECK(IoError, ::fsync(fd) == 0, tmp, ": fsync failed (", std::strerror(errno), ")");
+    MURMUR_CHECK(IoError, ::close(fd) == 0, tmp, ": write failed (", std::strerror(errno), ")");
+    fd = -1;
+    fs::rename(tmp, path, ec);
+    MURMUR_CHECK(IoError, !ec, path.string(), ": cannot rename into place (", ec.message(), ")");
   } catch (...) {
-    ::close(fd);
+    // A full disk (ENOSPC) must not also keep the partial file.
+    if (fd >= 0) ::close(fd);
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
     throw;
   }
-  ::close(fd);
-  fs::rename(tmp, path, ec);
-  MURMUR_CHECK(IoError, !ec, path.string(), ": cannot rename into place (", ec.message(), ")");
   SyncDir(dir);
-  const std::vector<fs::path> files = ListCheckpoints(run_dir);
-  for (size_t k = static_cast<size_t>(keep); k < files.size(); ++k) fs::remove(files[k], ec);
+  // Keep the newest `keep` up to this one. Checkpoints after it belong to a history that
+  // this run abandoned (it resumed from an older one), and never outrank it.
+  int kept = 0;
+  for (const fs::path& f : ListCheckpoints(run_dir)) {
+    const int64_t r = RoundsOf(f);
+    if (r > rounds_done || ++kept > keep) fs::remove(f, ec);
+  }
   return path.string();
 }
 

@@ -3,8 +3,12 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cfloat>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -238,12 +242,25 @@ Value FromText(std::string_view text, const KeySpec& spec, const std::string& so
   return {};
 }
 
+// "[0, inf)" (no upper bound, finite values), "[1e-06, inf]" (infinity allowed), "[1, 16]".
+std::string RangeText(const KeySpec& k) {
+  std::ostringstream r;
+  r << "[" << k.min << ", ";
+  if (std::isinf(k.max))
+    r << "inf]";
+  else if (k.max == DBL_MAX)
+    r << "inf)";
+  else
+    r << k.max << "]";
+  return r.str();
+}
+
 void Check(const KeySpec& spec, const Value& v, const std::string& source) {
   auto in_range = [&](double x) {
     MURMUR_CHECK(ConfigError, std::isfinite(x) || spec.max == INFINITY, source, ": ", spec.key,
                  ": must be finite, got ", x);
     MURMUR_CHECK(ConfigError, x >= spec.min && x <= spec.max, source, ": ", spec.key,
-                 ": must be in [", spec.min, ", ", spec.max, "], got ", x);
+                 ": must be in ", RangeText(spec), ", got ", x);
   };
   if (auto* i = std::get_if<int64_t>(&v)) in_range(static_cast<double>(*i));
   if (auto* d = std::get_if<double>(&v)) {
@@ -307,11 +324,26 @@ Config Config::FromString(std::string_view text, const std::string& source) {
 }
 
 Config Config::FromFile(const std::string& path) {
-  std::ifstream in(path);
-  MURMUR_CHECK(IoError, in.good(), path, ": cannot open config file");
+  return FromString(ReadConfigFile(path, "config file"), path);
+}
+
+std::string ReadConfigFile(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  MURMUR_CHECK(IoError, !ec || status.type() == std::filesystem::file_type::not_found, path,
+               ": cannot open ", what, " (", ec.message(), ")");
+  MURMUR_CHECK(IoError, status.type() != std::filesystem::file_type::not_found, path,
+               ": cannot open ", what, " (no such file)");
+  MURMUR_CHECK(
+      IoError, status.type() == std::filesystem::file_type::regular, path, ": the ", what, " is ",
+      status.type() == std::filesystem::file_type::directory ? "a directory" : "not a regular file",
+      "; give a TOML file");
+  std::ifstream in(path, std::ios::binary);
+  MURMUR_CHECK(IoError, in.good(), path, ": cannot open ", what, " (", std::strerror(errno), ")");
   std::stringstream ss;
   ss << in.rdbuf();
-  return FromString(ss.str(), path);
+  MURMUR_CHECK(IoError, !in.bad(), path, ": cannot read ", what, " (", std::strerror(errno), ")");
+  return ss.str();
 }
 
 void Config::set(std::string_view assignment) {
@@ -401,12 +433,7 @@ std::string SchemaMarkdown() {
     } else if (k.type == Type::kInt || k.type == Type::kFloat || k.type == Type::kIntList ||
                k.type == Type::kFloatList) {
       std::ostringstream r;
-      r << "[" << k.min << ", " << (std::isinf(k.max) ? std::string("inf") : [&] {
-        std::ostringstream m;
-        m << k.max;
-        return m.str();
-      }()) << "]";
-      allowed = r.str();
+      allowed = RangeText(k);
     }
     const char* type = k.type == Type::kBool      ? "bool"
                        : k.type == Type::kInt     ? "int"

@@ -173,8 +173,14 @@ RunRecord LoadRun(const std::string& dir_name) {
     nlohmann::json s;
     try {
       s = nlohmann::json::parse(in);
-      r.final_acc_mean = s.at("final_acc_mean").get<double>();
-      r.final_acc_min = s.at("final_acc_min").get<double>();
+      r.diverged = s.value("status", "") == "diverged";
+      if (r.diverged) {
+        r.diverged_round = s.at("diverged_round").get<int64_t>();
+        r.final_acc_mean = r.final_acc_min = std::nan("");
+      } else {
+        r.final_acc_mean = s.at("final_acc_mean").get<double>();
+        r.final_acc_min = s.at("final_acc_min").get<double>();
+      }
       r.bytes_per_node = s.at("bytes_sent_per_node").get<double>();
       r.sim_seconds = s.value("sim_seconds", 0.0);
     } catch (const nlohmann::json::exception& ex) {
@@ -277,39 +283,61 @@ const CurvePoint* Reach(const RunRecord& r, double target) {
 
 }  // namespace
 
-std::string CompareMarkdown(const std::vector<RunRecord>& runs, const CompareOptions& o) {
-  MURMUR_CHECK(ConfigError, !runs.empty(), "compare: no runs");
-  // Groups: runs whose labels without the seed agree.
-  const std::vector<std::string> labels = RunLabels(runs, false);
-  std::vector<std::string> group_label;
-  std::vector<std::vector<const RunRecord*>> groups;
+namespace {
+
+// Keys that define the problem rather than the method: runs are compared within a problem.
+bool ProblemKey(const std::string& key) {
+  return key.rfind("data.", 0) == 0 || key.rfind("partition.", 0) == 0 ||
+         key.rfind("model.", 0) == 0 || key == "run.nodes";
+}
+
+// Runs that differ only in run.seed, in the order they first appear, with their labels.
+struct Groups {
+  std::vector<std::string> label;
+  std::vector<std::vector<const RunRecord*>> runs;
+};
+Groups GroupBySetting(const std::vector<const RunRecord*>& runs) {
+  std::vector<RunRecord> copies;  // RunLabels takes records
+  for (const RunRecord* r : runs) copies.push_back(*r);
+  const std::vector<std::string> labels = RunLabels(copies, false);
+  Groups g;
   for (size_t i = 0; i < runs.size(); ++i) {
-    auto it = std::find(group_label.begin(), group_label.end(), labels[i]);
-    if (it == group_label.end()) {
-      group_label.push_back(labels[i]);
-      groups.emplace_back();
-      it = group_label.end() - 1;
+    auto it = std::find(g.label.begin(), g.label.end(), labels[i]);
+    if (it == g.label.end()) {
+      g.label.push_back(labels[i]);
+      g.runs.emplace_back();
+      it = g.label.end() - 1;
     }
-    groups[it - group_label.begin()].push_back(&runs[i]);
+    g.runs[it - g.label.begin()].push_back(runs[i]);
   }
+  return g;
+}
+
+// The table of one problem's runs.
+std::string CompareTable(const std::vector<const RunRecord*>& runs, const CompareOptions& o) {
+  const Groups groups = GroupBySetting(runs);
   int ref = -1;
-  for (size_t g = 0; g < groups.size() && ref < 0; ++g)
-    for (const RunRecord* r : groups[g])
-      if (o.reference.empty() ? FullSharing(r->config)
+  for (size_t g = 0; g < groups.runs.size() && ref < 0; ++g)
+    for (const RunRecord* r : groups.runs[g])
+      if (o.reference.empty() ? FullSharing(r->config) && !r->diverged
                               : fs::equivalent(fs::path(r->dir), fs::path(o.reference)))
         ref = static_cast<int>(g);
-  MURMUR_CHECK(ConfigError, o.reference.empty() || ref >= 0, "compare --reference ", o.reference,
-               ": not one of the runs compared");
-  auto mean_of = [](const std::vector<const RunRecord*>& g, auto field) {
+  // Means over the runs of a group that did not diverge (bytes: over all of them).
+  auto mean_of = [](const std::vector<const RunRecord*>& g, auto field, bool all = false) {
     double s = 0;
-    for (const RunRecord* r : g) s += field(*r);
-    return s / g.size();
+    int k = 0;
+    for (const RunRecord* r : g)
+      if (all || !r->diverged) s += field(*r), ++k;
+    return k ? s / k : std::nan("");
   };
   double target = o.target;
   if (target < 0 && ref >= 0)
-    target = mean_of(groups[ref], [](const RunRecord& r) { return r.final_acc_mean; }) - 0.01;
+    target = mean_of(groups.runs[ref], [](const RunRecord& r) { return r.final_acc_mean; }) - 0.01;
+  if (std::isnan(target)) target = -1;
   const double ref_bytes =
-      ref >= 0 ? mean_of(groups[ref], [](const RunRecord& r) { return r.bytes_per_node; }) : 0;
+      ref >= 0 ? mean_of(
+                     groups.runs[ref], [](const RunRecord& r) { return r.bytes_per_node; }, true)
+               : 0;
 
   std::ostringstream os;
   os << "| run | seeds | final acc mean | final acc min | MB sent/node | compression";
@@ -317,20 +345,37 @@ std::string CompareMarkdown(const std::vector<RunRecord>& runs, const CompareOpt
   os << " |\n|---|---|---|---|---|---";
   if (target >= 0) os << "|---|---";
   os << "|\n";
-  for (size_t g = 0; g < groups.size(); ++g) {
-    const auto& runs_g = groups[g];
+  for (size_t g = 0; g < groups.runs.size(); ++g) {
+    const auto& runs_g = groups.runs[g];
+    std::vector<double> accs;
+    std::string diverged_at;
+    bool unfinished = false;
+    for (const RunRecord* r : runs_g) {
+      unfinished |= !r->finished;
+      if (r->diverged)
+        diverged_at +=
+            (diverged_at.empty() ? std::string() : ", ") + std::to_string(r->diverged_round);
+      else
+        accs.push_back(r->final_acc_mean);
+    }
     const double acc = mean_of(runs_g, [](const RunRecord& r) { return r.final_acc_mean; });
     double var = 0;
-    for (const RunRecord* r : runs_g) var += (r->final_acc_mean - acc) * (r->final_acc_mean - acc);
-    const double sd = runs_g.size() > 1 ? std::sqrt(var / (runs_g.size() - 1)) : 0.0;
-    const double bytes = mean_of(runs_g, [](const RunRecord& r) { return r.bytes_per_node; });
-    bool unfinished = false;
-    for (const RunRecord* r : runs_g) unfinished |= !r->finished;
-    os << "| " << group_label[g] << (static_cast<int>(g) == ref ? " (reference)" : "")
-       << (unfinished ? " (unfinished)" : "") << " | " << runs_g.size() << " | " << Fixed(acc, 4)
-       << (runs_g.size() > 1 ? " ± " + Fixed(sd, 4) : "") << " | "
-       << Fixed(mean_of(runs_g, [](const RunRecord& r) { return r.final_acc_min; }), 4) << " | "
-       << Fixed(bytes / 1e6, 2) << " | "
+    for (double a : accs) var += (a - acc) * (a - acc);
+    const double sd = accs.size() > 1 ? std::sqrt(var / (accs.size() - 1)) : 0.0;
+    const double bytes = mean_of(
+        runs_g, [](const RunRecord& r) { return r.bytes_per_node; }, true);
+    const size_t n_div = runs_g.size() - accs.size();
+    os << "| " << groups.label[g] << (static_cast<int>(g) == ref ? " (reference)" : "")
+       << (unfinished ? " (unfinished)" : "") << " | " << runs_g.size() << " | ";
+    if (accs.empty()) {
+      os << "diverged (round " << diverged_at << ") | – | ";
+    } else {
+      os << Fixed(acc, 4) << (accs.size() > 1 ? " ± " + Fixed(sd, 4) : "")
+         << (n_div ? " (" + std::to_string(n_div) + " diverged, round " + diverged_at + ")" : "")
+         << " | " << Fixed(mean_of(runs_g, [](const RunRecord& r) { return r.final_acc_min; }), 4)
+         << " | ";
+    }
+    os << Fixed(bytes / 1e6, 2) << " | "
        << (ref >= 0 && bytes > 0 ? Fixed(ref_bytes / bytes, 1) + "×" : "–");
     if (target >= 0) {
       int reached = 0;
@@ -359,6 +404,54 @@ std::string CompareMarkdown(const std::vector<RunRecord>& runs, const CompareOpt
   return os.str();
 }
 
+}  // namespace
+
+std::string CompareMarkdown(const std::vector<RunRecord>& runs, const CompareOptions& o) {
+  MURMUR_CHECK(ConfigError, !runs.empty(), "compare: no runs");
+  bool ref_found = o.reference.empty();
+  for (const RunRecord& r : runs)
+    ref_found = ref_found || fs::equivalent(fs::path(r.dir), fs::path(o.reference));
+  MURMUR_CHECK(ConfigError, ref_found, "compare --reference ", o.reference,
+               ": not one of the runs compared");
+  // Problems: the runs whose problem keys agree.
+  std::vector<std::string> problem_keys;
+  for (const KeySpec& k : Schema())
+    if (ProblemKey(k.key))
+      for (const RunRecord& r : runs)
+        if (r.config.show(k.key) != runs[0].config.show(k.key)) {
+          problem_keys.push_back(k.key);
+          break;
+        }
+  std::vector<std::string> problem;
+  std::vector<std::vector<const RunRecord*>> members;
+  for (const RunRecord& r : runs) {
+    std::string name;
+    for (const std::string& k : problem_keys)
+      name += (name.empty() ? "" : ", ") + Setting(r.config, k, k);
+    auto it = std::find(problem.begin(), problem.end(), name);
+    if (it == problem.end()) {
+      problem.push_back(name);
+      members.emplace_back();
+      it = problem.end() - 1;
+    }
+    members[it - problem.begin()].push_back(&r);
+  }
+  if (members.size() == 1) return CompareTable(members[0], o);
+  std::string out;
+  for (size_t p = 0; p < members.size(); ++p) {
+    CompareOptions po = o;
+    bool has_ref = false;
+    for (const RunRecord* r : members[p])
+      has_ref = has_ref ||
+                (!o.reference.empty() && fs::equivalent(fs::path(r->dir), fs::path(o.reference)));
+    if (!has_ref) po.reference.clear();  // the default reference of this problem
+    if (p) out += '\n';
+    out += "### " + problem[p] + "\n\n";
+    out += CompareTable(members[p], po);
+  }
+  return out;
+}
+
 std::string PlotScript(const std::vector<RunRecord>& runs, const PlotOptions& o) {
   MURMUR_CHECK(ConfigError, !runs.empty(), "plot: no runs");
   MURMUR_CHECK(ConfigError, o.x == "round" || o.x == "bytes" || o.x == "sim_time", "plot --x: '",
@@ -373,44 +466,91 @@ std::string PlotScript(const std::vector<RunRecord>& runs, const PlotOptions& o)
       MURMUR_CHECK(ConfigError, r.curve.empty() || !std::isnan(r.curve[0].sim_seconds), "plot --x ",
                    "sim_time: ", r.dir, " has no sim_seconds (it predates the network model); use ",
                    "--x round or bytes");
-  const std::vector<std::string> labels = RunLabels(runs, true);
   auto quoted = [](const std::string& s) {
     std::string q = "\"";
     for (char ch : s) q += (ch == '"' || ch == '\\') ? std::string("\\") + ch : std::string(1, ch);
     return q + "\"";
   };
+  auto x_of = [&](const CurvePoint& p) {
+    return o.x == "round"   ? static_cast<double>(p.round + 1)
+           : o.x == "bytes" ? p.bytes_per_node / 1e6
+                            : p.sim_seconds;
+  };
+  // One series per setting: a run alone, or the mean over its seeds at the rounds all of
+  // them evaluated.
+  std::vector<const RunRecord*> all;
+  for (const RunRecord& r : runs) all.push_back(&r);
+  const Groups groups = GroupBySetting(all);
   std::ostringstream os;
-  os << "# murmur plot: " << runs.size() << " run(s); data inline. Rerun: gnuplot THIS_FILE\n";
+  os << "# murmur plot: " << runs.size() << " run(s), " << groups.runs.size()
+     << " setting(s); data inline. Rerun: gnuplot THIS_FILE\n";
   os << (ext == ".png" ? "set terminal pngcairo size 1100,800 noenhanced font \",10\"\n"
                        : "set terminal svg size 1100,800 noenhanced font \"sans,10\"\n");
   os << "set output " << quoted(o.out) << "\n";
-  for (size_t i = 0; i < runs.size(); ++i) {
-    os << "$run" << i << " << EOD\n";
-    for (const CurvePoint& p : runs[i].curve) {
-      const double x = o.x == "round"   ? static_cast<double>(p.round + 1)
-                       : o.x == "bytes" ? p.bytes_per_node / 1e6
-                                        : p.sim_seconds;
-      os << Num(x) << " " << Num(p.acc_mean) << " " << Num(p.acc_min) << " " << Num(p.acc_max)
-         << " " << Num(std::max(p.consensus, 1e-30)) << "\n";
+  os << "set datafile missing \"?\"\n";  // a consensus distance of 0 (exact averaging)
+  bool any_consensus = false;
+  std::vector<std::string> titles;
+  for (size_t g = 0; g < groups.runs.size(); ++g) {
+    const auto& members = groups.runs[g];
+    os << "$run" << g << " << EOD\n";
+    for (const CurvePoint& p0 : members[0]->curve) {
+      double x = 0, mean = 0, lo = 0, hi = 0, cons = 0;
+      bool everywhere = true;
+      std::vector<double> means;
+      for (const RunRecord* r : members) {
+        auto it = std::find_if(r->curve.begin(), r->curve.end(),
+                               [&](const CurvePoint& q) { return q.round == p0.round; });
+        if (it == r->curve.end()) {
+          everywhere = false;
+          break;
+        }
+        x += x_of(*it) / members.size();
+        cons += it->consensus / members.size();
+        means.push_back(it->acc_mean);
+      }
+      if (!everywhere) continue;
+      for (double m : means) mean += m / means.size();
+      lo = members.size() > 1 ? *std::min_element(means.begin(), means.end()) : p0.acc_min;
+      hi = members.size() > 1 ? *std::max_element(means.begin(), means.end()) : p0.acc_max;
+      any_consensus |= cons > 0;
+      os << Num(x) << " " << Num(mean) << " " << Num(lo) << " " << Num(hi) << " "
+         << (cons > 0 ? Num(cons) : "?") << "\n";
     }
     os << "EOD\n";
+    titles.push_back(groups.label[g] + (members.size() > 1
+                                            ? " (" + std::to_string(members.size()) + " seeds)"
+                                            : std::string()));
   }
+  // Ten colours (Tableau 10), then dash patterns: 40 settings before a style repeats.
+  static const char* kColours[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+  for (size_t g = 0; g < groups.runs.size(); ++g)
+    os << "set linetype " << g + 1 << " lc rgb \"" << kColours[g % 10] << "\" dt " << g / 10 % 4 + 1
+       << " pt " << 7 + 2 * (g / 10 % 4) << "\n";
   const std::string xlabel = o.x == "round"   ? "round"
                              : o.x == "bytes" ? "MB sent per node"
                                               : "simulated seconds (network model)";
   os << "set multiplot layout 2,1 title " << quoted(o.title.empty() ? "murmur" : o.title) << "\n"
      << "set grid\nset key below Left reverse\nset xlabel " << quoted(xlabel) << "\n"
-     << "set ylabel \"test accuracy (band: min-max over nodes)\"\nset yrange [0:1]\n"
+     << "set ylabel \"test accuracy (band: min-max over nodes; over seeds' means for several "
+        "seeds)\"\nset yrange [0:1]\n"
      << "set style fill transparent solid 0.15 noborder\nplot ";
-  for (size_t i = 0; i < runs.size(); ++i)
-    os << (i ? ", \\\n     " : "") << "$run" << i << " using 1:3:4 with filledcurves lc " << i + 1
-       << " notitle, $run" << i << " using 1:2 with linespoints lc " << i + 1
-       << " pt 7 ps 0.5 title " << quoted(labels[i]);
-  os << "\nunset key\nset ylabel \"consensus distance (log)\"\nset autoscale y\n"
-     << "set logscale y\nset format y \"%g\"\nplot ";
-  for (size_t i = 0; i < runs.size(); ++i)
-    os << (i ? ", \\\n     " : "") << "$run" << i << " using 1:5 with linespoints lc " << i + 1
-       << " pt 7 ps 0.5 title " << quoted(labels[i]);
+  for (size_t i = 0; i < groups.runs.size(); ++i)
+    os << (i ? ", \\\n     " : "") << "$run" << i << " using 1:3:4 with filledcurves lt " << i + 1
+       << " notitle, $run" << i << " using 1:2 with linespoints lt " << i + 1 << " ps 0.5 title "
+       << quoted(titles[i]);
+  os << "\nunset key\n";
+  if (any_consensus) {
+    os << "set ylabel \"consensus distance (log; 0 not drawn)\"\nset autoscale y\n"
+       << "set logscale y\nset format y \"%g\"\nplot ";
+    for (size_t i = 0; i < groups.runs.size(); ++i)
+      os << (i ? ", \\\n     " : "") << "$run" << i << " using 1:5 with linespoints lt " << i + 1
+         << " ps 0.5 title " << quoted(titles[i]);
+  } else {  // every run averages exactly: nothing to draw on a log axis
+    os << "set ylabel \"consensus distance\"\nset yrange [-1:1]\n"
+       << "set label 1 \"0 in every run (exact averaging)\" at graph 0.5, graph 0.5 center\n"
+       << "plot NaN notitle";
+  }
   os << "\nunset multiplot\n";
   return os.str();
 }

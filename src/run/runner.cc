@@ -28,6 +28,7 @@
 #include "murmur/run/checkpoint.h"
 #include "murmur/run/metrics.h"
 #include "murmur/run/options.h"
+#include "murmur/run/run_dir.h"
 #include "murmur/train/node_model.h"
 #include "murmur/train/quasi_global.h"
 
@@ -61,33 +62,6 @@ std::string DefaultOutDir(const std::string& algorithm) {
   return dir;
 }
 
-void PrepareOutDir(const std::string& dir, bool overwrite) {
-  std::error_code ec;
-  if (fs::exists(dir)) {
-    MURMUR_CHECK(IoError, fs::is_directory(dir), "--out '", dir, "' exists and is not a directory");
-    const bool has_run =
-        fs::exists(fs::path(dir) / "metrics.csv") || fs::exists(fs::path(dir) / "summary.json");
-    MURMUR_CHECK(IoError, !has_run || overwrite, "--out '", dir,
-                 "' already holds a run; pick another directory or pass --overwrite");
-  }
-  fs::create_directories(dir, ec);
-  MURMUR_CHECK(IoError, !ec, "--out '", dir, "': cannot create (", ec.message(), ")");
-}
-
-void WriteFileAtomic(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    MURMUR_CHECK(IoError, out.good(), tmp.string(), ": cannot create");
-    out << text;
-    out.flush();
-    MURMUR_CHECK(IoError, out.good(), tmp.string(), ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  MURMUR_CHECK(IoError, !ec, path.string(), ": cannot rename into place (", ec.message(), ")");
-}
-
 std::string ReadText(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   MURMUR_CHECK(IoError, in.good(), path.string(), ": cannot open");
@@ -103,6 +77,46 @@ int64_t FirstNonFinite(std::span<const float> v) {
   for (size_t k = 0; k < v.size(); ++k)
     if (!std::isfinite(v[k])) return static_cast<int64_t>(k);
   return -1;
+}
+
+// A link fault on nodes that never talk in its rounds would silently change nothing.
+void CheckLinkFaults(const comm::FaultOptions& f, const graph::Topology& t) {
+  for (const comm::LinkDown& l : f.link_down) {
+    bool linked = false;
+    const int64_t span = std::min<int64_t>(l.to - l.from, t.period());
+    for (int64_t r = l.from; r < l.from + span && !linked; ++r) {
+      const graph::Graph& g = t.at(static_cast<uint32_t>(r));
+      auto has = [&](int a, int b) {
+        return std::find(g.out[a].begin(), g.out[a].end(), b) != g.out[a].end();
+      };
+      linked = has(l.a, l.b) || (l.both_ways && has(l.b, l.a));
+    }
+    MURMUR_CHECK(ConfigError, linked, "faults.link_down: ", l.a, l.both_ways ? "-" : ">", l.b, "@",
+                 l.from, ":", l.to, ": node ", l.a, " does not send to node ", l.b,
+                 l.both_ways ? " nor back" : "", " in those rounds on topology '", t.name(),
+                 "', so the fault would change nothing");
+  }
+}
+
+// Settings that are valid but most likely not what the user meant: warned about, not refused.
+void WarnAboutSchedule(const Config& c, const std::vector<std::vector<int64_t>>& parts) {
+  const int64_t rounds = c.get_int("run.rounds");
+  for (int64_t m : c.get_int_list("train.lr_decay_rounds"))
+    if (m >= rounds)
+      LogWarn("train.lr_decay_rounds: the milestone ", m, " is not before run.rounds = ", rounds,
+              ", so the learning rate never decays there");
+  if (c.get_int("train.warmup_rounds") > rounds)
+    LogWarn("train.warmup_rounds = ", c.get_int("train.warmup_rounds"),
+            " exceeds run.rounds = ", rounds, ": the run ends before the warm-up does");
+  size_t smallest = 0;
+  for (size_t i = 1; i < parts.size(); ++i)
+    if (parts[i].size() < parts[smallest].size()) smallest = i;
+  const int64_t batch = c.get_int("train.batch_size");
+  if (!parts.empty() && batch > static_cast<int64_t>(parts[smallest].size()))
+    LogWarn("train.batch_size = ", batch, " exceeds the ", parts[smallest].size(),
+            " training samples of node ", smallest,
+            ": its batches repeat samples within a step (lower train.batch_size, or give the "
+            "nodes more data)");
 }
 
 struct NodeEval {
@@ -215,6 +229,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   transport->record_links(true);  // the network model needs every frame of every round
   const comm::NetworkModel network(NetworkOptionsFrom(c), n, seed);
   const comm::FaultModel faults(FaultOptionsFrom(c), n, seed);
+  CheckLinkFaults(FaultOptionsFrom(c), *topology);
   transport->set_faults(&faults);
   const bool model_compute = c.get_string("network.compute") == "model";
   std::vector<double> acc_targets = c.get_double_list("output.acc_targets");
@@ -222,6 +237,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const data::DataSplits splits = data::LoadData(dopt);
   const data::PartitionOptions popt = PartitionOptionsFrom(c);
   auto parts = data::Partition(splits.train, popt);
+  if (root) WarnAboutSchedule(c, parts);
 
   const train::ModelOptions mopt = ModelOptionsFrom(c);
   const train::OptimizerOptions oopt = OptimizerOptionsFrom(c);
@@ -306,8 +322,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   // A resumed run continues from the newest whole checkpoint; every rank reads it.
   std::optional<Checkpoint> resume_from;
   if (options.resume) {
-    MURMUR_CHECK(IoError, !fs::exists(dir / "summary.json"), "--resume ", out_dir,
-                 ": the run already finished (summary.json exists); nothing to resume");
+    MURMUR_CHECK(IoError, !fs::exists(dir / "summary.json"), "--resume ", out_dir, ": holds ",
+                 DescribeRun(dir), "; nothing to resume");
     resume_from = LoadLatestCheckpoint(dir, root);
     MURMUR_CHECK(IoError, resume_from.has_value(), "--resume ", out_dir,
                  ": no usable checkpoint in ", (dir / "checkpoints").string(),
@@ -329,11 +345,16 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   const std::vector<std::string> eval_columns{
       "round",         "node",           "test_acc",          "test_loss",
       "avg_model_acc", "avg_model_loss", "consensus_distance"};
+  // Rank 0 owns the run directory (and its lock) until the run ends.
+  std::optional<RunDir> run_dir;
+  if (root)
+    run_dir.emplace(dir, options.resume      ? RunDir::Mode::kResume
+                         : options.overwrite ? RunDir::Mode::kOverwrite
+                                             : RunDir::Mode::kNew);
   if (root && !options.resume) {
-    PrepareOutDir(out_dir, options.overwrite);
-    WriteFileAtomic(dir / "config.toml", c.to_toml());
-    metrics.emplace((dir / "metrics.csv").string(), metric_columns);
-    evals.emplace((dir / "eval.csv").string(), eval_columns);
+    run_dir->write_file("config.toml", c.to_toml());
+    metrics.emplace(run_dir->claim("metrics.csv").string(), metric_columns);
+    evals.emplace(run_dir->claim("eval.csv").string(), eval_columns);
   }
   const double setup_seconds = Seconds(t_start, Clock::now());
   if (!quiet)
@@ -518,6 +539,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     io.text(m);
     io.text(e);
     for (const comm::Bytes& b : all) io.bytes().insert(io.bytes().end(), b.begin(), b.end());
+    run_dir->claim("checkpoints");
     WriteCheckpoint(dir, rounds_done, io.bytes(), checkpoint_keep);
   };
   int64_t start_round = 0;
@@ -567,9 +589,25 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
                                    : "; the last good checkpoint is kept: " + last_checkpoint;
   };
 
+  // What summary.json says of the run whatever its end.
+  auto summary_head = [&] {
+    nlohmann::ordered_json s;
+    s["algorithm"] = algo_name;
+    s["topology"] = topology->name();
+    s["model"] = mopt.name;
+    s["dataset"] = dopt.name;
+    s["partition"] = popt.name;
+    s["nodes"] = n;
+    s["rounds"] = rounds;
+    s["final_gossip_rounds"] = total_rounds - rounds;
+    s["seed"] = seed;
+    s["params"] = dim;
+    for (const auto& [key, value] : algorithm->resolved_parameters()) s[key] = value;
+    return s;
+  };
+
   Progress progress(total_rounds, quiet, start_round);
-  t_loop = Clock::now();
-  for (int64_t round = start_round; round < total_rounds; ++round) {
+  auto run_round = [&](int64_t round) {
     const uint32_t r32 = static_cast<uint32_t>(round);
     const bool training = round < rounds;  // else a gossip-only round: no steps, lr 0
     const double lr = training ? LearningRate(c, round) : 0.0;
@@ -600,13 +638,13 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     // run before it is compressed or saved.
     auto check_models = [&](const char* when) {
       for (int i : local)
-        MURMUR_CHECK(Error, bad[i] < 0, "training diverged: node ", i, "'s model holds ",
+        MURMUR_CHECK(DivergenceError, bad[i] < 0, "training diverged: node ", i, "'s model holds ",
                      models[i]->params()[bad[i]], " at coordinate ", bad[i], " after ", when, round,
                      advice(), checkpoint_note());
     };
     for (int i : local)
-      MURMUR_CHECK(Error, std::isfinite(losses[i]), "training diverged: node ", i, " has loss ",
-                   losses[i], " in round ", round, advice(), checkpoint_note());
+      MURMUR_CHECK(DivergenceError, std::isfinite(losses[i]), "training diverged: node ", i,
+                   " has loss ", losses[i], " in round ", round, advice(), checkpoint_note());
     check_models("the local steps of round ");
     for (int phase = 0; phase < algorithm->phases(); ++phase) {
       pool.parallel_for(n_local, [&](size_t k) {
@@ -637,6 +675,10 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     for (int i = 0; i < n; ++i) n_up += faults.down(i, r32) ? 0 : 1;
     if (root) {
       sim_total += network.round_seconds(compute_s, links);
+      MURMUR_CHECK(ConfigError, std::isfinite(sim_total), "network: the simulated time is not ",
+                   "finite after round ", round, " (", sim_total,
+                   "); network.latency_ms, bandwidth_mbps, spread or straggler_slowdown are too "
+                   "extreme");
       for (int i = 0; i < n; ++i) {
         const comm::ByteCounters now = transport->counters(i);
         const comm::ByteCounters d = now - before[i];
@@ -663,6 +705,26 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
                     Seconds(t_loop, Clock::now()));
     if (checkpoint_every > 0 && (round + 1) % checkpoint_every == 0 && round + 1 < total_rounds)
       write_checkpoint(round + 1);
+  };
+
+  t_loop = Clock::now();
+  int64_t round = start_round;
+  try {
+    for (; round < total_rounds; ++round) run_round(round);
+  } catch (const DivergenceError& e) {
+    // A diverged run ended with a result: summary.json says so (sweeps and compare show it),
+    // and the error still ends the command.
+    if (root) {
+      progress.finish();
+      nlohmann::ordered_json s = summary_head();
+      s["status"] = "diverged";
+      s["diverged_round"] = round;
+      s["error"] = std::string(e.message());
+      s["bytes_sent_per_node"] = static_cast<double>(sent_total) / n;
+      s["sim_seconds"] = sim_total;
+      run_dir->write_file("summary.json", s.dump(2) + "\n");
+    }
+    throw;
   }
   progress.finish();
   MURMUR_ASSERT(last_eval_round == total_rounds - 1);
@@ -722,18 +784,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     header_total += transport->counters(i).header_bytes_sent;
     messages_total += transport->counters(i).messages_sent;
   }
-  nlohmann::ordered_json s;
-  s["algorithm"] = algo_name;
-  s["topology"] = topology->name();
-  s["model"] = mopt.name;
-  s["dataset"] = dopt.name;
-  s["partition"] = popt.name;
-  s["nodes"] = n;
-  s["rounds"] = rounds;
-  s["final_gossip_rounds"] = total_rounds - rounds;
-  s["seed"] = seed;
-  s["params"] = dim;
-  for (const auto& [key, value] : algorithm->resolved_parameters()) s[key] = value;
+  nlohmann::ordered_json s = summary_head();
+  s["status"] = "finished";
   s["final_acc_mean"] = acc_mean;
   s["final_acc_min"] = acc_min;
   s["final_acc_max"] = acc_max;
@@ -768,11 +820,11 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
       resume_from ? nlohmann::ordered_json(resume_from->path) : nlohmann::ordered_json();
   if (ranks > 1) t["per_rank"] = rank_stats;
   // The algorithm's own files and timing.json first: summary.json marks a finished run.
-  for (const algo::OutputFile& f : algorithm->outputs()) WriteFileAtomic(dir / f.name, f.content);
+  for (const algo::OutputFile& f : algorithm->outputs()) run_dir->write_file(f.name, f.content);
   const std::string timing = t.dump(2) + "\n";
-  WriteFileAtomic(dir / "timing.json", timing);
+  run_dir->write_file("timing.json", timing);
   const std::string text = s.dump(2) + "\n";
-  WriteFileAtomic(dir / "summary.json", text);
+  run_dir->write_file("summary.json", text);
   if (!quiet)
     LogInfo("done in ", Num(wall), " s: final accuracy mean ", Num(acc_mean), ", min ",
             Num(acc_min), avg_model ? ", averaged model " + Num(avg_acc) : std::string(), "; sent ",

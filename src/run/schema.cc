@@ -14,7 +14,10 @@
 namespace murmur::run {
 namespace {
 
+// kInf as a maximum admits infinity itself (only where the key gives it a meaning); kNoMax
+// is "no upper bound" for finite values.
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNoMax = std::numeric_limits<double>::max();
 using Names = std::function<std::vector<std::string>()>;
 
 Names Fixed(std::vector<std::string> v) {
@@ -40,7 +43,7 @@ std::vector<KeySpec> Build() {
   };
   auto L = [](std::string k, std::string help) {
     return KeySpec{
-        std::move(k), Type::kIntList, std::vector<int64_t>{}, std::move(help), 0, kInf, {}};
+        std::move(k), Type::kIntList, std::vector<int64_t>{}, std::move(help), 0, kNoMax, {}};
   };
   return {
       I("run.nodes", 16, 1, 1e6, "number of simulated nodes"),
@@ -67,7 +70,7 @@ std::vector<KeySpec> Build() {
       I("data.synthetic_side", 12, 1, 256, "synthetic: samples are 1 x side x side images"),
       I("data.synthetic_train", 4096, 1, 1e9, "synthetic: training samples"),
       I("data.synthetic_test", 1024, 1, 1e9, "synthetic: test samples"),
-      F("data.synthetic_separation", 1.0, 0, kInf,
+      F("data.synthetic_separation", 1.0, 0, kNoMax,
         "synthetic: std of the class means (larger = easier)"),
 
       S("partition.name", "iid", "how training samples are split across nodes",
@@ -76,7 +79,9 @@ std::vector<KeySpec> Build() {
           for (auto& [n, _] : data::PartitionerHelp()) v.push_back(n);
           return v;
         }),
-      F("partition.alpha", 0.5, 1e-6, kInf, "dirichlet concentration: smaller = more label skew"),
+      F("partition.alpha", 0.5, 1e-6, kInf,
+        "dirichlet concentration: smaller = more label skew (1e-6: about one class per "
+        "node; inf: every class split evenly)"),
       I("partition.shards_per_node", 2, 1, 1e6, "shards: label-sorted shards per node"),
       I("partition.min_samples", 10, 1, 1e9,
         "dirichlet: redraw until every node has at least this many samples"),
@@ -86,7 +91,7 @@ std::vector<KeySpec> Build() {
         "average BatchNorm running statistics along with the parameters"),
       I("model.mlp_hidden", 200, 1, 1e6, "mlp: width of both hidden layers"),
 
-      F("train.lr", 0.05, 0, kInf, "learning rate"),
+      F("train.lr", 0.05, 0, kNoMax, "learning rate"),
       I("train.batch_size", 32, 1, 1e6, "samples per local SGD step"),
       I("train.local_steps", 1, 0, 1e6, "local SGD steps per round (H)"),
       F("train.momentum", 0.0, 0, 0.999999, "heavy-ball momentum (0 = plain SGD)"),
@@ -96,7 +101,7 @@ std::vector<KeySpec> Build() {
         "buffer becomes m = b m + (1 - b) (x before the round - x after it) / (lr * "
         "local_steps), b = train.momentum, so it follows the model's move including the "
         "averaging, not the node's own gradients; for label skew. Needs train.momentum > 0"),
-      F("train.weight_decay", 0.0, 0, kInf, "L2 weight decay"),
+      F("train.weight_decay", 0.0, 0, kNoMax, "L2 weight decay"),
       I("train.warmup_rounds", 0, 0, 1e9,
         "linear learning-rate warm-up from lr/10 over this many rounds"),
       L("train.lr_decay_rounds",
@@ -217,7 +222,7 @@ std::vector<KeySpec> Build() {
         }),
       F("compression.ratio", 0.01, 1e-9, 1,
         "topk/randomk/topk_quant: fraction of coordinates kept per segment"),
-      F("compression.threshold", 1e-3, 0, kInf, "threshold: keep coordinates with |x| >= this"),
+      F("compression.threshold", 1e-3, 0, kNoMax, "threshold: keep coordinates with |x| >= this"),
       I("compression.levels", 16, 1, 1 << 20, "qsgd: quantisation levels s"),
       I("compression.bits", 8, 1, 16, "topk_quant: bits per kept value"),
       B("compression.unbiased", false,
@@ -241,30 +246,30 @@ std::vector<KeySpec> Build() {
         "mpi: nodes to ranks, block (contiguous ranges, the first nodes % P ranks one more) or "
         "cyclic (node i on rank i % P)",
         Fixed({"block", "cyclic"})),
-      F("comm.timeout_s", 120, 1e-3, kInf,
+      F("comm.timeout_s", 120, 1e-3, kNoMax,
         "mpi: longest wait for another rank (a phase's messages or a gather of metrics); then "
         "the run ends with an error naming the rank and round"),
 
-      F("network.latency_ms", 1.0, 0, kInf,
+      F("network.latency_ms", 1.0, 0, kNoMax,
         "network model: per-link latency in milliseconds (sim_seconds in metrics.csv)"),
-      F("network.bandwidth_mbps", 100.0, 1e-9, kInf,
+      F("network.bandwidth_mbps", 100.0, 1e-9, kNoMax,
         "network model: per-link bandwidth in Mbit/s (10^6 bit/s)"),
       S("network.heterogeneity", "none",
         "network model: none (all links equal), uniform (each link's latency and bandwidth "
         "times an independent factor uniform in [1 - spread, 1 + spread]) or lognormal (factor "
         "exp(spread N(0,1))); drawn from run.seed",
         Fixed({"none", "uniform", "lognormal"})),
-      F("network.spread", 0.5, 0, kInf, "network model: spread of the per-link factors"),
+      F("network.spread", 0.5, 0, kNoMax, "network model: spread of the per-link factors"),
       I("network.stragglers", 0, 0, 1e6,
         "network model: number of nodes (drawn from run.seed) whose compute is slowed down"),
-      F("network.straggler_slowdown", 4.0, 1e-9, kInf,
+      F("network.straggler_slowdown", 4.0, 1e-9, kNoMax,
         "network model: compute-time multiplier of the stragglers"),
       S("network.compute", "model",
         "network model: local compute time per round, model (train.local_steps x "
         "train.batch_size x network.seconds_per_sample; deterministic, so metrics.csv is "
         "reproducible) or measured (each node's own steps on this machine; varies run to run)",
         Fixed({"model", "measured"})),
-      F("network.seconds_per_sample", 0.0, 0, kInf,
+      F("network.seconds_per_sample", 0.0, 0, kNoMax,
         "network model with compute = model: seconds of one training sample (forward + "
         "backward); the default 0 makes sim_seconds the communication time alone"),
 
@@ -281,7 +286,7 @@ std::vector<KeySpec> Build() {
       F("faults.delay_prob", 0.0, 0, 1,
         "injected faults: probability that a message is a straggler, faults.delay_ms late in "
         "the network model (sim_seconds); it still arrives in its round"),
-      F("faults.delay_ms", 0.0, 0, kInf, "injected faults: extra latency of a straggler message"),
+      F("faults.delay_ms", 0.0, 0, kNoMax, "injected faults: extra latency of a straggler message"),
 
       S("output.dir", "", "run directory; empty = runs/<timestamp>-<algorithm> (--out overrides)"),
       I("output.eval_every", 10, 0, 1e9, "evaluate every N rounds (0 = only after the last round)"),

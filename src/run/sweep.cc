@@ -60,6 +60,13 @@ std::string Unquote(std::string v) {
   return v;
 }
 
+// Whether the run in dir ended because training diverged (its summary.json says so).
+bool Diverged(const fs::path& dir) {
+  std::ifstream in(dir / "summary.json");
+  const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
+  return s.is_object() && s.value("status", "") == "diverged";
+}
+
 std::string CsvCell(std::string s) {
   for (char& ch : s)
     if (ch == ',' || ch == '\n' || ch == '\r') ch = ';';
@@ -71,7 +78,7 @@ std::string CsvCell(std::string s) {
 SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options) {
   toml::table doc;
   try {
-    doc = toml::parse_file(sweep_file);
+    doc = toml::parse(ReadConfigFile(sweep_file, "sweep file"), sweep_file);
   } catch (const toml::parse_error& e) {
     std::ostringstream os;
     os << e.description() << " (line " << e.source().begin.line << ")";
@@ -98,7 +105,7 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
     try {
       c.set(key + "=" + TomlText(v));
     } catch (const ConfigError& e) {
-      MURMUR_FAIL(ConfigError, sweep_file, ": ", where, ": ", e.what());
+      MURMUR_FAIL(ConfigError, sweep_file, ": ", where, ": ", e.message());
     }
   };
   if (const toml::node_view set = doc["set"]) {
@@ -237,15 +244,18 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
         done = Config::FromFile((dir / "config.toml").string());
       } catch (const Error& e) {
         MURMUR_FAIL(ConfigError, dir.string(),
-                    " holds a finished run whose config.toml cannot be read (", e.what(),
+                    " holds a finished run whose config.toml cannot be read (", e.message(),
                     "); move it away to rerun the point");
       }
       MURMUR_CHECK(ConfigError, done == p.config, dir.string(),
                    " holds a finished run of a different config (the base or [set] changed); move "
                    "it away or change 'out' to rerun the sweep");
       ++res.skipped;
-      status = "skipped (complete)";
-      if (!options.quiet) LogInfo(tag, ": complete, skipped");
+      const bool diverged = Diverged(dir);
+      res.diverged += diverged ? 1 : 0;
+      status = diverged ? "skipped (diverged)" : "skipped (complete)";
+      if (!options.quiet)
+        LogInfo(tag, diverged ? ": diverged before, skipped" : ": complete, skipped");
     } else {
       RunOptions ro;
       ro.out_dir = dir.string();
@@ -269,10 +279,17 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
           LogInfo(tag, ": final accuracy mean ", Num(r.final_acc_mean), ", min ",
                   Num(r.final_acc_min), "; ", Num(r.bytes_sent_per_node / 1e6),
                   " MB sent per node");
+      } catch (const DivergenceError& e) {
+        // A result, not a failure: its summary.json says so and the point counts as done.
+        ++res.ran;
+        ++res.diverged;
+        status = "diverged";
+        error = e.message();
+        LogWarn(tag, ": diverged: ", error);
       } catch (const Error& e) {
         ++res.failed;
         status = "failed";
-        error = e.what();
+        error = e.message();
         LogWarn(tag, ": failed: ", error);
       }
     }

@@ -136,6 +136,54 @@ TEST(Idx, MalformedFilesNameFileAndProblem) {
             std::string::npos);
 }
 
+TEST(Idx, TrainAndTestImagesMustHaveOneShape) {
+  // 2x8 training images and 4x4 test images have the same pixel count, not the same shape.
+  TempDir dir;
+  WriteIdxSet(dir, "t10k", 10, false);
+  std::vector<uint8_t> img(5 * 16, 1), lab = {0, 1, 2, 3, 4};
+  Write(dir.file("train-images-idx3-ubyte"), IdxBytes({5, 2, 8}, img), false);
+  Write(dir.file("train-labels-idx1-ubyte"), IdxBytes({5}, lab), false);
+  const std::string err = ErrorText([&] { LoadIdxDir("mnist", dir.str()); });
+  EXPECT_NE(err.find("t10k-images-idx3-ubyte holds images of 4x4 but"), std::string::npos) << err;
+  EXPECT_NE(err.find("train-images-idx3-ubyte holds images of 2x8"), std::string::npos) << err;
+}
+
+TEST(Idx, HeaderClaimsAreCheckedBeforeAllocating) {
+  // A header claiming 2^27 images of 8x8 (8 GiB) over 64 bytes of data: the raw file is
+  // refused from its length, the compressed one after reading the little data there is; both
+  // without allocating what the header claims (that would take many seconds or fail).
+  TempDir dir;
+  const std::vector<uint8_t> lie = IdxBytes({1u << 27, 8, 8}, std::vector<uint8_t>(64, 3));
+  for (bool gz : {false, true}) {
+    const std::string path = dir.file(gz ? "lie.gz" : "lie");
+    Write(path, lie, gz);
+    const std::string err = ErrorText([&] { ReadIdx(path); });
+    EXPECT_NE(err.find(path + ": truncated while reading the data"), std::string::npos) << err;
+  }
+  EXPECT_NE(ErrorText([&] { ReadIdx(dir.file("lie")); }).find("the file holds 64"),
+            std::string::npos);
+}
+
+TEST(Idx, GzipTrailerIsChecked) {
+  TempDir dir;
+  const std::vector<uint8_t> good = IdxBytes({3, 2, 2}, std::vector<uint8_t>(12, 1));
+  Write(dir.file("good.gz"), good, true);
+  std::ifstream in(dir.file("good.gz"), std::ios::binary);
+  std::vector<uint8_t> z((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(z.size(), 8u);
+  EXPECT_EQ(ReadIdx(dir.file("good.gz")).data.size(), 12u);
+  // Without its 8-byte trailer (CRC-32 and length) the stream is truncated.
+  Write(dir.file("no_trailer.gz"), std::vector<uint8_t>(z.begin(), z.end() - 8), false);
+  std::string err = ErrorText([&] { ReadIdx(dir.file("no_trailer.gz")); });
+  EXPECT_NE(err.find("ends without its trailer"), std::string::npos) << err;
+  // A wrong CRC.
+  std::vector<uint8_t> bad_crc = z;
+  bad_crc[z.size() - 8] ^= 0xff;
+  Write(dir.file("bad_crc.gz"), bad_crc, false);
+  err = ErrorText([&] { ReadIdx(dir.file("bad_crc.gz")); });
+  EXPECT_NE(err.find("corrupt compressed data"), std::string::npos) << err;
+}
+
 TEST(Idx, DirectoryLevelErrors) {
   TempDir dir;
   EXPECT_NE(ErrorText([&] { LoadIdxDir("mnist", dir.file("nope")); }).find("not a directory"),
@@ -163,21 +211,38 @@ std::vector<uint8_t> CifarRecords(int n) {
   return b;
 }
 
-TEST(Cifar, ReadsBinaryBatches) {
-  TempDir dir;
+// data_batch_1..5.bin with 3, 2, 1, 1, 1 records and a test batch of 4.
+void WriteCifarSet(const TempDir& dir) {
   Write(dir.file("data_batch_1.bin"), CifarRecords(3), false);
   Write(dir.file("data_batch_2.bin"), CifarRecords(2), false);
+  for (int i = 3; i <= 5; ++i)
+    Write(dir.file("data_batch_" + std::to_string(i) + ".bin"), CifarRecords(1), false);
   Write(dir.file("test_batch.bin"), CifarRecords(4), false);
+}
+
+TEST(Cifar, ReadsBinaryBatches) {
+  TempDir dir;
+  WriteCifarSet(dir);
   DataSplits s = LoadCifar10(dir.str());
-  EXPECT_EQ(s.train.size, 5);
+  EXPECT_EQ(s.train.size, 8);
   EXPECT_EQ(s.test.size, 4);
   EXPECT_EQ(s.train.channels, 3);
   EXPECT_EQ(s.train.labels[4], 1);
   EXPECT_EQ(s.train.pixels[4 * 3072 + 2048], 201);  // blue plane of record 1 of batch 2
 }
 
+TEST(Cifar, MissingTrainingBatchIsAnError) {
+  TempDir dir;
+  WriteCifarSet(dir);
+  fs::remove(dir.file("data_batch_3.bin"));
+  fs::remove(dir.file("data_batch_5.bin"));
+  const std::string err = ErrorText([&] { LoadCifar10(dir.str()); });
+  EXPECT_NE(err.find("missing data_batch_3.bin, data_batch_5.bin"), std::string::npos) << err;
+}
+
 TEST(Cifar, RejectsTruncatedAndBadLabels) {
   TempDir dir;
+  WriteCifarSet(dir);
   auto recs = CifarRecords(2);
   recs.pop_back();
   Write(dir.file("data_batch_1.bin"), recs, false);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace murmur::data {
@@ -70,6 +72,39 @@ TEST(Partition, DirichletSkewGrowsAsAlphaShrinks) {
   const double skewed = mean_classes(0.1), mild = mean_classes(100.0);
   EXPECT_LT(skewed, 5.0);
   EXPECT_GT(mild, 9.0);
+}
+
+// Down to the schema's smallest alpha (1e-6, where every Gamma draw underflows to 0 in linear
+// space) the skew keeps growing; alpha = inf splits every class evenly.
+TEST(Partition, DirichletSkewIsMonotoneDownToTinyAlpha) {
+  Dataset d = Labeled(5000, 10);
+  auto top_class_share = [&](double alpha) {  // mean over nodes of its largest class's share
+    PartitionOptions o;
+    o.name = "dirichlet";
+    o.nodes = 10;
+    o.alpha = alpha;
+    auto parts = Partition(d, o);
+    ExpectDisjointCover(parts, d.size);
+    double share = 0;
+    for (auto& p : parts) {
+      std::vector<int> count(10, 0);
+      for (int64_t i : p) ++count[d.labels[i]];
+      share += static_cast<double>(*std::max_element(count.begin(), count.end())) / p.size() / 10;
+    }
+    return share;
+  };
+  double previous = 0;
+  for (double alpha : {double{INFINITY}, 100.0, 1.0, 0.1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6}) {
+    const double share = top_class_share(alpha);
+    EXPECT_GE(share, previous - 0.02) << "alpha " << alpha;
+    previous = std::max(previous, share);
+    if (std::isinf(alpha)) {
+      EXPECT_LT(share, 0.12);
+    }
+    if (alpha <= 1e-4) {
+      EXPECT_GT(share, 0.95) << "alpha " << alpha;
+    }
+  }
 }
 
 TEST(Partition, Errors) {

@@ -264,3 +264,39 @@ TEST(Describe, ReportsStatsAndEdges) {
 
 }  // namespace
 }  // namespace murmur::graph
+
+namespace murmur::graph {
+namespace {
+
+// Graphs too large to build are refused before anything is allocated (complete on 100,000
+// nodes used to end in bad_alloc after 20 s), with the count and the way out.
+TEST(Errors, GraphsTooLargeToBuildAreRefusedUpFront) {
+  std::string err = test_util::ErrorText<ConfigError>([] { Make("complete", 100000); });
+  EXPECT_TRUE(test_util::Contains(err,
+                                  "'complete' on 100000 nodes has 4.99995e+09 edges, more "
+                                  "than murmur builds"))
+      << err;
+  err = test_util::ErrorText<ConfigError>([] { Make("regular", 2000000, "", 100); });
+  EXPECT_TRUE(test_util::Contains(err, "lower topology.degree")) << err;
+}
+
+// Beyond the work budget, DescribeTopology says what it did not compute exactly instead of
+// running for minutes (an all-pairs diameter of a 200,000-ring is 8e10 steps).
+TEST(Describe, LargeGraphsGetBoundsNotMinutesOfWork) {
+  auto t = Make("ring", 200000);
+  const std::string s = DescribeTopology(*t, false);
+  EXPECT_TRUE(test_util::Contains(s, "diameter: >= 100000 (eccentricity of 16 nodes")) << s;
+  EXPECT_TRUE(test_util::Contains(s, "spectral gap: not computed")) << s;
+  EXPECT_FALSE(test_util::Contains(s, "|lambda_2|")) << s;
+}
+
+// A graph listed with duplicate and self edges keeps each edge once, sorted.
+TEST(Graph, DuplicateAndSelfEdgesCollapse) {
+  const Graph g = GraphFromEdges(3, false, {{2, 0}, {0, 2}, {1, 1}, {0, 1}, {0, 2}});
+  EXPECT_EQ(g.out[0], (std::vector<int>{1, 2}));
+  EXPECT_EQ(g.in[2], (std::vector<int>{0}));
+  EXPECT_TRUE(g.out[1] == std::vector<int>{0});
+}
+
+}  // namespace
+}  // namespace murmur::graph

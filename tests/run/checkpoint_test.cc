@@ -200,7 +200,7 @@ TEST_F(ResumeTest, RefusesAFinishedRunAMissingCheckpointAndAChangedConfig) {
   auto expect_error = [&](const Config& cfg, const std::string& text) {
     EXPECT_TRUE(test_util::Contains(test_util::ErrorText([&] { Run(cfg, dir, true); }), text));
   };
-  expect_error(Saved(dir), "the run already finished (summary.json exists); nothing to resume");
+  expect_error(Saved(dir), "holds a finished run (summary.json); nothing to resume");
   fs::remove(dir / "summary.json");
   Config other = Saved(dir);
   other.set("train.lr=0.2");

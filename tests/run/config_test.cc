@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -51,7 +53,10 @@ TEST(Config, MalformedConfigsNameTheProblem) {
       {"[run]\nnodes = \"many\"", "run.nodes: expected an integer, got a string"},
       {"[run]\nnodes = 2.5", "run.nodes: expected an integer, got a floating-point number"},
       {"[run]\nnodes = 0", "run.nodes: must be in [1, "},
-      {"[train]\nlr = -0.1", "train.lr: must be in [0, inf], got -0.1"},
+      {"[train]\nlr = -0.1", "train.lr: must be in [0, inf), got -0.1"},
+      // The schema's range and the check agree: inf is refused where the range is open...
+      {"[network]\nlatency_ms = inf", "network.latency_ms: must be finite, got inf"},
+      {"[train]\nlr = inf", "train.lr: must be finite, got inf"},
       {"[train]\nlr = nan", "train.lr: must not be NaN"},
       {"[train]\nnesterov = 1", "train.nesterov: expected a boolean (true/false), got an integer"},
       {"[train]\nlr_decay_rounds = [1, \"x\"]",
@@ -86,6 +91,29 @@ TEST(Config, MalformedConfigsNameTheProblem) {
       EXPECT_NE(err.find("test.toml"), std::string::npos) << err;
     }
   }
+}
+
+// ... and allowed where it means something: Dirichlet(inf) is equal shares.
+TEST(Config, InfinityOnlyWhereTheSchemaAllowsIt) {
+  Config c;
+  c.set("partition.alpha=inf");
+  EXPECT_TRUE(std::isinf(c.get_double("partition.alpha")));
+  const std::string doc = SchemaMarkdown();
+  EXPECT_NE(doc.find("| `partition.alpha` | float | `0.5` | [1e-06, inf] |"), std::string::npos);
+  EXPECT_NE(doc.find("| `network.latency_ms` | float | `1.0` | [0, inf) |"), std::string::npos);
+}
+
+// A config path must be a readable regular file: a directory is not an empty config.
+TEST(Config, ADirectoryIsNotAConfig) {
+  const std::string dir = MURMUR_SOURCE_DIR "/configs";
+  std::string err;
+  try {
+    Config::FromFile(dir);
+  } catch (const IoError& e) {
+    err = e.what();
+  }
+  EXPECT_NE(err.find(dir + ": the config file is a directory; give a TOML file"), std::string::npos)
+      << err;
 }
 
 TEST(Config, BadSetArguments) {

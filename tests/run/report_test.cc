@@ -150,16 +150,76 @@ TEST_F(ReportTest, PlotWritesValidPngAndSvgForOneAndSeveralRuns) {
       EXPECT_NE(svg.find("</svg>"), std::string::npos);
       EXPECT_TRUE(fs::exists(o.out + ".gp"));
     }
-  // Labels name what differs, each curve's own.
+  // One curve per setting: a and b differ only in the seed, so they are one curve, the mean
+  // over the seeds with the band of the seeds' means; labels name what differs.
   const std::string script = PlotScript(runs, {});
-  EXPECT_NE(script.find("\"seed=1, algorithm=dpsgd\""), std::string::npos) << script;
-  EXPECT_NE(script.find("\"seed=1, algorithm=sgp\""), std::string::npos);
+  EXPECT_NE(script.find("title \"algorithm=dpsgd (2 seeds)\""), std::string::npos) << script;
+  EXPECT_NE(script.find("title \"algorithm=sgp\""), std::string::npos) << script;
+  EXPECT_EQ(script.find("$run2"), std::string::npos) << script;
+  // Round 2 (x = 2): seeds' means 0.5 and 0.4 -> mean 0.45, band [0.4, 0.5].
+  EXPECT_NE(script.find("$run0 << EOD\n2 0.45 0.4 0.5 0.5\n"), std::string::npos) << script;
   PlotOptions bad;
   bad.x = "time";
   EXPECT_THROW(PlotScript(runs, bad), ConfigError);
   bad = {};
   bad.out = "plot.jpg";
   EXPECT_THROW(PlotScript(runs, bad), ConfigError);
+}
+
+// Beyond 8 settings the curves still differ (gnuplot's default colours repeat after 8), and
+// a consensus distance of 0 (exact averaging) is left out of the log axis, not drawn at 1e-30.
+TEST_F(ReportTest, PlotStylesStayDistinctAndZeroConsensusIsNotDrawn) {
+  std::vector<RunRecord> runs;
+  for (int k = 0; k < 12; ++k)
+    runs.push_back(LoadRun(MakeRun("r" + std::to_string(k),
+                                   {"train.lr=" + std::to_string(0.01 * (k + 1))}, 100, 0.5, 0.7)));
+  runs[0].curve[0].consensus = 0;
+  const std::string script = PlotScript(runs, {});
+  EXPECT_NE(script.find("set linetype 1 lc rgb \"#4e79a7\" dt 1"), std::string::npos) << script;
+  EXPECT_NE(script.find("set linetype 11 lc rgb \"#4e79a7\" dt 2"), std::string::npos) << script;
+  EXPECT_NE(script.find("$run0 << EOD\n2 0.5 0.49 0.51 ?\n"), std::string::npos) << script;
+  EXPECT_EQ(script.find("1e-30"), std::string::npos);
+  // Every run averaging exactly: no log axis over nothing (gnuplot would fail).
+  for (RunRecord& r : runs)
+    for (CurvePoint& p : r.curve) p.consensus = 0;
+  const std::string exact = PlotScript(runs, {});
+  EXPECT_EQ(exact.find("set logscale y"), std::string::npos);
+  PlotOptions o;
+  o.out = (root_ / "exact.png").string();
+  Plot(runs, o);
+  EXPECT_GT(Slurp(o.out).size(), 1000u);
+}
+
+// A sweep over the problem (here partition.alpha) is compared within each problem: a table
+// each, with its own reference and target; a diverged run shows as diverged.
+TEST_F(ReportTest, CompareWithinEachProblemAndShowsDivergedRuns) {
+  std::vector<RunRecord> runs;
+  for (const char* alpha : {"1", "0.01"}) {
+    const std::string a = std::string("partition.alpha=") + alpha;
+    const bool skewed = std::string(alpha) == "0.01";
+    runs.push_back(
+        LoadRun(MakeRun(std::string("ref") + alpha, {a}, 8000, 0.6, skewed ? 0.5 : 0.8)));
+    runs.push_back(LoadRun(
+        MakeRun(std::string("relay") + alpha, {a, "algorithm.name=relaysum"}, 4000, 0.6, 0.79)));
+  }
+  // The D-PSGD run at alpha = 0.01 diverged in round 3.
+  Write(root_ / "ref0.01" / "summary.json",
+        "{\"status\": \"diverged\", \"diverged_round\": 3, \"bytes_sent_per_node\": 24000, "
+        "\"sim_seconds\": 2.0}\n");
+  runs[2] = LoadRun((root_ / "ref0.01").string());
+  EXPECT_TRUE(runs[2].diverged);
+  const std::string t = CompareMarkdown(runs, {});
+  EXPECT_NE(t.find("### partition.alpha=1\n\n| run | seeds |"), std::string::npos) << t;
+  EXPECT_NE(t.find("### partition.alpha=0.01\n"), std::string::npos) << t;
+  // alpha = 1: the reference's 0.80 - 0.01 is the target; relaysum sends half the bytes.
+  EXPECT_NE(t.find("| algorithm=relaysum | 1 | 0.7900 | 0.7800 | 0.02 | 2.0× | 4 | 2 |"),
+            std::string::npos)
+      << t;
+  // alpha = 0.01: no reference that did not diverge, so no ratios; the diverged row says so.
+  EXPECT_NE(t.find("| algorithm=dpsgd | 1 | diverged (round 3) | – | 0.02 | – |"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("No full-sharing run"), std::string::npos) << t;
 }
 
 class SweepTest : public ReportTest {
@@ -277,7 +337,38 @@ TEST_F(SweepTest, AFailingPointIsReportedAndTheOthersStillRun) {
       << csv;
 }
 
+// A diverged point is a result: counted as diverged (not failed), "diverged" in sweep.csv,
+// and skipped as complete when the sweep runs again.
+TEST_F(SweepTest, ADivergedPointIsAResultNotAFailure) {
+  const std::string f =
+      SweepFile("[set]\n\"model.name\" = \"mlp\"\n[grid]\n\"train.lr\" = [0.1, 1e30]\n");
+  SweepOptions o;
+  o.quiet = true;
+  SweepResult r = RunSweep(f, o);
+  EXPECT_EQ(r.ran, 2);
+  EXPECT_EQ(r.diverged, 1);
+  EXPECT_EQ(r.failed, 0);
+  std::string csv = Slurp(root_ / "out" / "sweep.csv");
+  EXPECT_NE(csv.find("train.lr=1e+30,diverged,1e+30,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("training diverged: node"), std::string::npos) << csv;
+  r = RunSweep(f, o);
+  EXPECT_EQ(r.ran, 0);
+  EXPECT_EQ(r.skipped, 2);
+  EXPECT_EQ(r.diverged, 1);
+  csv = Slurp(root_ / "out" / "sweep.csv");
+  EXPECT_NE(csv.find("train.lr=1e+30,skipped (diverged),"), std::string::npos) << csv;
+}
+
 TEST_F(SweepTest, BadSweepFilesAreRefusedBeforeAnythingRuns) {
+  {
+    const std::string f = SweepFile("");
+    Write(root_ / "base.toml.d", "");
+    fs::remove(root_ / "base.toml");
+    fs::create_directories(root_ / "base.toml");
+    const std::string err = test_util::ErrorText([&] { RunSweep(f, {}); });
+    EXPECT_NE(err.find("base.toml: the config file is a directory"), std::string::npos) << err;
+    fs::remove_all(root_ / "base.toml");
+  }
   struct Case {
     std::string text, error;
   };

@@ -300,12 +300,47 @@ TEST_F(RunnerTest, RefusesToOverwriteARun) {
   EXPECT_NO_THROW(RunExperiment(c, o));
 }
 
-TEST_F(RunnerTest, DivergenceStopsWithNodeAndRound) {
+// Divergence ends the run with a DivergenceError and a summary.json that says so (a result a
+// sweep and compare show as "diverged", not an unfinished run).
+TEST_F(RunnerTest, DivergenceStopsWithNodeAndRoundAndIsRecorded) {
   Config c = Small();
   c.set("train.lr=1e30");
   c.set("train.momentum=0");
-  EXPECT_TRUE(
-      test_util::Contains(test_util::ErrorText([&] { Run(c, "div"); }), "training diverged: node"));
+  EXPECT_TRUE(test_util::Contains(test_util::ErrorText<DivergenceError>([&] { Run(c, "div"); }),
+                                  "training diverged: node"));
+  const auto s = nlohmann::json::parse(Slurp(root_ / "div" / "summary.json"));
+  EXPECT_EQ(s["status"], "diverged");
+  EXPECT_EQ(s["diverged_round"], 0);
+  EXPECT_TRUE(test_util::Contains(s["error"].get<std::string>(), "training diverged: node"));
+  EXPECT_FALSE(s.contains("final_acc_mean"));
+}
+
+// Link factors of exp(1000 * N(0, 1)) overflow: an error naming the keys, not a summary with
+// sim_seconds = inf.
+TEST_F(RunnerTest, InfiniteSimulatedTimeIsAnError) {
+  Config c = Small();
+  c.set("network.heterogeneity=lognormal");
+  c.set("network.spread=1000");
+  EXPECT_TRUE(test_util::Contains(
+      test_util::ErrorText<ConfigError>([&] { Run(c, "inf"); }),
+      "network: the simulated time is not finite after round 0 (inf); network.latency_ms, "
+      "bandwidth_mbps, spread or straggler_slowdown are too extreme"));
+}
+
+// Valid settings that are most likely a mistake are warned about, naming the key.
+TEST_F(RunnerTest, WarnsAboutMilestonesAfterTheRunAndBatchesLargerThanANodesData) {
+  Config c = Small();
+  c.set("run.rounds=2");
+  c.set("train.lr_decay_rounds=[1, 1600]");
+  c.set("train.batch_size=500");
+  ::testing::internal::CaptureStderr();
+  Run(c, "warn");
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(test_util::Contains(err,
+                                  "train.lr_decay_rounds: the milestone 1600 is not before "
+                                  "run.rounds = 2, so the learning rate never decays there"));
+  EXPECT_FALSE(test_util::Contains(err, "milestone 1 "));
+  EXPECT_TRUE(test_util::Contains(err, "train.batch_size = 500 exceeds the "));
 }
 
 // [faults]: lost frames appear in metrics.csv's messages_dropped, a crashed node has no loss
@@ -445,7 +480,9 @@ namespace {
 TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
   std::ofstream(root_ / "chain.txt") << "0 1\n1 2\n";
   std::ofstream(root_ / "bad_id.txt") << "0 1\n1 9\n";
-  const std::string chain = (root_ / "chain.txt").string(), bad = (root_ / "bad_id.txt").string();
+  std::ofstream(root_ / "star.txt") << "0 1\n1 0\n0 2\n2 0\n1 2\n";
+  const std::string chain = (root_ / "chain.txt").string(), bad = (root_ / "bad_id.txt").string(),
+                    star = (root_ / "star.txt").string();
   struct Case {
     std::vector<std::string> sets;
     std::string error;
@@ -507,6 +544,18 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
       {{"algorithm.name=majority_vote", "vote.mode=all_to_all", "faults.loss=0.01"},
        "vote.mode = all_to_all: every node forms the mask from every vote, so a lost vote "
        "splits the nodes; use vote.mode = server with [faults]"},
+      // Advice that is itself accepted: on a directed graph another algorithm, not weights.
+      {{"algorithm.name=dpsgd", "topology.name=file", "topology.file=" + chain,
+        "topology.directed=true", "run.nodes=3"},
+       "topology.name: 'file' on 3 nodes is not (strongly) connected"},
+      {{"algorithm.name=dpsgd", "topology.name=file", "topology.file=" + star,
+        "topology.directed=true", "run.nodes=3"},
+       "on a directed graph only 'column' and 'uniform' weights exist, and they are doubly "
+       "stochastic only where every node receives from as many nodes as it sends to: use sgp"},
+      // A link fault on nodes that never talk changes nothing.
+      {{"faults.link_down=0-3@1:5"},
+       "faults.link_down: 0-3@1:5: node 0 does not send to node 3 nor back in those rounds on "
+       "topology 'ring', so the fault would change nothing"},
   };
   for (const Case& k : cases) {
     Config c = Small();
@@ -517,7 +566,7 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
     EXPECT_NE(err.find(k.error), std::string::npos) << joined << "\n=> '" << err << "'";
     EXPECT_FALSE(fs::exists(root_ / "x" / "metrics.csv")) << joined << ": a run started";
   }
-  EXPECT_EQ(cases.size(), 23u);
+  EXPECT_EQ(cases.size(), 26u);
 }
 
 }  // namespace

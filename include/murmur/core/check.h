@@ -12,10 +12,19 @@
 
 namespace murmur {
 
-// Base of every murmur exception. what() reads "<message> (file:line)".
+// Base of every murmur exception. what() reads "<message> (file:line)" for errors thrown
+// through MURMUR_CHECK; message() is the text without the source location (what a user is
+// shown; the location is for --verbose and logs).
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& message)
+      : std::runtime_error(message), length_(message.size()) {}
+  Error(const std::string& message, const std::string& where)
+      : std::runtime_error(message + where), length_(message.size()) {}
+  std::string_view message() const { return std::string_view(what(), length_); }
+
+ private:
+  size_t length_;
 };
 class ConfigError : public Error {  // bad key or value in a config or on the command line
  public:
@@ -34,6 +43,12 @@ class IoError : public Error {  // files that cannot be read or written
   using Error::Error;
 };
 class InternalError : public Error {  // a broken invariant: a bug in murmur
+ public:
+  using Error::Error;
+};
+// Training diverged: a NaN or infinity in a loss or a model. Not an input error: the run
+// ended with a result ("diverged"), which sweeps and reports show as such.
+class DivergenceError : public Error {
  public:
   using Error::Error;
 };
@@ -56,7 +71,7 @@ std::string Where(const char* file, int line);
 #define MURMUR_CHECK(ErrorType, cond, ...)                          \
   do {                                                              \
     if (!(cond)) [[unlikely]] {                                     \
-      throw ErrorType(::murmur::detail::Concat(__VA_ARGS__) +       \
+      throw ErrorType(::murmur::detail::Concat(__VA_ARGS__),        \
                       ::murmur::detail::Where(__FILE__, __LINE__)); \
     }                                                               \
   } while (false)

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <utility>
 
 namespace murmur {
 
@@ -55,6 +56,9 @@ class Rng {
   double normal();
   // Gamma(shape, 1) (Marsaglia-Tsang); shape > 0.
   double gamma(double shape);
+  // The draw gamma(shape) would make (bit for bit, from the same random numbers) and its
+  // logarithm: for a tiny shape (below ~1e-4) the draw underflows to 0, its logarithm does not.
+  std::pair<double, double> gamma_and_log(double shape);
 
   // Fisher-Yates shuffle of a span.
   template <typename T>

@@ -34,6 +34,10 @@ struct KeySpec {
 const std::vector<KeySpec>& Schema();
 const KeySpec* FindKey(std::string_view key);
 
+// The text of a config or sweep file (`what` names it in errors). Anything but a readable
+// regular file is an IoError naming the path: a missing file, a directory, a device.
+std::string ReadConfigFile(const std::string& path, const std::string& what);
+
 class Config {
  public:
   // Every key at its default.

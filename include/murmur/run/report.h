@@ -24,6 +24,8 @@ struct RunRecord {
   std::string dir;
   Config config;
   bool finished = false;
+  bool diverged = false;        // ended because training diverged (summary.json's status)
+  int64_t diverged_round = -1;  // the round it diverged in
   double final_acc_mean = 0, final_acc_min = 0, bytes_per_node = 0, sim_seconds = 0;
   std::vector<CurvePoint> curve;
 };
@@ -52,7 +54,10 @@ struct CompareOptions {
   std::string reference;
 };
 
-// The Markdown comparison table: one row per group of runs that differ only in run.seed.
+// The Markdown comparison: one row per group of runs that differ only in run.seed. Runs of
+// different problems (data.*, partition.*, model.*, run.nodes differ, e.g. a sweep over
+// partition.alpha) are compared within their problem: one table each, under a heading naming
+// it, with its own reference and target. A diverged run shows as "diverged (round R)".
 std::string CompareMarkdown(const std::vector<RunRecord>& runs, const CompareOptions& options);
 
 struct PlotOptions {
@@ -61,7 +66,11 @@ struct PlotOptions {
   std::string title;
 };
 
-// The gnuplot script that draws `runs` (accuracy with min-max band; consensus distance).
+// The gnuplot script that draws `runs`: one curve per setting (runs that differ only in
+// run.seed are one setting). Accuracy: the mean over nodes with its min-max band over nodes
+// for one run; for several seeds the mean over seeds with the min-max band of the seeds'
+// means. Consensus distance on a log axis (exact averaging's 0 is left out). Colours, then
+// dash patterns, tell up to 40 settings apart.
 std::string PlotScript(const std::vector<RunRecord>& runs, const PlotOptions& options);
 // Writes options.out (and the script next to it, options.out + ".gp") by running gnuplot.
 void Plot(const std::vector<RunRecord>& runs, const PlotOptions& options);
@@ -73,7 +82,9 @@ struct SweepOptions {
   std::vector<std::string> only;
 };
 struct SweepResult {
-  int points = 0, ran = 0, skipped = 0, failed = 0;
+  // ran: points run now (diverged ones included); skipped: complete before (diverged ones
+  // included); diverged: points whose training diverged, now or before.
+  int points = 0, ran = 0, skipped = 0, diverged = 0, failed = 0;
   std::string out_dir;                   // where the points and sweep.csv are
   std::vector<std::string> point_names;  // directory names, in run order
 };
