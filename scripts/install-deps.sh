@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ccache
   libtorch-dev            # LibTorch 1.13 (train module only)
+  libopenblas0-pthread    # its BLAS (else the reference BLAS); murmur runs it with one thread
   libtomlplusplus-dev     # TOML configs
   libcli11-dev            # command line
   nlohmann-json3-dev      # summary.json

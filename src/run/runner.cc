@@ -29,6 +29,7 @@
 #include "murmur/run/metrics.h"
 #include "murmur/run/options.h"
 #include "murmur/run/run_dir.h"
+#include "murmur/train/blas.h"
 #include "murmur/train/node_model.h"
 #include "murmur/train/quasi_global.h"
 
@@ -248,6 +249,12 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
 
   // Worker threads: run.threads, or this machine's cores shared by the ranks on it.
   const int threads = ThreadsFrom(c, options.launcher_local_ranks, n_local);
+  const train::BlasInfo blas = train::ConfigureBlas();
+  if (root && threads > 1 && !blas.thread_safe)
+    LogWarn("BLAS ", blas.library, " (", blas.config,
+            ") is OpenBLAS's single-threaded flavour, which is not safe to call from several "
+            "threads: results may differ between runs. Install libopenblas0-pthread (murmur runs "
+            "it with one BLAS thread) or set run.threads = 1");
   ThreadPool pool(threads, train::ConfigureWorkerThread);
   train::ConfigureWorkerThread();
 
@@ -815,6 +822,7 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   t["eval_seconds"] = eval_s;
   t["round_seconds_mean"] = loop_s / total_rounds;
   t["threads"] = threads;
+  t["blas"] = {{"library", blas.library}, {"config", blas.config}};
   t["peak_rss_bytes"] = PeakRssBytes();
   t["resumed_from"] =
       resume_from ? nlohmann::ordered_json(resume_from->path) : nlohmann::ordered_json();
