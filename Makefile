@@ -51,6 +51,7 @@ fuzz:
 	done
 
 format:
+	bash scripts/install-deps.sh --format
 	clang-format -i $$(git ls-files '*.h' '*.cc')
 
 clean:

@@ -3,6 +3,7 @@
 # Idempotent: packages already present are left alone and apt is not called at all
 # when nothing is missing. Runs as root, or through sudo when available.
 #   --fuzz   also clang and its libFuzzer/sanitizer runtimes (for `make fuzz`)
+#   --format also clang-format (for `make format`)
 set -euo pipefail
 
 packages=(
@@ -21,7 +22,8 @@ packages=(
 for arg in "$@"; do
   case "$arg" in
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
-    *) echo "install-deps: unknown option $arg (known: --fuzz)" >&2; exit 2 ;;
+    --format) packages+=(clang-format) ;;
+    *) echo "install-deps: unknown option $arg (known: --fuzz, --format)" >&2; exit 2 ;;
   esac
 done
 

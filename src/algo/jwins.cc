@@ -142,8 +142,7 @@ class Jwins final : public Algorithm {
     MURMUR_CHECK(IoError,
                  !io.loading() || (s.acc.size() == L && s.count.size() == L &&
                                    (s.last.empty() || s.last.size() == L)),
-                 io.what(), ": wavelet state that does not match the model's ", L,
-                 " coefficients");
+                 io.what(), ": wavelet state that does not match the model's ", L, " coefficients");
   }
 
   comm::Bytes output_state(int node) const override {

@@ -1,8 +1,10 @@
 // The murmur command line. The only place that reads the environment or exits.
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -240,7 +242,8 @@ int main(int argc, char** argv) {
       std::cout << table;
       if (!compare_out.empty()) {
         std::ofstream f(compare_out);
-        if (!(f << table)) throw murmur::IoError(compare_out + ": cannot write");
+        if (!(f << table))
+          throw murmur::IoError(compare_out + ": cannot write (" + std::strerror(errno) + ")");
       }
     } else if (*list) {
       std::cout << murmur::run::ListComponents();

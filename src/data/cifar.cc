@@ -1,5 +1,7 @@
 // CIFAR-10 binary version: each record is 1 label byte then 3072 pixel bytes (R, G, B planes
 // of 32x32), 10000 records per file.
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -33,10 +35,11 @@ Dataset ReadCifarBatches(const std::vector<std::string>& files) {
                  " is not a positive multiple of the ", kRecord,
                  "-byte CIFAR-10 record (truncated or not CIFAR-10 binary)");
     std::ifstream in(path, std::ios::binary);
-    MURMUR_CHECK(IoError, in.good(), path, ": cannot open");
+    MURMUR_CHECK(IoError, in.good(), path, ": cannot open (", std::strerror(errno), ")");
     std::vector<uint8_t> buf(bytes);
     in.read(reinterpret_cast<char*>(buf.data()), bytes);
-    MURMUR_CHECK(IoError, in.gcount() == bytes, path, ": short read");
+    MURMUR_CHECK(IoError, in.gcount() == bytes, path, ": short read (", in.gcount(), " of ", bytes,
+                 " bytes: ", std::strerror(errno), ")");
     const int64_t n = bytes / kRecord;
     for (int64_t r = 0; r < n; ++r) {
       const uint8_t* rec = buf.data() + r * kRecord;

@@ -3,6 +3,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "murmur/data/dataset.h"
@@ -15,7 +17,7 @@ class GzFile {
   explicit GzFile(const std::string& path) : path_(path) {
     MURMUR_CHECK(DataError, std::filesystem::exists(path), path, ": no such file");
     f_ = gzopen(path.c_str(), "rb");
-    MURMUR_CHECK(IoError, f_ != nullptr, path, ": cannot open");
+    MURMUR_CHECK(IoError, f_ != nullptr, path, ": cannot open (", std::strerror(errno), ")");
     gzbuffer(f_, 1 << 18);
   }
   ~GzFile() {

@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -34,7 +36,7 @@ struct Csv {
 
 Csv ReadCsv(const fs::path& path) {
   std::ifstream in(path);
-  MURMUR_CHECK(IoError, in.good(), path.string(), ": cannot open");
+  MURMUR_CHECK(IoError, in.good(), path.string(), ": cannot open (", std::strerror(errno), ")");
   Csv csv;
   std::string line;
   for (size_t n = 0; std::getline(in, line); ++n) {
@@ -560,7 +562,7 @@ void Plot(const std::vector<RunRecord>& runs, const PlotOptions& o) {
   const std::string gp = o.out + ".gp";
   {
     std::ofstream out(gp);
-    MURMUR_CHECK(IoError, out.good(), gp, ": cannot create");
+    MURMUR_CHECK(IoError, out.good(), gp, ": cannot create (", std::strerror(errno), ")");
     out << script;
   }
   std::string cmd = "gnuplot '";

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <bit>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -65,7 +66,7 @@ std::string DefaultOutDir(const std::string& algorithm) {
 
 std::string ReadText(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
-  MURMUR_CHECK(IoError, in.good(), path.string(), ": cannot open");
+  MURMUR_CHECK(IoError, in.good(), path.string(), ": cannot open (", std::strerror(errno), ")");
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 

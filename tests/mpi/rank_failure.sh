@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A rank that dies (SIGKILL) or hangs (SIGSTOP) mid-run ends the whole MPI job with an
-# error, never a hang.
+# A rank that dies (SIGKILL) or hangs (SIGSTOP) mid-run, or never starts, ends the whole MPI
+# job with an error, never a hang.
 #   rank_failure.sh MURMUR SOURCE_DIR WORK_DIR
 set -uo pipefail
 victim_rank=
@@ -44,4 +44,19 @@ if ! grep -qE "waited 2 s (in round [0-9]* phase 0: .* rank $victim_rank \(node|
   echo "FAIL stopped: no timeout error naming rank $victim_rank"; cat "$work/stopped.log"; fail=1
 fi
 grep "murmur: error" "$work/stopped.log" | head -3
+
+# A rank that never starts (stopped before it runs murmur) leaves the others inside MPI_Init:
+# they end after comm.timeout_s instead of waiting for ever.
+start=$SECONDS
+timeout 120 mpirun -np 2 sh -c 'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then kill -STOP $$; fi;
+  exec "$0" run "$1/configs/smoke.toml" --set comm.timeout_s=3 --quiet --out "$2"' \
+  "$murmur" "$src" "$work/startup" >"$work/startup.log" 2>&1
+rc=$?
+echo "startup: rank 1 stopped before MPI_Init -> mpirun exit $rc after $((SECONDS - start)) s"
+if [[ $rc -eq 0 || $rc -eq 124 ]]; then
+  echo "FAIL startup: mpirun exit $rc (124: still waiting after 120 s)"; fail=1
+fi
+if ! grep -q "MPI_Init did not finish within comm.timeout_s = 3 s" "$work/startup.log"; then
+  echo "FAIL startup: no start-up timeout error"; cat "$work/startup.log"; fail=1
+fi
 exit $fail

@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 
 #include "error_text.h"
 #include "murmur/data/dataset.h"
 #include "murmur/data/partition.h"
+#include "murmur/train/blas.h"
 #include "murmur/train/quasi_global.h"
 
 namespace murmur::train {
@@ -25,6 +29,19 @@ data::DataSplits Synthetic(int side = 12, int64_t n = 512) {
 
 InputShape ShapeOf(const data::Dataset& d) {
   return {d.channels, d.height, d.width, d.num_classes};
+}
+
+// The BLAS LibTorch runs on is named (a file that exists), and an OpenBLAS runs with one
+// thread: murmur's own threads already train one node each.
+TEST(Blas, NamedAndSingleThreaded) {
+  const BlasInfo b = ConfigureBlas();
+  ASSERT_FALSE(b.library.empty());
+  EXPECT_TRUE(std::filesystem::exists(b.library)) << b.library;
+  using GetThreads = int (*)();
+  if (auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) {
+    EXPECT_FALSE(b.config.empty());
+    EXPECT_EQ(get(), 1) << b.config;
+  }
 }
 
 TEST(NodeModel, ParameterCounts) {

@@ -33,14 +33,12 @@ class StateIo {
   bool loading() const { return loading_; }
 
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
-  void value(T& v) {
-    raw(&v, sizeof(T));
-  }
+  requires std::is_trivially_copyable_v<T>
+  void value(T& v) { raw(&v, sizeof(T)); }
 
   // A vector of any length (stored with its length).
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void vector(std::vector<T>& v) {
     uint64_t n = v.size();
     value(n);
@@ -67,7 +65,7 @@ class StateIo {
 
   // A span whose length the loader already knows: a different stored length is an error.
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void fixed(std::span<T> v, const char* field) {
     uint64_t n = v.size();
     value(n);

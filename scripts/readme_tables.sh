@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The README's "Compare algorithms in 5 minutes" table and picture come from this command, so
+# they cannot drift from what murmur computes:
+#   scripts/readme_tables.sh --write [BUILD_DIR]   runs the sweep, rewrites the table between
+#                                                  the compare5 markers and docs/img/compare5.png
+#   scripts/readme_tables.sh --check [BUILD_DIR]   runs the sweep and fails when the README's
+#                                                  table differs from `murmur compare` (a test)
+# The runs are deterministic for the same binary, BLAS and seed (docs/output.md), so a
+# difference means results changed and the README must be regenerated with --write.
+set -euo pipefail
+mode=${1:-}
+build=$(cd "${2:-build}" && pwd)
+cd "$(dirname "$0")/.."
+[[ $mode == --write || $mode == --check ]] || {
+  echo "usage: scripts/readme_tables.sh --write|--check [BUILD_DIR]" >&2
+  exit 2
+}
+runs=$build/readme-compare5
+rm -rf "$runs"
+# The shipped sweep file, with its runs under the build directory.
+sed "s|^out = .*|out = \"$runs\"|" configs/paper/compare5.sweep.toml >"$build/compare5.sweep.toml"
+sed -i "s|^base = \"|base = \"$PWD/configs/paper/|" "$build/compare5.sweep.toml"
+"$build/murmur" sweep "$build/compare5.sweep.toml" --quiet
+"$build/murmur" compare "$runs" >"$build/compare5.md"
+
+begin='<!-- compare5:begin (scripts/readme_tables.sh --write) -->'
+end='<!-- compare5:end -->'
+current=$(sed -n "/^$begin\$/,/^$end\$/p" README.md | sed '1d;$d')
+generated=$(cat "$build/compare5.md")
+if [[ $mode == --check ]]; then
+  if [[ "$current" != "$generated" ]]; then
+    echo "README.md's compare5 table differs from murmur compare's; run scripts/readme_tables.sh --write" >&2
+    diff <(echo "$current") <(echo "$generated") >&2 || true
+    exit 1
+  fi
+  echo "README.md's compare5 table matches murmur compare"
+  exit 0
+fi
+{
+  sed -n "1,/^$begin\$/p" README.md
+  cat "$build/compare5.md"
+  sed -n "/^$end\$/,\$p" README.md
+} >"$build/README.md.new"
+mv "$build/README.md.new" README.md
+# The picture: the README's own command (default title), written into docs/img.
+"$build/murmur" plot "$runs" --x bytes --out docs/img/compare5.png >/dev/null
+rm -f docs/img/compare5.png.gp
+echo "README.md table and docs/img/compare5.png regenerated"
