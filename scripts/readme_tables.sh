@@ -23,9 +23,10 @@ sed -i "s|^base = \"|base = \"$PWD/configs/paper/|" "$build/compare5.sweep.toml"
 "$build/murmur" sweep "$build/compare5.sweep.toml" --quiet
 "$build/murmur" compare "$runs" >"$build/compare5.md"
 
+# The README's table sits between these two lines.
 begin='<!-- compare5:begin (scripts/readme_tables.sh --write) -->'
 end='<!-- compare5:end -->'
-current=$(sed -n "/^$begin\$/,/^$end\$/p" README.md | sed '1d;$d')
+current=$(awk -v b="$begin" -v e="$end" '$0 == e { on = 0 } on { print } $0 == b { on = 1 }' README.md)
 generated=$(cat "$build/compare5.md")
 if [[ $mode == --check ]]; then
   if [[ "$current" != "$generated" ]]; then
@@ -36,11 +37,15 @@ if [[ $mode == --check ]]; then
   echo "README.md's compare5 table matches murmur compare"
   exit 0
 fi
-{
-  sed -n "1,/^$begin\$/p" README.md
-  cat "$build/compare5.md"
-  sed -n "/^$end\$/,\$p" README.md
-} >"$build/README.md.new"
+grep -qxF "$begin" README.md && grep -qxF "$end" README.md || {
+  echo "README.md lacks the compare5 markers" >&2
+  exit 1
+}
+awk -v b="$begin" -v e="$end" -v table="$build/compare5.md" '
+  $0 == e { skip = 0 }
+  !skip { print }
+  $0 == b { while ((getline line < table) > 0) print line; skip = 1 }
+' README.md >"$build/README.md.new"
 mv "$build/README.md.new" README.md
 # The picture: the README's own command (default title), written into docs/img.
 "$build/murmur" plot "$runs" --x bytes --out docs/img/compare5.png >/dev/null

@@ -534,8 +534,7 @@ std::string PlotScript(const std::vector<RunRecord>& runs, const PlotOptions& o)
                                               : "simulated seconds (network model)";
   os << "set multiplot layout 2,1 title " << quoted(o.title.empty() ? "murmur" : o.title) << "\n"
      << "set grid\nset key below Left reverse\nset xlabel " << quoted(xlabel) << "\n"
-     << "set ylabel \"test accuracy (band: min-max over nodes; over seeds' means for several "
-        "seeds)\"\nset yrange [0:1]\n"
+     << "set ylabel \"test accuracy (band: min-max)\"\nset yrange [0:1]\n"
      << "set style fill transparent solid 0.15 noborder\nplot ";
   for (size_t i = 0; i < groups.runs.size(); ++i)
     os << (i ? ", \\\n     " : "") << "$run" << i << " using 1:3:4 with filledcurves lt " << i + 1
