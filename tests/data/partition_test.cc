@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <set>
 
 namespace murmur::data {
@@ -50,24 +51,35 @@ TEST(Partition, ShardsGiveFewClassesPerNode) {
   }
 }
 
+// Per node, its sample count of each of the 10 classes under dirichlet(alpha) on 10 nodes;
+// checks the partition covers d once and gives every node its minimum.
+std::vector<std::vector<int>> DirichletClassCounts(const Dataset& d, double alpha) {
+  PartitionOptions o;
+  o.name = "dirichlet";
+  o.nodes = 10;
+  o.alpha = alpha;
+  auto parts = Partition(d, o);
+  ExpectDisjointCover(parts, d.size);
+  std::vector<std::vector<int>> counts;
+  for (auto& p : parts) {
+    EXPECT_GE(static_cast<int64_t>(p.size()), o.min_samples);
+    counts.emplace_back(10, 0);
+    for (int64_t i : p) ++counts.back()[d.labels[i]];
+  }
+  return counts;
+}
+
 TEST(Partition, DirichletSkewGrowsAsAlphaShrinks) {
   Dataset d = Labeled(5000, 10);
   auto mean_classes = [&](double alpha) {
-    PartitionOptions o;
-    o.name = "dirichlet";
-    o.nodes = 10;
-    o.alpha = alpha;
-    auto parts = Partition(d, o);
-    ExpectDisjointCover(parts, d.size);
     double total = 0;
-    for (auto& p : parts) {
-      EXPECT_GE(static_cast<int64_t>(p.size()), o.min_samples);
-      std::vector<int> count(10, 0);
-      for (int64_t i : p) ++count[d.labels[i]];
+    const auto counts = DirichletClassCounts(d, alpha);
+    for (const auto& count : counts) {
+      const int size = std::accumulate(count.begin(), count.end(), 0);
       // classes holding at least 5% of the node's data
-      for (int c : count) total += c >= 0.05 * p.size();
+      for (int c : count) total += c >= 0.05 * size;
     }
-    return total / parts.size();
+    return total / counts.size();
   };
   const double skewed = mean_classes(0.1), mild = mean_classes(100.0);
   EXPECT_LT(skewed, 5.0);
@@ -79,18 +91,11 @@ TEST(Partition, DirichletSkewGrowsAsAlphaShrinks) {
 TEST(Partition, DirichletSkewIsMonotoneDownToTinyAlpha) {
   Dataset d = Labeled(5000, 10);
   auto top_class_share = [&](double alpha) {  // mean over nodes of its largest class's share
-    PartitionOptions o;
-    o.name = "dirichlet";
-    o.nodes = 10;
-    o.alpha = alpha;
-    auto parts = Partition(d, o);
-    ExpectDisjointCover(parts, d.size);
     double share = 0;
-    for (auto& p : parts) {
-      std::vector<int> count(10, 0);
-      for (int64_t i : p) ++count[d.labels[i]];
-      share += static_cast<double>(*std::max_element(count.begin(), count.end())) / p.size() / 10;
-    }
+    const auto counts = DirichletClassCounts(d, alpha);
+    for (const auto& count : counts)
+      share += static_cast<double>(*std::max_element(count.begin(), count.end())) /
+               std::accumulate(count.begin(), count.end(), 0) / counts.size();
     return share;
   };
   double previous = 0;
