@@ -231,8 +231,8 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
   transport->record_links(true);  // the network model needs every frame of every round
   const comm::NetworkModel network(NetworkOptionsFrom(c), n, seed);
   const comm::FaultOptions fault_options = FaultOptionsFrom(c);
+  const comm::FaultModel faults(fault_options, n, seed);  // checks the node ids first
   CheckLinkFaults(fault_options, *topology);
-  const comm::FaultModel faults(fault_options, n, seed);
   transport->set_faults(&faults);
   const bool model_compute = c.get_string("network.compute") == "model";
   std::vector<double> acc_targets = c.get_double_list("output.acc_targets");
