@@ -44,6 +44,16 @@ int main(int argc, char** argv) {
       write(1, b);
     }
   }
+  // Kept values through the lossless zstd codec (a zstd frame inside the payload), sparse
+  // and dense.
+  for (double ratio : {0.3, 1.0}) {
+    compress::CompressorOptions o;
+    o.ratio = ratio;
+    o.value_codec = compress::ValueCodec::kZstd;
+    std::vector<uint8_t> b;
+    compress::MakeCompressor("topk", o)->compress(x, rng, b);
+    write(1, b);
+  }
   for (auto c :
        {compress::IndexCodec::kRaw, compress::IndexCodec::kVarint, compress::IndexCodec::kGamma,
         compress::IndexCodec::kRice, compress::IndexCodec::kBitmap}) {

@@ -14,6 +14,7 @@ packages=(
   libcli11-dev            # command line
   nlohmann-json3-dev      # summary.json
   zlib1g-dev              # gzip'd IDX files
+  libzstd-dev             # the lossless zstd value codec
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist   # default dataset
   libopenmpi-dev openmpi-bin  # MPI transport (mpirun -np P murmur run ...)

@@ -17,6 +17,8 @@
 #include "murmur/core/enum_names.h"
 #include "rice.h"
 
+#include <zstd.h>
+
 namespace murmur::compress {
 
 // ---- little-endian bytes ------------------------------------------------------------------
@@ -79,10 +81,12 @@ constexpr EnumNames<IndexCodec, 6> kIndexCodecNames = {{{IndexCodec::kAuto, "aut
                                                         {IndexCodec::kGamma, "gamma"},
                                                         {IndexCodec::kRice, "rice"},
                                                         {IndexCodec::kBitmap, "bitmap"}}};
-constexpr EnumNames<ValueCodec, 4> kValueCodecNames = {{{ValueCodec::kF32, "f32"},
+constexpr EnumNames<ValueCodec, 6> kValueCodecNames = {{{ValueCodec::kF32, "f32"},
                                                         {ValueCodec::kF16, "f16"},
                                                         {ValueCodec::kBF16, "bf16"},
-                                                        {ValueCodec::kQuant, "quant"}}};
+                                                        {ValueCodec::kQuant, "quant"},
+                                                        {ValueCodec::kZstd, "zstd"},
+                                                        {ValueCodec::kAuto, "auto"}}};
 }  // namespace
 
 IndexCodec ParseIndexCodec(const std::string& name, const std::string& key) {
@@ -533,8 +537,69 @@ void HalfsToFloat(const uint8_t* in, std::span<float> out) {
 
 // ---- values ---------------------------------------------------------------------------------
 
+namespace {
+
+// Byte planes of little-endian f32 values: every value's byte 0, then every byte 1, ... (the
+// sign and exponent bytes of neighbouring values sit together, where zstd finds them alike).
+void Shuffle(std::span<const float> v, uint8_t* planes) {
+  const size_t n = v.size();
+  const auto* b = reinterpret_cast<const uint8_t*>(v.data());
+  for (size_t i = 0; i < n; ++i)
+    for (size_t p = 0; p < 4; ++p) planes[p * n + i] = b[4 * i + p];
+}
+void Unshuffle(const uint8_t* planes, std::span<float> v) {
+  const size_t n = v.size();
+  auto* b = reinterpret_cast<uint8_t*>(v.data());
+  for (size_t i = 0; i < n; ++i)
+    for (size_t p = 0; p < 4; ++p) b[4 * i + p] = planes[p * n + i];
+}
+
+// zstd level 1: of levels 1, 3 and 9 the fastest, within 1-3% of the smallest on JWINS'
+// values (BENCHMARKS.md, "Lossless values").
+constexpr int kZstdLevel = 1;
+
+// One compression and one decompression context per thread, reused: a context costs more to
+// set up than a small block costs to compress.
+struct ZstdContexts {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_DCtx* d = ZSTD_createDCtx();
+  std::vector<uint8_t> planes;
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(c);
+    ZSTD_freeDCtx(d);
+  }
+};
+ZstdContexts& Zstd() {
+  thread_local ZstdContexts z;
+  return z;
+}
+
+// Appends [u32 frame bytes][zstd frame of the byte planes of v] (after the codec byte).
+void EncodeZstd(std::span<const float> v, Bytes& out) {
+  ZstdContexts& z = Zstd();
+  z.planes.resize(4 * v.size());
+  Shuffle(v, z.planes.data());
+  const size_t at = out.size();
+  out.resize(at + 4 + ZSTD_compressBound(z.planes.size()));
+  const size_t n = ZSTD_compressCCtx(z.c, out.data() + at + 4, out.size() - at - 4,
+                                     z.planes.data(), z.planes.size(), kZstdLevel);
+  MURMUR_ASSERT(!ZSTD_isError(n), "zstd: ", ZSTD_getErrorName(n));
+  out.resize(at + 4 + n);
+  const uint32_t len = static_cast<uint32_t>(n);
+  std::memcpy(out.data() + at, &len, 4);
+}
+
+}  // namespace
+
+bool LosslessValueCodec(ValueCodec codec) {
+  return codec == ValueCodec::kF32 || codec == ValueCodec::kZstd || codec == ValueCodec::kAuto;
+}
+
 size_t EncodedValueBytes(size_t count, const ValueOptions& o) {
   switch (o.codec) {
+    case ValueCodec::kZstd:
+    case ValueCodec::kAuto:  // an upper bound: the zstd frame's size depends on the values
+      return 1 + 4 + ZSTD_compressBound(4 * count);
     case ValueCodec::kF32:
       return 1 + 4 * count;
     case ValueCodec::kF16:
@@ -547,9 +612,23 @@ size_t EncodedValueBytes(size_t count, const ValueOptions& o) {
 }
 
 void EncodeValues(std::span<const float> v, const ValueOptions& o, Rng* rng, Bytes& out) {
+  if (o.codec == ValueCodec::kAuto) {  // zstd where it is smaller, else f32
+    const size_t at = out.size();
+    PutU8(out, static_cast<uint8_t>(ValueCodec::kZstd));
+    EncodeZstd(v, out);
+    if (out.size() - at < 1 + 4 * v.size()) return;
+    out.resize(at);
+    EncodeValues(v, {ValueCodec::kF32}, rng, out);
+    return;
+  }
   PutU8(out, static_cast<uint8_t>(o.codec));
   const size_t start = out.size();
   switch (o.codec) {
+    case ValueCodec::kZstd:
+      EncodeZstd(v, out);
+      return;
+    case ValueCodec::kAuto:
+      break;  // handled above
     case ValueCodec::kF32:
       out.resize(start + 4 * v.size());
       if (!v.empty()) std::memcpy(out.data() + start, v.data(), 4 * v.size());
@@ -606,6 +685,27 @@ void DecodeValues(ByteReader& in, uint32_t count, std::span<float> out) {
       if (count != 0) std::memcpy(out.data(), p.data(), 4ull * count);
       return;
     }
+    case ValueCodec::kZstd: {
+      // The frame must hold exactly 4 * count bytes: zstd writes at most the capacity it is
+      // given and says how much it wrote; a frame that claims another size is refused first.
+      const uint32_t len = in.u32();
+      auto p = in.take(len);
+      const unsigned long long size = ZSTD_getFrameContentSize(p.data(), p.size());
+      MURMUR_CHECK(ProtocolError, size == 4ull * count, what, ": zstd value frame of ",
+                   size == ZSTD_CONTENTSIZE_ERROR     ? std::string("no valid header")
+                   : size == ZSTD_CONTENTSIZE_UNKNOWN ? std::string("unknown size")
+                                                      : std::to_string(size) + " bytes",
+                   " for ", count, " values");
+      ZstdContexts& z = Zstd();
+      z.planes.resize(4ull * count);
+      const size_t n =
+          ZSTD_decompressDCtx(z.d, z.planes.data(), z.planes.size(), p.data(), p.size());
+      MURMUR_CHECK(ProtocolError, !ZSTD_isError(n) && n == 4ull * count, what,
+                   ": corrupt zstd value frame (",
+                   ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short", ")");
+      Unshuffle(z.planes.data(), out.first(count));
+      return;
+    }
     case ValueCodec::kF16: {
       auto p = in.take(2ull * count);
       HalfsToFloat(p.data(), out.first(count));
@@ -643,6 +743,8 @@ void DecodeValues(ByteReader& in, uint32_t count, std::span<float> out) {
       }
       return;
     }
+    case ValueCodec::kAuto:
+      break;  // an encoder's choice, never on the wire
   }
   MURMUR_FAIL(ProtocolError, what, ": unknown value codec ", int{codec});
 }

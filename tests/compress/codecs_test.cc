@@ -358,6 +358,78 @@ TEST(ValueCodecs, RoundTripWithinCodecError) {
   }
 }
 
+// zstd and auto are lossless (NaN payloads, infinities, -0 and denormals included); zstd is
+// smaller than f32 on values with shared exponents (Gaussian values), auto never larger than f32.
+TEST(ValueCodecs, ZstdAndAutoAreLosslessAndAutoNeverLargerThanF32) {
+  Rng rng(5);
+  std::vector<float> smooth, noise(1000);
+  for (int i = 0; i < 1000; ++i) smooth.push_back(0.01f * static_cast<float>(rng.normal()));
+  for (float& v : noise) {
+    uint32_t bits = static_cast<uint32_t>(rng.next());
+    std::memcpy(&v, &bits, 4);  // every bit pattern, NaNs and infinities included
+  }
+  std::vector<float> specials = {0.0f, -0.0f, 1e-45f, -1e-45f, INFINITY, -INFINITY,
+                                       std::numeric_limits<float>::quiet_NaN(), 3.5f};
+  for (const std::vector<float>* v : {&smooth, &noise, &specials}) {
+    for (ValueCodec codec : {ValueCodec::kZstd, ValueCodec::kAuto}) {
+      Bytes b;
+      EncodeValues(*v, {codec}, nullptr, b);
+      EXPECT_LE(b.size(), EncodedValueBytes(v->size(), {codec}));
+      if (codec == ValueCodec::kAuto) {
+        EXPECT_LE(b.size(), 1 + 4 * v->size());
+      }
+      ByteReader r(b, "values");
+      std::vector<float> out(v->size());
+      DecodeValues(r, static_cast<uint32_t>(v->size()), out);
+      EXPECT_EQ(r.remaining(), 0u);
+      EXPECT_EQ(std::memcmp(out.data(), v->data(), 4 * v->size()), 0) << ValueCodecName(codec);
+    }
+  }
+  Bytes z;
+  EncodeValues(smooth, {ValueCodec::kZstd}, nullptr, z);
+  EXPECT_LT(z.size(), 0.95 * 4 * smooth.size());  // measured 0.937: the exponent plane
+  Bytes a;
+  EncodeValues(noise, {ValueCodec::kAuto}, nullptr, a);
+  EXPECT_EQ(a[0], static_cast<uint8_t>(ValueCodec::kF32));  // random bits: f32 is smaller
+  EXPECT_TRUE(LosslessValueCodec(ValueCodec::kZstd));
+  EXPECT_FALSE(LosslessValueCodec(ValueCodec::kF16));
+}
+
+// Malformed zstd value blocks: each throws ProtocolError; zstd never writes past the 4 * count
+// bytes it is given, and a frame that claims another size is refused before it is decoded.
+TEST(ValueCodecs, ZstdDecoderRejectsMalformedBlocks) {
+  std::vector<float> v(200);
+  Rng rng(9);
+  for (float& x : v) x = static_cast<float>(rng.normal());
+  Bytes good;
+  EncodeValues(v, {ValueCodec::kZstd}, nullptr, good);
+  auto decode = [](const Bytes& b, uint32_t count) {
+    ByteReader r(b, "values");
+    std::vector<float> out(count);
+    DecodeValues(r, count, out);
+  };
+  decode(good, 200);
+  EXPECT_THROW(decode(good, 199), ProtocolError);  // the frame holds 200 values
+  EXPECT_THROW(decode(good, 201), ProtocolError);
+  Bytes truncated(good.begin(), good.end() - 5);
+  EXPECT_THROW(decode(truncated, 200), ProtocolError);
+  Bytes long_length = good;
+  long_length[1] = 0xff;  // the u32 frame length beyond the block
+  long_length[4] = 0x7f;
+  EXPECT_THROW(decode(long_length, 200), ProtocolError);
+  Bytes garbage = good;
+  for (size_t i = 5; i < garbage.size(); ++i) garbage[i] = static_cast<uint8_t>(i * 37);
+  EXPECT_THROW(decode(garbage, 200), ProtocolError);
+  Bytes flipped = good;
+  flipped[flipped.size() / 2] ^= 0x55;  // a corrupt body: an error or other values, never UB
+  try {
+    decode(flipped, 200);
+  } catch (const ProtocolError&) {
+  }
+  Bytes empty = {static_cast<uint8_t>(ValueCodec::kZstd), 0, 0, 0, 0};
+  EXPECT_THROW(decode(empty, 200), ProtocolError);
+}
+
 TEST(ValueCodecs, StochasticQuantisationIsUnbiased) {
   const std::vector<float> v = {0.3f, -0.71f, 1.0f, 0.05f};
   std::vector<double> mean(v.size(), 0.0);

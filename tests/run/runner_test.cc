@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "error_text.h"
@@ -315,6 +316,37 @@ TEST_F(RunnerTest, DivergenceStopsWithNodeAndRoundAndIsRecorded) {
   EXPECT_FALSE(s.contains("final_acc_mean"));
 }
 
+// A lossless value codec (zstd, auto) changes the bytes, never the training: JWINS and CHOCO
+// top-k give the same losses and accuracies as with f32 values, in fewer bytes.
+TEST_F(RunnerTest, LosslessValueCodecsChangeBytesNotResults) {
+  for (const std::vector<std::string>& sets :
+       {std::vector<std::string>{"algorithm.name=jwins"},
+        std::vector<std::string>{"algorithm.name=choco", "compression.name=topk",
+                                 "compression.ratio=0.3", "algorithm.gamma=0.5"}}) {
+    std::map<std::string, uint64_t> bytes;
+    std::map<std::string, std::vector<std::vector<std::string>>> evals, losses;
+    for (const char* codec : {"f32", "zstd", "auto"}) {
+      Config c = Small();
+      c.set("model.mlp_hidden=64");
+      for (const auto& s : sets) c.set(s);
+      c.set(std::string("compression.value_codec=") + codec);
+      const std::string name = sets[0].substr(15) + "_" + codec;
+      Run(c, name);
+      const auto m = Csv(root_ / name / "metrics.csv");
+      for (size_t r = 1; r < m.size(); ++r) {
+        bytes[codec] += std::stoull(m[r][3]);
+        losses[codec].push_back({m[r][0], m[r][1], m[r][2]});
+      }
+      evals[codec] = Csv(root_ / name / "eval.csv");
+    }
+    for (const char* codec : {"zstd", "auto"}) {
+      EXPECT_EQ(evals[codec], evals["f32"]) << sets[0] << " " << codec;
+      EXPECT_EQ(losses[codec], losses["f32"]) << sets[0] << " " << codec;
+      EXPECT_LT(bytes[codec], bytes["f32"]) << sets[0] << " " << codec;
+    }
+  }
+}
+
 // Link factors of exp(1000 * N(0, 1)) overflow: an error naming the keys, not a summary with
 // sim_seconds = inf.
 TEST_F(RunnerTest, InfiniteSimulatedTimeIsAnError) {
@@ -530,6 +562,10 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
       {{"algorithm.name=sgp", "topology.name=k_peer_exponential", "topology.peers=5"},
        "topology.peers: must be in [1, 3] for 6 nodes (ceil(log2 n) peers in all), got 5"},
       {{"network.stragglers=9"}, "network.stragglers: 9 is not in [0, run.nodes = 6]"},
+      {{"compression.value_codec=zstd"},
+       "compression.value_codec = \"zstd\": nothing in this run writes values through it "
+       "(dpsgd with compression.name = \"none\"); it applies to the kept values of topk, "
+       "randomk and threshold, and to jwins"},
       {{"data.name=fashion_mnist", "data.path=/nonexistent"},
        "data.path '/nonexistent': not a directory (fashion_mnist needs the four IDX files "
        "there)"},
@@ -566,7 +602,7 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
     EXPECT_NE(err.find(k.error), std::string::npos) << joined << "\n=> '" << err << "'";
     EXPECT_FALSE(fs::exists(root_ / "x" / "metrics.csv")) << joined << ": a run started";
   }
-  EXPECT_EQ(cases.size(), 26u);
+  EXPECT_EQ(cases.size(), 27u);
 }
 
 }  // namespace

@@ -9,9 +9,12 @@
 //            few percent of the entropy bound log2 C(n, k) for random sets
 //   bitmap   n bits
 //   auto     the smallest of the above for this set (sizes are computed exactly)
-// Value codecs: f32 (lossless), f16 and bf16 (round to nearest even), and q<bits>: symmetric
+// Value codecs: f32 (lossless), f16 and bf16 (round to nearest even), q<bits>: symmetric
 // uniform quantisation to 1..16 bits with one f32 scale (the largest magnitude), rounding to
-// nearest or stochastically.
+// nearest or stochastically, and zstd (lossless): the values' byte planes (every byte 0, then
+// every byte 1, ...) as one zstd frame, u32 frame length first; `auto` writes zstd where that
+// is smaller than f32 and f32 otherwise. (fpzip and ZFP's reversible mode were measured
+// against it and lost on size and time: BENCHMARKS.md, "Lossless values".)
 //
 // Every block is self-describing (codec id and parameters first). Decoders check every
 // length, index and count against the bounds they are given and throw ProtocolError on
@@ -38,12 +41,21 @@ enum class IndexCodec : uint8_t {
   kBitmap = 5,
   kAuto = 255
 };
-enum class ValueCodec : uint8_t { kF32 = 1, kF16 = 2, kBF16 = 3, kQuant = 4 };
+enum class ValueCodec : uint8_t {
+  kF32 = 1,
+  kF16 = 2,
+  kBF16 = 3,
+  kQuant = 4,
+  kZstd = 5,   // lossless: byte planes through zstd
+  kAuto = 255  // lossless: zstd where it is smaller than f32, else f32 (never on the wire)
+};
 
 IndexCodec ParseIndexCodec(const std::string& name, const std::string& key);
 std::string_view IndexCodecName(IndexCodec codec);
 ValueCodec ParseValueCodec(const std::string& name, const std::string& key);
 std::string_view ValueCodecName(ValueCodec codec);
+// Whether decoded values equal the encoded ones bit for bit (f32, zstd, auto).
+bool LosslessValueCodec(ValueCodec codec);
 
 // log2 C(n, k): bits needed to name one k-subset of n.
 double EntropyBoundBits(uint64_t n, uint64_t k);
@@ -86,6 +98,8 @@ struct ValueOptions {
 void EncodeValues(std::span<const float> values, const ValueOptions& options, Rng* rng, Bytes& out);
 // Reads a value block of exactly `count` values into out.
 void DecodeValues(ByteReader& in, uint32_t count, std::span<float> out);
+// Size of the value block: exact for f32, f16, bf16 and quant; an upper bound for zstd and
+// auto, whose size depends on the values.
 size_t EncodedValueBytes(size_t count, const ValueOptions& options);
 
 // Little-endian appenders.
