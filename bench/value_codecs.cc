@@ -57,39 +57,37 @@ std::vector<Codec> Codecs() {
                              std::pair{"murmur zstd", compress::ValueCodec::kZstd}}) {
     compress::ValueOptions o;
     o.codec = codec;
-    codecs.push_back(
-        {name,
-         [o](std::span<const float> v, std::vector<uint8_t>& out) {
-           out.clear();
-           compress::EncodeValues(v, o, nullptr, out);
-         },
-         [](std::span<const uint8_t> in, std::span<float> back) {
-           compress::ByteReader r(in, "values");
-           compress::DecodeValues(r, static_cast<uint32_t>(back.size()), back);
-         }});
+    codecs.push_back({name,
+                      [o](std::span<const float> v, std::vector<uint8_t>& out) {
+                        out.clear();
+                        compress::EncodeValues(v, o, nullptr, out);
+                      },
+                      [](std::span<const uint8_t> in, std::span<float> back) {
+                        compress::ByteReader r(in, "values");
+                        compress::DecodeValues(r, static_cast<uint32_t>(back.size()), back);
+                      }});
   }
 #ifdef MURMUR_BENCH_FPZIP
-  codecs.push_back(
-      {"fpzip (library)",
-       [](std::span<const float> v, std::vector<uint8_t>& out) {
-         out.resize(4 * v.size() + 1024);
-         FPZ* f = fpzip_write_to_buffer(out.data(), out.size());
-         f->type = FPZIP_TYPE_FLOAT;
-         f->prec = 0;
-         f->nx = static_cast<int>(v.size());
-         f->ny = f->nz = f->nf = 1;
-         out.resize(fpzip_write(f, v.data()));
-         fpzip_write_close(f);
-       },
-       [](std::span<const uint8_t> in, std::span<float> back) {
-         FPZ* f = fpzip_read_from_buffer(in.data());
-         f->type = FPZIP_TYPE_FLOAT;
-         f->prec = 0;
-         f->nx = static_cast<int>(back.size());
-         f->ny = f->nz = f->nf = 1;
-         fpzip_read(f, back.data());
-         fpzip_read_close(f);
-       }});
+  codecs.push_back({"fpzip (library)",
+                    [](std::span<const float> v, std::vector<uint8_t>& out) {
+                      out.resize(4 * v.size() + 1024);
+                      FPZ* f = fpzip_write_to_buffer(out.data(), out.size());
+                      f->type = FPZIP_TYPE_FLOAT;
+                      f->prec = 0;
+                      f->nx = static_cast<int>(v.size());
+                      f->ny = f->nz = f->nf = 1;
+                      out.resize(fpzip_write(f, v.data()));
+                      fpzip_write_close(f);
+                    },
+                    [](std::span<const uint8_t> in, std::span<float> back) {
+                      FPZ* f = fpzip_read_from_buffer(in.data());
+                      f->type = FPZIP_TYPE_FLOAT;
+                      f->prec = 0;
+                      f->nx = static_cast<int>(back.size());
+                      f->ny = f->nz = f->nf = 1;
+                      fpzip_read(f, back.data());
+                      fpzip_read_close(f);
+                    }});
 #endif
 #ifdef MURMUR_BENCH_ZSTD
   for (int level : {1, 3, 9}) {
@@ -116,33 +114,33 @@ std::vector<Codec> Codecs() {
   }
 #endif
 #ifdef MURMUR_BENCH_ZFP
-  codecs.push_back(
-      {"zfp reversible",
-       [](std::span<const float> v, std::vector<uint8_t>& out) {
-         zfp_field* f = zfp_field_1d(const_cast<float*>(v.data()), zfp_type_float, v.size());
-         zfp_stream* z = zfp_stream_open(nullptr);
-         zfp_stream_set_reversible(z);
-         out.resize(zfp_stream_maximum_size(z, f));
-         bitstream* s = stream_open(out.data(), out.size());
-         zfp_stream_set_bit_stream(z, s);
-         zfp_stream_rewind(z);
-         out.resize(zfp_compress(z, f));
-         zfp_field_free(f);
-         zfp_stream_close(z);
-         stream_close(s);
-       },
-       [](std::span<const uint8_t> in, std::span<float> back) {
-         zfp_field* f = zfp_field_1d(back.data(), zfp_type_float, back.size());
-         zfp_stream* z = zfp_stream_open(nullptr);
-         zfp_stream_set_reversible(z);
-         bitstream* s = stream_open(const_cast<uint8_t*>(in.data()), in.size());
-         zfp_stream_set_bit_stream(z, s);
-         zfp_stream_rewind(z);
-         zfp_decompress(z, f);
-         zfp_field_free(f);
-         zfp_stream_close(z);
-         stream_close(s);
-       }});
+  codecs.push_back({"zfp reversible",
+                    [](std::span<const float> v, std::vector<uint8_t>& out) {
+                      zfp_field* f =
+                          zfp_field_1d(const_cast<float*>(v.data()), zfp_type_float, v.size());
+                      zfp_stream* z = zfp_stream_open(nullptr);
+                      zfp_stream_set_reversible(z);
+                      out.resize(zfp_stream_maximum_size(z, f));
+                      bitstream* s = stream_open(out.data(), out.size());
+                      zfp_stream_set_bit_stream(z, s);
+                      zfp_stream_rewind(z);
+                      out.resize(zfp_compress(z, f));
+                      zfp_field_free(f);
+                      zfp_stream_close(z);
+                      stream_close(s);
+                    },
+                    [](std::span<const uint8_t> in, std::span<float> back) {
+                      zfp_field* f = zfp_field_1d(back.data(), zfp_type_float, back.size());
+                      zfp_stream* z = zfp_stream_open(nullptr);
+                      zfp_stream_set_reversible(z);
+                      bitstream* s = stream_open(const_cast<uint8_t*>(in.data()), in.size());
+                      zfp_stream_set_bit_stream(z, s);
+                      zfp_stream_rewind(z);
+                      zfp_decompress(z, f);
+                      zfp_field_free(f);
+                      zfp_stream_close(z);
+                      stream_close(s);
+                    }});
 #endif
   return codecs;
 }
@@ -184,7 +182,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < c.size(); ++i) change[i] = c[i] - c0[i];
   std::printf("LeNet-GN, %zu parameters, %zu wavelet coefficients (sym2, level 4)\n\n", x.size(),
               c.size());
-  std::printf("| alpha | values | codec | bytes | bytes / f32 | encode+decode (us) | time / memcpy |\n");
+  std::printf(
+      "| alpha | values | codec | bytes | bytes / f32 | encode+decode (us) | time / memcpy |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (double alpha : {0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 1.0}) {
     std::vector<float> values;
@@ -211,8 +210,8 @@ int main(int argc, char** argv) {
           k.encode(values, bytes);
           k.decode(bytes, back);
         }
-        best = std::min(best,
-                        std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / repeats);
+        best = std::min(
+            best, std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / repeats);
       }
       if (f32_bytes == 0) f32_bytes = bytes.size(), memcpy_us = best;
       std::printf("| %.2f | %zu | %s | %zu | %.3f | %.1f | %.1f× |\n", alpha, values.size(),

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "murmur/algo/kernels.h"
+#include "murmur/compress/codecs.h"
 #include "murmur/core/check.h"
 #include "murmur/core/rng.h"
 
@@ -51,6 +52,9 @@ std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaO
     c.dim = o.dim;
     c.gamma = gamma;
     c.compressor.segments.clear();
+    // A lossless value codec changes bytes, not values: the gossip is the f32 one, faster.
+    if (compress::LosslessValueCodec(c.compressor.value_codec))
+      c.compressor.value_codec = compress::ValueCodec::kF32;
     c.initial_model = {};  // the test vectors differ per node: copies start at 0
     auto transport = comm::MakeInProcessTransport(n);
     c.transport = transport.get();

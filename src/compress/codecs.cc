@@ -581,8 +581,8 @@ void EncodeZstd(std::span<const float> v, Bytes& out) {
   Shuffle(v, z.planes.data());
   const size_t at = out.size();
   out.resize(at + 4 + ZSTD_compressBound(z.planes.size()));
-  const size_t n = ZSTD_compressCCtx(z.c, out.data() + at + 4, out.size() - at - 4,
-                                     z.planes.data(), z.planes.size(), kZstdLevel);
+  const size_t n = ZSTD_compressCCtx(z.c, out.data() + at + 4, out.size() - at - 4, z.planes.data(),
+                                     z.planes.size(), kZstdLevel);
   MURMUR_ASSERT(!ZSTD_isError(n), "zstd: ", ZSTD_getErrorName(n));
   out.resize(at + 4 + n);
   const uint32_t len = static_cast<uint32_t>(n);
@@ -701,8 +701,8 @@ void DecodeValues(ByteReader& in, uint32_t count, std::span<float> out) {
       const size_t n =
           ZSTD_decompressDCtx(z.d, z.planes.data(), z.planes.size(), p.data(), p.size());
       MURMUR_CHECK(ProtocolError, !ZSTD_isError(n) && n == 4ull * count, what,
-                   ": corrupt zstd value frame (",
-                   ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short", ")");
+                   ": corrupt zstd value frame (", ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short",
+                   ")");
       Unshuffle(z.planes.data(), out.first(count));
       return;
     }

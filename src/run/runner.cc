@@ -302,15 +302,17 @@ RunResult RunExperiment(const Config& c, const RunOptions& options) {
     actx.compressor.segments.assign(actx.segments.begin(), actx.segments.end());
   }
   // A value codec that nothing uses would be silently ignored.
-  const bool values_coded = actx.compression == "topk" || actx.compression == "randomk" ||
-                            actx.compression == "threshold" ||
-                            (algo_name == "jwins" && actx.compression == "none");
-  MURMUR_CHECK(ConfigError,
-               actx.compressor.value_codec == compress::ValueCodec::kF32 || values_coded,
-               "compression.value_codec = \"", compress::ValueCodecName(actx.compressor.value_codec),
-               "\": nothing in this run writes values through it (", algo_name,
-               " with compression.name = \"", actx.compression,
-               "\"); it applies to the kept values of topk, randomk and threshold, and to jwins");
+  const bool values_coded =
+      actx.compression == "topk" || actx.compression == "randomk" ||
+      actx.compression == "threshold" ||
+      ((algo_name == "jwins" || algo_name == "dpsgd") && actx.compression == "none");
+  MURMUR_CHECK(
+      ConfigError, actx.compressor.value_codec == compress::ValueCodec::kF32 || values_coded,
+      "compression.value_codec = \"", compress::ValueCodecName(actx.compressor.value_codec),
+      "\": nothing in this run writes values through it (", algo_name,
+      " with compression.name = \"", actx.compression,
+      "\"); it applies to the kept values of topk, randomk and threshold, to jwins, and "
+      "(lossless codecs) to dpsgd's dense frames");
   auto algorithm = algo::MakeAlgorithm(algo_name, actx);
   MURMUR_CHECK(ConfigError, total_rounds == rounds || algorithm->mixes_models(),
                "run.final_gossip_rounds = ", total_rounds - rounds, ": ", algo_name,

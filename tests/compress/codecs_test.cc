@@ -368,8 +368,9 @@ TEST(ValueCodecs, ZstdAndAutoAreLosslessAndAutoNeverLargerThanF32) {
     uint32_t bits = static_cast<uint32_t>(rng.next());
     std::memcpy(&v, &bits, 4);  // every bit pattern, NaNs and infinities included
   }
-  std::vector<float> specials = {0.0f, -0.0f, 1e-45f, -1e-45f, INFINITY, -INFINITY,
-                                       std::numeric_limits<float>::quiet_NaN(), 3.5f};
+  std::vector<float> specials = {
+      0.0f, -0.0f, 1e-45f, -1e-45f, INFINITY, -INFINITY, std::numeric_limits<float>::quiet_NaN(),
+      3.5f};
   for (const std::vector<float>* v : {&smooth, &noise, &specials}) {
     for (ValueCodec codec : {ValueCodec::kZstd, ValueCodec::kAuto}) {
       Bytes b;

@@ -316,11 +316,12 @@ TEST_F(RunnerTest, DivergenceStopsWithNodeAndRoundAndIsRecorded) {
   EXPECT_FALSE(s.contains("final_acc_mean"));
 }
 
-// A lossless value codec (zstd, auto) changes the bytes, never the training: JWINS and CHOCO
-// top-k give the same losses and accuracies as with f32 values, in fewer bytes.
+// A lossless value codec (zstd, auto) changes the bytes, never the training: JWINS, D-PSGD
+// and CHOCO top-k give the same losses and accuracies as with f32 values, in fewer bytes.
 TEST_F(RunnerTest, LosslessValueCodecsChangeBytesNotResults) {
   for (const std::vector<std::string>& sets :
        {std::vector<std::string>{"algorithm.name=jwins"},
+        std::vector<std::string>{"algorithm.name=dpsgd"},
         std::vector<std::string>{"algorithm.name=choco", "compression.name=topk",
                                  "compression.ratio=0.3", "algorithm.gamma=0.5"}}) {
     std::map<std::string, uint64_t> bytes;
@@ -562,10 +563,12 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
       {{"algorithm.name=sgp", "topology.name=k_peer_exponential", "topology.peers=5"},
        "topology.peers: must be in [1, 3] for 6 nodes (ceil(log2 n) peers in all), got 5"},
       {{"network.stragglers=9"}, "network.stragglers: 9 is not in [0, run.nodes = 6]"},
-      {{"compression.value_codec=zstd"},
+      {{"algorithm.name=sgp", "topology.name=one_peer_exponential", "compression.value_codec=zstd"},
        "compression.value_codec = \"zstd\": nothing in this run writes values through it "
-       "(dpsgd with compression.name = \"none\"); it applies to the kept values of topk, "
-       "randomk and threshold, and to jwins"},
+       "(sgp with compression.name = \"none\"); it applies to the kept values of topk, "
+       "randomk and threshold, to jwins, and (lossless codecs) to dpsgd's dense frames"},
+      {{"compression.value_codec=f16"},
+       "compression.value_codec: dpsgd sends full precision; use f32, zstd or auto (got 'f16')"},
       {{"data.name=fashion_mnist", "data.path=/nonexistent"},
        "data.path '/nonexistent': not a directory (fashion_mnist needs the four IDX files "
        "there)"},
@@ -602,7 +605,7 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
     EXPECT_NE(err.find(k.error), std::string::npos) << joined << "\n=> '" << err << "'";
     EXPECT_FALSE(fs::exists(root_ / "x" / "metrics.csv")) << joined << ": a run started";
   }
-  EXPECT_EQ(cases.size(), 27u);
+  EXPECT_EQ(cases.size(), 28u);
 }
 
 }  // namespace
