@@ -230,7 +230,8 @@ std::vector<KeySpec> Build() {
       S("compression.index_codec", "auto", "how sparse index sets are written (auto = smallest)",
         Fixed({"auto", "raw", "varint", "gamma", "rice", "bitmap"})),
       S("compression.value_codec", "f32",
-        "how kept values of topk/randomk/threshold and JWINS' coefficients are written: f32; "
+        "how kept values of topk/randomk/threshold, JWINS' coefficients and (lossless codecs "
+        "only) dpsgd's dense frames are written: f32; "
         "zstd (lossless, the values' byte planes through zstd: 8-15% smaller on JWINS' "
         "wavelet coefficients, slower); auto (lossless: zstd where it is smaller than f32); "
         "f16, bf16 (rounded)",
