@@ -4,6 +4,7 @@
 # when nothing is missing. Runs as root, or through sudo when available.
 #   --fuzz   also clang and its libFuzzer/sanitizer runtimes (for `make fuzz`)
 #   --format also clang-format (for `make format`)
+#   --codec-bench  also fpzip and ZFP, which bench/value_codecs.cc compares zstd with
 set -euo pipefail
 
 packages=(
@@ -24,7 +25,8 @@ for arg in "$@"; do
   case "$arg" in
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --format) packages+=(clang-format) ;;
-    *) echo "install-deps: unknown option $arg (known: --fuzz, --format)" >&2; exit 2 ;;
+    --codec-bench) packages+=(libfpzip-dev libzfp-dev) ;;
+    *) echo "install-deps: unknown option $arg (known: --fuzz, --format, --codec-bench)" >&2; exit 2 ;;
   esac
 done
 
