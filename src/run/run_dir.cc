@@ -82,15 +82,17 @@ void Append(int fd, const std::string& text, const fs::path& marker) {
 
 }  // namespace
 
+bool RunDiverged(const fs::path& dir) {
+  std::ifstream in(dir / "summary.json");
+  const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
+  return s.is_object() && s.value("status", "") == "diverged";
+}
+
 std::string DescribeRun(const fs::path& dir) {
   if (RunNames(dir).empty()) return "";
-  if (Exists(dir / "summary.json")) {
-    std::ifstream in(dir / "summary.json");
-    const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
-    if (s.is_object() && s.value("status", "") == "diverged")
-      return "a run that ended when training diverged (summary.json)";
-    return "a finished run (summary.json)";
-  }
+  if (Exists(dir / "summary.json"))
+    return RunDiverged(dir) ? "a run that ended when training diverged (summary.json)"
+                            : "a finished run (summary.json)";
   const std::vector<fs::path> ckpts = ListCheckpoints(dir);
   if (ckpts.empty())
     return "an unfinished run without checkpoints (it cannot be resumed; runs with "

@@ -13,6 +13,7 @@
 #include "murmur/run/checkpoint.h"
 #include "murmur/run/metrics.h"
 #include "murmur/run/report.h"
+#include "murmur/run/run_dir.h"
 #include "murmur/run/runner.h"
 
 namespace murmur::run {
@@ -58,13 +59,6 @@ struct Point {
 std::string Unquote(std::string v) {
   if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
   return v;
-}
-
-// Whether the run in dir ended because training diverged (its summary.json says so).
-bool Diverged(const fs::path& dir) {
-  std::ifstream in(dir / "summary.json");
-  const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
-  return s.is_object() && s.value("status", "") == "diverged";
 }
 
 std::string CsvCell(std::string s) {
@@ -251,7 +245,7 @@ SweepResult RunSweep(const std::string& sweep_file, const SweepOptions& options)
                    " holds a finished run of a different config (the base or [set] changed); move "
                    "it away or change 'out' to rerun the sweep");
       ++res.skipped;
-      const bool diverged = Diverged(dir);
+      const bool diverged = RunDiverged(dir);
       res.diverged += diverged ? 1 : 0;
       status = diverged ? "skipped (diverged)" : "skipped (complete)";
       if (!options.quiet)

@@ -53,6 +53,9 @@ class RunDir {
   std::vector<std::string> claimed_;
 };
 
+// Whether the run in `dir` ended because training diverged (summary.json's status).
+bool RunDiverged(const std::filesystem::path& dir);
+
 // What `dir` holds, for messages: "a finished run", "an unfinished run (last checkpoint after
 // round N; `murmur run --resume DIR` continues it)", ... or "" when it holds no run.
 std::string DescribeRun(const std::filesystem::path& dir);
