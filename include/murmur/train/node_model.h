@@ -29,7 +29,7 @@ struct InputShape {
 };
 
 struct ModelOptions {
-  // logreg, mlp, cnn, resnet20, vgg11, vgg11_bn (see ModelRegistry()).
+  // logreg, mlp, cnn, lenet_gn, resnet20, vgg11, vgg11_bn (see ModelRegistry()).
   std::string name = "cnn";
   // Put BatchNorm running statistics into the flat buffer so algorithms average them too.
   // Off: each node keeps its own statistics (and the averaged model uses node 0's).
