@@ -63,7 +63,7 @@ double Rng::normal() {
 
 std::pair<double, double> Rng::gamma_and_log(double shape) {
   if (shape < 1.0) {
-    // The same operations as gamma() for the draw; its logarithm does not underflow.
+    // Boost: Gamma(a) = Gamma(a + 1) * U^(1/a); its logarithm does not underflow.
     double u = uniform();
     if (u < 1e-300) u = 1e-300;
     const auto [g, log_g] = gamma_and_log(shape + 1.0);
@@ -74,12 +74,7 @@ std::pair<double, double> Rng::gamma_and_log(double shape) {
 }
 
 double Rng::gamma(double shape) {
-  if (shape < 1.0) {
-    // Boost: Gamma(a) = Gamma(a + 1) * U^(1/a).
-    double u = uniform();
-    if (u < 1e-300) u = 1e-300;
-    return gamma(shape + 1.0) * std::pow(u, 1.0 / shape);
-  }
+  if (shape < 1.0) return gamma_and_log(shape).first;
   const double d = shape - 1.0 / 3.0;
   const double c = 1.0 / std::sqrt(9.0 * d);
   while (true) {

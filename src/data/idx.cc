@@ -62,8 +62,6 @@ class GzFile {
     MURMUR_CHECK(DataError, err == Z_OK, path_, ": corrupt compressed data (", msg, ")");
   }
 
- public:
- private:
   std::string path_;
   gzFile f_ = nullptr;
 };

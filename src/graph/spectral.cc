@@ -51,10 +51,13 @@ double Norm(const std::vector<double>& x) {
   return std::sqrt(s);
 }
 
+// Power iterations for each Perron vector.
+constexpr int kPerronIterations = 5000;
+
 std::vector<double> Perron(const Topology& t, bool left) {
   const int n = t.nodes();
   std::vector<double> x(n, 1.0 / n), tmp(n);
-  for (int it = 0; it < 5000; ++it) {
+  for (int it = 0; it < kPerronIterations; ++it) {
     ApplyPeriod(t, left, x, tmp);
     const double s = std::accumulate(x.begin(), x.end(), 0.0);
     for (double& v : x) v /= s;
@@ -142,11 +145,14 @@ std::string DescribeTopology(const Topology& t, bool with_edges) {
          << static_cast<double>(n) * static_cast<double>(e) << " steps)\n";
     }
   }
-  // Power iteration: about (2 * 5000 + 3000) * period products with W, each over every edge.
+  // Power iteration: the two Perron vectors, then the deflated iterations, each a product
+  // with every round's W over every edge.
+  constexpr int kIterations = 3000;
   double work = 0;
-  for (int r = 0; r < t.period(); ++r) work += 13000.0 * (t.at(r).directed_edges() + n);
+  for (int r = 0; r < t.period(); ++r)
+    work += (2.0 * kPerronIterations + kIterations) * (t.at(r).directed_edges() + n);
   if (work <= kWorkBudget) {
-    const double lambda2 = SecondEigenvalueModulus(t);
+    const double lambda2 = SecondEigenvalueModulus(t, kIterations);
     os << "second eigenvalue modulus |lambda_2|: " << lambda2 << "\n"
        << "spectral gap 1 - |lambda_2|: " << 1.0 - lambda2
        << (t.time_varying() ? " (per round, from the product over one period)" : "") << "\n";

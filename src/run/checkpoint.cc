@@ -12,6 +12,7 @@
 #include "murmur/core/check.h"
 #include "murmur/core/log.h"
 #include "murmur/core/state_io.h"
+#include "murmur/run/run_dir.h"
 
 namespace murmur::run {
 namespace {
@@ -40,16 +41,6 @@ int64_t RoundsOf(const fs::path& p) {
       !std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
     return -1;
   return std::stoll(digits);
-}
-
-void WriteAll(int fd, const uint8_t* p, size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    MURMUR_CHECK(IoError, w > 0, path, ": write failed (", std::strerror(errno), ")");
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
 }
 
 void SyncDir(const fs::path& dir) {

@@ -432,7 +432,6 @@ std::string SchemaMarkdown() {
       for (auto& c : k.choices()) allowed += (allowed.empty() ? "" : ", ") + ("`" + c + "`");
     } else if (k.type == Type::kInt || k.type == Type::kFloat || k.type == Type::kIntList ||
                k.type == Type::kFloatList) {
-      std::ostringstream r;
       allowed = RangeText(k);
     }
     const char* type = k.type == Type::kBool      ? "bool"

@@ -241,16 +241,26 @@ bool Relevant(const Config& c, const std::string& key) {
 
 }  // namespace
 
-std::vector<std::string> RunLabels(const std::vector<RunRecord>& runs, bool with_seed) {
+namespace {
+
+// The keys (in schema order) that `keep` selects and whose values differ between the runs.
+template <typename Keep>
+std::vector<std::string> DifferingKeys(const std::vector<const RunRecord*>& runs, Keep keep) {
   std::vector<std::string> differing;
   for (const KeySpec& k : Schema()) {
-    if (Ignored(k.key, with_seed)) continue;
-    for (const RunRecord& r : runs)
-      if (r.config.show(k.key) != runs[0].config.show(k.key)) {
+    if (!keep(k.key)) continue;
+    for (const RunRecord* r : runs)
+      if (r->config.show(k.key) != runs[0]->config.show(k.key)) {
         differing.push_back(k.key);
         break;
       }
   }
+  return differing;
+}
+
+std::vector<std::string> Labels(const std::vector<const RunRecord*>& runs, bool with_seed) {
+  const std::vector<std::string> differing =
+      DifferingKeys(runs, [&](const std::string& key) { return !Ignored(key, with_seed); });
   // Short key names where they stay unambiguous among the differing keys.
   std::vector<std::string> shown;
   for (const std::string& k : differing) shown.push_back(ShortKey(k));
@@ -258,14 +268,47 @@ std::vector<std::string> RunLabels(const std::vector<RunRecord>& runs, bool with
     for (size_t b = 0; b < shown.size(); ++b)
       if (a != b && shown[a] == shown[b]) shown[a] = differing[a];
   std::vector<std::string> labels;
-  for (const RunRecord& r : runs) {
+  for (const RunRecord* r : runs) {
     std::string l;
     for (size_t k = 0; k < differing.size(); ++k)
-      if (Relevant(r.config, differing[k]))
-        l += (l.empty() ? "" : ", ") + Setting(r.config, differing[k], shown[k]);
-    labels.push_back(l.empty() ? fs::path(r.dir).filename().string() : l);
+      if (Relevant(r->config, differing[k]))
+        l += (l.empty() ? "" : ", ") + Setting(r->config, differing[k], shown[k]);
+    labels.push_back(l.empty() ? fs::path(r->dir).filename().string() : l);
   }
   return labels;
+}
+
+// Runs with equal labels, in the order the labels first appear.
+struct Groups {
+  std::vector<std::string> label;
+  std::vector<std::vector<const RunRecord*>> runs;
+};
+Groups GroupByLabel(const std::vector<const RunRecord*>& runs,
+                    const std::vector<std::string>& labels) {
+  Groups g;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    auto it = std::find(g.label.begin(), g.label.end(), labels[i]);
+    if (it == g.label.end()) {
+      g.label.push_back(labels[i]);
+      g.runs.emplace_back();
+      it = g.label.end() - 1;
+    }
+    g.runs[it - g.label.begin()].push_back(runs[i]);
+  }
+  return g;
+}
+
+// Runs that differ only in run.seed.
+Groups GroupBySetting(const std::vector<const RunRecord*>& runs) {
+  return GroupByLabel(runs, Labels(runs, false));
+}
+
+}  // namespace
+
+std::vector<std::string> RunLabels(const std::vector<RunRecord>& runs, bool with_seed) {
+  std::vector<const RunRecord*> all;
+  for (const RunRecord& r : runs) all.push_back(&r);
+  return Labels(all, with_seed);
 }
 
 namespace {
@@ -291,28 +334,6 @@ namespace {
 bool ProblemKey(const std::string& key) {
   return key.rfind("data.", 0) == 0 || key.rfind("partition.", 0) == 0 ||
          key.rfind("model.", 0) == 0 || key == "run.nodes";
-}
-
-// Runs that differ only in run.seed, in the order they first appear, with their labels.
-struct Groups {
-  std::vector<std::string> label;
-  std::vector<std::vector<const RunRecord*>> runs;
-};
-Groups GroupBySetting(const std::vector<const RunRecord*>& runs) {
-  std::vector<RunRecord> copies;  // RunLabels takes records
-  for (const RunRecord* r : runs) copies.push_back(*r);
-  const std::vector<std::string> labels = RunLabels(copies, false);
-  Groups g;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    auto it = std::find(g.label.begin(), g.label.end(), labels[i]);
-    if (it == g.label.end()) {
-      g.label.push_back(labels[i]);
-      g.runs.emplace_back();
-      it = g.label.end() - 1;
-    }
-    g.runs[it - g.label.begin()].push_back(runs[i]);
-  }
-  return g;
 }
 
 // The table of one problem's runs.
@@ -416,28 +437,18 @@ std::string CompareMarkdown(const std::vector<RunRecord>& runs, const CompareOpt
   MURMUR_CHECK(ConfigError, ref_found, "compare --reference ", o.reference,
                ": not one of the runs compared");
   // Problems: the runs whose problem keys agree.
-  std::vector<std::string> problem_keys;
-  for (const KeySpec& k : Schema())
-    if (ProblemKey(k.key))
-      for (const RunRecord& r : runs)
-        if (r.config.show(k.key) != runs[0].config.show(k.key)) {
-          problem_keys.push_back(k.key);
-          break;
-        }
-  std::vector<std::string> problem;
-  std::vector<std::vector<const RunRecord*>> members;
-  for (const RunRecord& r : runs) {
+  std::vector<const RunRecord*> all;
+  for (const RunRecord& r : runs) all.push_back(&r);
+  const std::vector<std::string> problem_keys = DifferingKeys(all, ProblemKey);
+  std::vector<std::string> names;
+  for (const RunRecord* r : all) {
     std::string name;
     for (const std::string& k : problem_keys)
-      name += (name.empty() ? "" : ", ") + Setting(r.config, k, k);
-    auto it = std::find(problem.begin(), problem.end(), name);
-    if (it == problem.end()) {
-      problem.push_back(name);
-      members.emplace_back();
-      it = problem.end() - 1;
-    }
-    members[it - problem.begin()].push_back(&r);
+      name += (name.empty() ? "" : ", ") + Setting(r->config, k, k);
+    names.push_back(name);
   }
+  const Groups problems = GroupByLabel(all, names);
+  const auto& members = problems.runs;
   if (members.size() == 1) return CompareTable(members[0], o);
   std::string out;
   for (size_t p = 0; p < members.size(); ++p) {
@@ -448,7 +459,7 @@ std::string CompareMarkdown(const std::vector<RunRecord>& runs, const CompareOpt
                 (!o.reference.empty() && fs::equivalent(fs::path(r->dir), fs::path(o.reference)));
     if (!has_ref) po.reference.clear();  // the default reference of this problem
     if (p) out += '\n';
-    out += "### " + problem[p] + "\n\n";
+    out += "### " + problems.label[p] + "\n\n";
     out += CompareTable(members[p], po);
   }
   return out;

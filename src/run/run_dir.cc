@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "murmur/core/check.h"
 #include "murmur/run/checkpoint.h"
@@ -66,18 +65,6 @@ std::vector<std::string> LegacyFiles(const fs::path& dir) {
 // What murmur wrote in dir: the marker's names, or a legacy run's files.
 std::vector<std::string> RunNames(const fs::path& dir) {
   return Exists(dir / kMarker) ? ReadMarker(dir) : LegacyFiles(dir);
-}
-
-void Append(int fd, const std::string& text, const fs::path& marker) {
-  const char* p = text.data();
-  size_t n = text.size();
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    MURMUR_CHECK(IoError, w > 0, marker.string(), ": write failed (", std::strerror(errno), ")");
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
 }
 
 }  // namespace
@@ -143,7 +130,7 @@ RunDir::RunDir(const fs::path& dir, Mode mode) : dir_(dir) {
                    std::strerror(errno), ")");
       std::string text = kMarkerHeader;
       for (const std::string& n : claimed_) text += n + "\n";
-      Append(fd_, text, marker);
+      WriteAll(fd_, text.data(), text.size(), marker.string());
     }
   } catch (...) {
     ::close(fd_);
@@ -182,7 +169,8 @@ fs::path RunDir::claim(const std::string& name) {
   MURMUR_ASSERT(std::find(kRunFiles.begin(), kRunFiles.end(), name) != kRunFiles.end(),
                 "run file '", name, "' is missing from kRunFiles");
   if (std::find(claimed_.begin(), claimed_.end(), name) == claimed_.end()) {
-    Append(fd_, name + "\n", dir_ / kMarker);
+    const std::string line = name + "\n";
+    WriteAll(fd_, line.data(), line.size(), (dir_ / kMarker).string());
     claimed_.push_back(name);
   }
   return dir_ / name;
@@ -190,6 +178,17 @@ fs::path RunDir::claim(const std::string& name) {
 
 void RunDir::write_file(const std::string& name, const std::string& text) {
   WriteFileAtomic(claim(name), text);
+}
+
+void WriteAll(int fd, const void* data, size_t n, const std::string& path) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    MURMUR_CHECK(IoError, w > 0, path, ": write failed (", std::strerror(errno), ")");
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
 }
 
 void WriteFileAtomic(const fs::path& path, const std::string& text) {

@@ -13,6 +13,7 @@
 // a run directory never mixes two runs. Not thread-safe; one RunDir per directory and process.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ bool RunDiverged(const std::filesystem::path& dir);
 // What `dir` holds, for messages: "a finished run", "an unfinished run (last checkpoint after
 // round N; `murmur run --resume DIR` continues it)", ... or "" when it holds no run.
 std::string DescribeRun(const std::filesystem::path& dir);
+
+// Writes n bytes to the file descriptor fd (named `path` in errors), retrying short writes and
+// EINTR; throws IoError with the OS reason (ENOSPC, ...).
+void WriteAll(int fd, const void* data, size_t n, const std::string& path);
 
 // Writes `path` whole or not at all: a temporary file next to it, then a rename; the temporary
 // file is removed when writing fails (a full disk keeps nothing of it).
