@@ -6,6 +6,8 @@
 
 #include "internal.h"
 #include "murmur/algo/kernels.h"
+#include "murmur/comm/faults.h"
+#include "murmur/core/thread_pool.h"
 
 namespace murmur::algo {
 
@@ -90,6 +92,27 @@ void detail::RequireNoCompression(const AlgorithmContext& ctx, std::string_view 
   MURMUR_CHECK(ConfigError, ctx.compression == "none", "compression.name: ", algo,
                " sends full precision; set compression.name = \"none\"", hint, " (got '",
                ctx.compression, "')");
+}
+
+void CommunicationRound(Algorithm& algorithm, comm::Transport& transport, uint32_t round,
+                        std::span<const int> nodes,
+                        const std::function<std::span<float>(int node)>& x, ThreadPool* pool,
+                        const comm::FaultModel* faults) {
+  auto for_each_up = [&](const std::function<void(int)>& fn) {
+    auto one = [&](size_t k) {
+      if (!faults || !faults->down(nodes[k], round)) fn(nodes[k]);
+    };
+    if (pool) {
+      pool->parallel_for(nodes.size(), one);
+    } else {
+      for (size_t k = 0; k < nodes.size(); ++k) one(k);
+    }
+  };
+  for (int phase = 0; phase < algorithm.phases(); ++phase) {
+    for_each_up([&](int i) { algorithm.send(phase, round, i, x(i)); });
+    transport.exchange(round, static_cast<uint8_t>(phase));
+    for_each_up([&](int i) { algorithm.receive(phase, round, i, x(i)); });
+  }
 }
 
 const Registry<AlgorithmFactory>& AlgorithmRegistry() {

@@ -44,6 +44,8 @@ std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaO
     Rng rng(ctx.seed, static_cast<uint64_t>(i), Stream::kAlgorithm);
     for (float& v : x0[i]) v = static_cast<float>(rng.normal());
   }
+  std::vector<int> all(n);
+  for (int i = 0; i < n; ++i) all[i] = i;
   std::vector<float> mean(o.dim);
   const double e0 = ConsensusError(x0, mean);
   std::vector<GammaResult> out;
@@ -74,10 +76,7 @@ std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaO
     try {
       for (int r = 1; r <= total; ++r) {
         const uint32_t r32 = static_cast<uint32_t>(r - 1);
-        for (int p = 0; p < algo->phases(); ++p) {
-          for (int i = 0; i < n; ++i) algo->send(p, r32, i, x[i]);
-          for (int i = 0; i < n; ++i) algo->receive(p, r32, i, x[i]);
-        }
+        CommunicationRound(*algo, *transport, r32, all, [&](int i) { return std::span(x[i]); });
         if (r == o.rounds) res.error = error();
         if (r == half) half_error = error();
         // Far past where it started: diverging, no need to watch it any longer.

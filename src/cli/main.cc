@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <iostream>
 
@@ -41,231 +42,275 @@ void Report(const char* kind, const murmur::Error& e, bool verbose) {
   std::fflush(stderr);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"murmur: communication-efficient decentralized deep learning"};
-  app.require_subcommand(1);
-  app.fallthrough();  // --verbose also after the subcommand
-  bool verbose = false;
-  app.add_flag("--verbose,-v", verbose,
-               "errors also name the source location that raised them (for bug reports)");
-
-  auto* run = app.add_subcommand("run", "run one experiment from a TOML config");
+// One subcommand: add() declares its options, run() does its work and gives the exit code.
+struct RunCommand {
+  CLI::App* app = nullptr;
   std::string config_path, out_dir, resume_dir;
   std::vector<std::string> sets;
   bool quiet = false, overwrite = false;
-  auto* config_opt =
-      run->add_option("config", config_path, "experiment config (TOML); see docs/config.md");
-  auto* set_opt = run->add_option("--set", sets, "override a key: --set train.lr=0.1 (repeatable)");
-  auto* out_opt = run->add_option("--out", out_dir,
-                                  "run directory (default: output.dir or runs/<time>-<algo>)");
-  auto* resume_opt =
-      run->add_option("--resume", resume_dir,
-                      "continue the unfinished run in RUN_DIR from its newest checkpoint "
-                      "(output.checkpoint_every), with the config saved there");
-  resume_opt->excludes(config_opt)->excludes(set_opt)->excludes(out_opt);
-  run->add_flag("--quiet,-q", quiet, "no progress line or log messages");
-  run->add_flag("--overwrite", overwrite, "replace the outputs of an existing run directory");
 
-  auto* sweep = app.add_subcommand(
-      "sweep", "run every point of a grid of configs, each into its own directory (resumable)");
-  std::string sweep_path;
-  sweep->add_option("sweep", sweep_path, "sweep file (TOML); see docs/workflow.md")->required();
-  sweep->add_flag("--quiet,-q", quiet, "no progress lines");
-  bool sweep_dry = false;
-  sweep->add_flag("--dry-run", sweep_dry, "check every point's config and list the points");
-  std::vector<std::string> sweep_only;
-  sweep->add_option("--only", sweep_only,
+  void add(CLI::App& parent) {
+    app = parent.add_subcommand("run", "run one experiment from a TOML config");
+    auto* config_opt =
+        app->add_option("config", config_path, "experiment config (TOML); see docs/config.md");
+    auto* set_opt =
+        app->add_option("--set", sets, "override a key: --set train.lr=0.1 (repeatable)");
+    auto* out_opt = app->add_option("--out", out_dir,
+                                    "run directory (default: output.dir or runs/<time>-<algo>)");
+    auto* resume_opt =
+        app->add_option("--resume", resume_dir,
+                        "continue the unfinished run in RUN_DIR from its newest checkpoint "
+                        "(output.checkpoint_every), with the config saved there");
+    resume_opt->excludes(config_opt)->excludes(set_opt)->excludes(out_opt);
+    app->add_flag("--quiet,-q", quiet, "no progress line or log messages");
+    app->add_flag("--overwrite", overwrite, "replace the outputs of an existing run directory");
+  }
+
+  int run() {
+    if (quiet) murmur::SetLogLevel(murmur::LogLevel::kWarn);
+    murmur::run::RunOptions ro;
+    if (!resume_dir.empty()) {
+      config_path = (std::filesystem::path(resume_dir) / "config.toml").string();
+      out_dir = resume_dir;
+      ro.resume = true;
+    } else if (config_path.empty()) {
+      throw murmur::ConfigError("murmur run: give a config file, or --resume RUN_DIR");
+    }
+    murmur::run::Config cfg = murmur::run::Config::FromFile(config_path);
+    for (const auto& s : sets) cfg.set(s);
+    ro.out_dir = out_dir;
+    ro.quiet = quiet;
+    ro.overwrite = overwrite;
+    // Open MPI's mpirun, then MPICH/Hydra's mpiexec.
+    ro.launcher_ranks = EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"});
+    ro.launcher_local_ranks = EnvInt({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"});
+    murmur::run::RunExperiment(cfg, ro);
+    return 0;
+  }
+};
+
+struct SweepCommand {
+  CLI::App* app = nullptr;
+  std::string path;
+  bool quiet = false, dry_run = false;
+  std::vector<std::string> only;
+
+  void add(CLI::App& parent) {
+    app = parent.add_subcommand(
+        "sweep", "run every point of a grid of configs, each into its own directory (resumable)");
+    app->add_option("sweep", path, "sweep file (TOML); see docs/workflow.md")->required();
+    app->add_flag("--quiet,-q", quiet, "no progress lines");
+    app->add_flag("--dry-run", dry_run, "check every point's config and list the points");
+    app->add_option("--only", only,
                     "run only this point (its directory name, as --dry-run lists it; repeatable)");
+  }
 
-  auto* plot = app.add_subcommand(
-      "plot", "plot test accuracy (min-max band over nodes) and consensus distance of runs");
-  std::vector<std::string> plot_dirs;
-  murmur::run::PlotOptions plot_opt;
-  plot->add_option("runs", plot_dirs, "run directories (or directories of runs, e.g. a sweep's)")
-      ->required();
-  plot->add_option("--x", plot_opt.x, "x axis: round, bytes (MB sent per node) or sim_time")
-      ->capture_default_str();
-  plot->add_option("--out,-o", plot_opt.out, "image to write: FILE.png or FILE.svg")
-      ->capture_default_str();
-  plot->add_option("--title", plot_opt.title, "title of the figure");
+  int run() {
+    if (EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) > 1)
+      throw murmur::ConfigError(
+          "murmur sweep runs its points in one process; start it without mpirun (each rank "
+          "would run every point into the same directories)");
+    if (quiet) murmur::SetLogLevel(murmur::LogLevel::kWarn);
+    murmur::run::SweepOptions so;
+    so.quiet = quiet;
+    so.dry_run = dry_run;
+    so.only = only;
+    const auto r = murmur::run::RunSweep(path, so);
+    if (dry_run) {
+      for (const auto& name : r.point_names) std::cout << r.out_dir << "/" << name << "\n";
+      std::fprintf(stderr, "murmur sweep: %d points, every config valid (dry run)\n", r.points);
+      return 0;
+    }
+    std::fprintf(stderr,
+                 "murmur sweep: %d points: %d run, %d complete before, %d diverged, %d failed; "
+                 "%s/sweep.csv\n",
+                 r.points, r.ran, r.skipped, r.diverged, r.failed, r.out_dir.c_str());
+    return r.failed ? 1 : r.diverged ? 3 : 0;
+  }
+};
 
-  auto* compare = app.add_subcommand(
-      "compare",
-      "Markdown table of runs: accuracy (± std over seeds), bytes, compression ratio, "
-      "rounds and simulated time to a target accuracy");
-  std::vector<std::string> compare_dirs;
-  murmur::run::CompareOptions compare_opt;
-  std::string compare_out;
-  compare->add_option("runs", compare_dirs, "run directories (or directories of runs)")->required();
-  compare->add_option("--target", compare_opt.target,
-                      "accuracy target (default: the reference's final mean accuracy - 0.01)");
-  compare->add_option("--reference", compare_opt.reference,
-                      "run directory of the full-sharing reference (default: the first dpsgd, "
-                      "allreduce or sgp run without compression)");
-  compare->add_option("--out,-o", compare_out, "also write the table to this file");
+std::vector<murmur::run::RunRecord> LoadRuns(const std::vector<std::string>& dirs) {
+  std::vector<murmur::run::RunRecord> runs;
+  for (const auto& d : murmur::run::ExpandRunDirs(dirs)) runs.push_back(murmur::run::LoadRun(d));
+  return runs;
+}
 
-  auto* list = app.add_subcommand("list", "list algorithms, topologies, models, datasets, ...");
+struct PlotCommand {
+  CLI::App* app = nullptr;
+  std::vector<std::string> dirs;
+  murmur::run::PlotOptions opt;
 
-  auto* topo =
-      app.add_subcommand("topology", "describe a topology: degrees, diameter, spectral gap, edges");
+  void add(CLI::App& parent) {
+    app = parent.add_subcommand(
+        "plot", "plot test accuracy (min-max band over nodes) and consensus distance of runs");
+    app->add_option("runs", dirs, "run directories (or directories of runs, e.g. a sweep's)")
+        ->required();
+    app->add_option("--x", opt.x, "x axis: round, bytes (MB sent per node) or sim_time")
+        ->capture_default_str();
+    app->add_option("--out,-o", opt.out, "image to write: FILE.png or FILE.svg")
+        ->capture_default_str();
+    app->add_option("--title", opt.title, "title of the figure");
+  }
+
+  int run() {
+    const auto runs = LoadRuns(dirs);
+    murmur::run::Plot(runs, opt);
+    std::fprintf(stderr, "murmur plot: %zu run(s) -> %s (script: %s.gp)\n", runs.size(),
+                 opt.out.c_str(), opt.out.c_str());
+    return 0;
+  }
+};
+
+struct CompareCommand {
+  CLI::App* app = nullptr;
+  std::vector<std::string> dirs;
+  murmur::run::CompareOptions opt;
+  std::string out;
+
+  void add(CLI::App& parent) {
+    app = parent.add_subcommand(
+        "compare",
+        "Markdown table of runs: accuracy (± std over seeds), bytes, compression ratio, "
+        "rounds and simulated time to a target accuracy");
+    app->add_option("runs", dirs, "run directories (or directories of runs)")->required();
+    app->add_option("--target", opt.target,
+                    "accuracy target (default: the reference's final mean accuracy - 0.01)");
+    app->add_option("--reference", opt.reference,
+                    "run directory of the full-sharing reference (default: the first dpsgd, "
+                    "allreduce or sgp run without compression)");
+    app->add_option("--out,-o", out, "also write the table to this file");
+  }
+
+  int run() {
+    const std::string table = murmur::run::CompareMarkdown(LoadRuns(dirs), opt);
+    std::cout << table;
+    if (!out.empty()) {
+      std::ofstream f(out);
+      if (!(f << table))
+        throw murmur::IoError(out + ": cannot write (" + std::strerror(errno) + ")");
+    }
+    return 0;
+  }
+};
+
+struct TopologyCommand {
+  CLI::App* app = nullptr;
   murmur::graph::TopologyOptions topt;
   std::string weights = "auto";
   bool no_edges = false;
-  topo->add_option("name", topt.name, "topology name (murmur list)")->required();
-  topo->add_option("--nodes,-n", topt.nodes, "number of nodes")->required();
-  topo->add_option("--degree", topt.degree, "degree of `regular`")->capture_default_str();
-  topo->add_option("--edge-prob", topt.edge_prob,
-                   "edge probability of `erdos_renyi` (0: 2 ln n / n)");
-  topo->add_option("--weights", weights,
-                   "mixing weights: auto, metropolis_hastings, uniform, max_degree, column")
-      ->capture_default_str();
-  topo->add_option("--seed", topt.seed, "seed of random graphs")->capture_default_str();
-  topo->add_option("--peers", topt.peers, "out-peers per round of `k_peer_exponential`")
-      ->capture_default_str();
-  topo->add_option("--file", topt.file, "edge list of `file` (one 'u v' per line)");
-  topo->add_flag("--directed", topt.directed, "`file`: 'u v' is the one-way edge u -> v");
-  topo->add_flag("--no-edges", no_edges, "omit the edge list");
 
-  auto* tune = app.add_subcommand(
-      "tune-gamma",
-      "pick the consensus step gamma of choco / sparse_push: compressed gossip on Gaussian "
-      "vectors over a log grid of gamma, smallest final consensus error wins");
-  murmur::graph::TopologyOptions tune_topo;
-  std::string tune_weights = "auto", tune_compressor = "topk";
-  murmur::compress::CompressorOptions tune_copt;
-  murmur::algo::TuneGammaOptions tune_opt;
-  uint64_t tune_seed = 1;
-  std::vector<double> tune_grid;
-  tune->add_option("--topology", tune_topo.name, "topology name (murmur list)")->required();
-  tune->add_option("--nodes,-n", tune_topo.nodes, "number of nodes")->capture_default_str();
-  tune->add_option("--compressor", tune_compressor, "compressor (murmur list; none = identity)")
-      ->capture_default_str();
-  tune->add_option("--ratio", tune_copt.ratio, "topk/randomk/topk_quant: fraction kept")
-      ->capture_default_str();
-  tune->add_option("--levels", tune_copt.levels, "qsgd: levels")->capture_default_str();
-  tune->add_option("--bits", tune_copt.bits, "topk_quant: bits per value")->capture_default_str();
-  tune->add_option("--algorithm", tune_opt.algorithm, "choco, sparse_push or scsp")
-      ->capture_default_str();
-  tune->add_option("--dim", tune_opt.dim, "length of the test vectors")->capture_default_str();
-  tune->add_option("--rounds", tune_opt.rounds, "gossip rounds after which errors are compared")
-      ->capture_default_str();
-  tune->add_option("--stability-rounds", tune_opt.stability_rounds,
-                   "every gamma runs on to this many rounds; one whose error does not shrink by "
-                   "10% over the second half is unstable (0 = no check)")
-      ->capture_default_str();
-  tune->add_option("--gamma", tune_grid, "gammas to try (repeatable; default 2^0 .. 2^-10)");
-  tune->add_option("--steps-per-octave", tune_opt.steps_per_octave,
-                   "steps per octave of the default grid (2: 2^0, 2^-0.5, 2^-1, ...)")
-      ->capture_default_str();
-  tune->add_option("--seed", tune_seed, "seed of the vectors and stochastic compressors")
-      ->capture_default_str();
-  tune->add_option("--weights", tune_weights, "mixing weights (as topology.weights)")
-      ->capture_default_str();
-  tune->add_option("--degree", tune_topo.degree, "degree of `regular`")->capture_default_str();
-  tune->add_option("--peers", tune_topo.peers, "out-peers per round of `k_peer_exponential`")
-      ->capture_default_str();
-  tune->add_option("--file", tune_topo.file, "edge list of `file`");
-  tune->add_flag("--directed", tune_topo.directed, "`file`: one-way edges");
+  void add(CLI::App& parent) {
+    app = parent.add_subcommand("topology",
+                                "describe a topology: degrees, diameter, spectral gap, edges");
+    app->add_option("name", topt.name, "topology name (murmur list)")->required();
+    app->add_option("--nodes,-n", topt.nodes, "number of nodes")->required();
+    app->add_option("--degree", topt.degree, "degree of `regular`")->capture_default_str();
+    app->add_option("--edge-prob", topt.edge_prob,
+                    "edge probability of `erdos_renyi` (0: 2 ln n / n)");
+    app->add_option("--weights", weights,
+                    "mixing weights: auto, metropolis_hastings, uniform, max_degree, column")
+        ->capture_default_str();
+    app->add_option("--seed", topt.seed, "seed of random graphs")->capture_default_str();
+    app->add_option("--peers", topt.peers, "out-peers per round of `k_peer_exponential`")
+        ->capture_default_str();
+    app->add_option("--file", topt.file, "edge list of `file` (one 'u v' per line)");
+    app->add_flag("--directed", topt.directed, "`file`: 'u v' is the one-way edge u -> v");
+    app->add_flag("--no-edges", no_edges, "omit the edge list");
+  }
 
-  auto* doc =
-      app.add_subcommand("doc-config", "print the configuration reference (docs/config.md)");
+  int run() {
+    topt.weights = weights == "auto" ? "" : weights;
+    auto t = murmur::graph::MakeTopology(topt);
+    std::cout << murmur::graph::DescribeTopology(*t, !no_edges);
+    return 0;
+  }
+};
 
-  auto* bench = app.add_subcommand("bench", "benchmarks on this machine");
-  bench->require_subcommand(1);
-  auto* bench_compress = bench->add_subcommand(
-      "compress", "every compressor, the wavelet transform and index codecs against memcpy");
-  std::vector<size_t> bench_sizes;
-  bool bench_json = false;
-  double bench_min_time = 0.2;
-  bench_compress->add_option("--n", bench_sizes,
-                             "vector lengths (repeatable; default 1e5 1e6 1e7)");
-  bench_compress->add_flag("--json", bench_json, "print JSON instead of tables");
-  bench_compress->add_option("--min-time", bench_min_time, "seconds per measurement")
-      ->capture_default_str();
+struct TuneGammaCli {
+  CLI::App* app = nullptr;
+  murmur::graph::TopologyOptions topo;
+  std::string weights = "auto", compressor = "topk";
+  murmur::compress::CompressorOptions copt;
+  murmur::algo::TuneGammaOptions opt;
+  uint64_t seed = 1;
+  std::vector<double> grid;
 
-  CLI11_PARSE(app, argc, argv);
+  void add(CLI::App& parent) {
+    app = parent.add_subcommand(
+        "tune-gamma",
+        "pick the consensus step gamma of choco / sparse_push: compressed gossip on Gaussian "
+        "vectors over a log grid of gamma, smallest final consensus error wins");
+    app->add_option("--topology", topo.name, "topology name (murmur list)")->required();
+    app->add_option("--nodes,-n", topo.nodes, "number of nodes")->capture_default_str();
+    app->add_option("--compressor", compressor, "compressor (murmur list; none = identity)")
+        ->capture_default_str();
+    app->add_option("--ratio", copt.ratio, "topk/randomk/topk_quant: fraction kept")
+        ->capture_default_str();
+    app->add_option("--levels", copt.levels, "qsgd: levels")->capture_default_str();
+    app->add_option("--bits", copt.bits, "topk_quant: bits per value")->capture_default_str();
+    app->add_option("--algorithm", opt.algorithm, "choco, sparse_push or scsp")
+        ->capture_default_str();
+    app->add_option("--dim", opt.dim, "length of the test vectors")->capture_default_str();
+    app->add_option("--rounds", opt.rounds, "gossip rounds after which errors are compared")
+        ->capture_default_str();
+    app->add_option("--stability-rounds", opt.stability_rounds,
+                    "every gamma runs on to this many rounds; one whose error does not shrink by "
+                    "10% over the second half is unstable (0 = no check)")
+        ->capture_default_str();
+    app->add_option("--gamma", grid, "gammas to try (repeatable; default 2^0 .. 2^-10)");
+    app->add_option("--steps-per-octave", opt.steps_per_octave,
+                    "steps per octave of the default grid (2: 2^0, 2^-0.5, 2^-1, ...)")
+        ->capture_default_str();
+    app->add_option("--seed", seed, "seed of the vectors and stochastic compressors")
+        ->capture_default_str();
+    app->add_option("--weights", weights, "mixing weights (as topology.weights)")
+        ->capture_default_str();
+    app->add_option("--degree", topo.degree, "degree of `regular`")->capture_default_str();
+    app->add_option("--peers", topo.peers, "out-peers per round of `k_peer_exponential`")
+        ->capture_default_str();
+    app->add_option("--file", topo.file, "edge list of `file`");
+    app->add_flag("--directed", topo.directed, "`file`: one-way edges");
+  }
+
+  int run() {
+    topo.weights = weights == "auto" ? "" : weights;
+    topo.seed = seed;
+    opt.grid = grid;
+    return murmur::cli::TuneGammaCommand(topo, compressor, copt, opt, seed);
+  }
+};
+
+struct BenchCli {
+  CLI::App* app = nullptr;
+  CLI::App* compress = nullptr;
+  std::vector<size_t> sizes;
+  bool json = false;
+  double min_time = 0.2;
+
+  void add(CLI::App& parent) {
+    app = parent.add_subcommand("bench", "benchmarks on this machine");
+    app->require_subcommand(1);
+    compress = app->add_subcommand(
+        "compress", "every compressor, the wavelet transform and index codecs against memcpy");
+    compress->add_option("--n", sizes, "vector lengths (repeatable; default 1e5 1e6 1e7)");
+    compress->add_flag("--json", json, "print JSON instead of tables");
+    compress->add_option("--min-time", min_time, "seconds per measurement")->capture_default_str();
+  }
+
+  int run() {
+    if (sizes.empty()) sizes = {100000, 1000000, 10000000};
+    for (size_t n : sizes)
+      if (n < 10 || n > 1000000000)
+        throw murmur::ConfigError("--n: must be in [10, 1e9], got " + std::to_string(n));
+    return murmur::cli::BenchCompress(sizes, json, min_time);
+  }
+};
+
+// Runs `command`, turning murmur's errors into a line on stderr and the documented exit code
+// (2 config, 3 diverged, 1 anything else).
+int Guarded(const std::function<int()>& command, bool verbose) {
   try {
-    if (*run) {
-      if (quiet) murmur::SetLogLevel(murmur::LogLevel::kWarn);
-      murmur::run::RunOptions ro;
-      if (!resume_dir.empty()) {
-        config_path = (std::filesystem::path(resume_dir) / "config.toml").string();
-        out_dir = resume_dir;
-        ro.resume = true;
-      } else if (config_path.empty()) {
-        throw murmur::ConfigError("murmur run: give a config file, or --resume RUN_DIR");
-      }
-      murmur::run::Config cfg = murmur::run::Config::FromFile(config_path);
-      for (const auto& s : sets) cfg.set(s);
-      ro.out_dir = out_dir;
-      ro.quiet = quiet;
-      ro.overwrite = overwrite;
-      // Open MPI's mpirun, then MPICH/Hydra's mpiexec.
-      ro.launcher_ranks = EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"});
-      ro.launcher_local_ranks = EnvInt({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"});
-      murmur::run::RunExperiment(cfg, ro);
-    } else if (*sweep) {
-      if (EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) > 1)
-        throw murmur::ConfigError(
-            "murmur sweep runs its points in one process; start it without mpirun (each rank "
-            "would run every point into the same directories)");
-      if (quiet) murmur::SetLogLevel(murmur::LogLevel::kWarn);
-      murmur::run::SweepOptions so;
-      so.quiet = quiet;
-      so.dry_run = sweep_dry;
-      so.only = sweep_only;
-      const auto r = murmur::run::RunSweep(sweep_path, so);
-      if (sweep_dry) {
-        for (const auto& name : r.point_names) std::cout << r.out_dir << "/" << name << "\n";
-        std::fprintf(stderr, "murmur sweep: %d points, every config valid (dry run)\n", r.points);
-        return 0;
-      }
-      std::fprintf(stderr,
-                   "murmur sweep: %d points: %d run, %d complete before, %d diverged, %d failed; "
-                   "%s/sweep.csv\n",
-                   r.points, r.ran, r.skipped, r.diverged, r.failed, r.out_dir.c_str());
-      return r.failed ? 1 : r.diverged ? 3 : 0;
-    } else if (*plot) {
-      std::vector<murmur::run::RunRecord> runs;
-      for (const auto& d : murmur::run::ExpandRunDirs(plot_dirs))
-        runs.push_back(murmur::run::LoadRun(d));
-      murmur::run::Plot(runs, plot_opt);
-      std::fprintf(stderr, "murmur plot: %zu run(s) -> %s (script: %s.gp)\n", runs.size(),
-                   plot_opt.out.c_str(), plot_opt.out.c_str());
-    } else if (*compare) {
-      std::vector<murmur::run::RunRecord> runs;
-      for (const auto& d : murmur::run::ExpandRunDirs(compare_dirs))
-        runs.push_back(murmur::run::LoadRun(d));
-      const std::string table = murmur::run::CompareMarkdown(runs, compare_opt);
-      std::cout << table;
-      if (!compare_out.empty()) {
-        std::ofstream f(compare_out);
-        if (!(f << table))
-          throw murmur::IoError(compare_out + ": cannot write (" + std::strerror(errno) + ")");
-      }
-    } else if (*list) {
-      std::cout << murmur::run::ListComponents();
-    } else if (*topo) {
-      topt.weights = weights == "auto" ? "" : weights;
-      auto t = murmur::graph::MakeTopology(topt);
-      std::cout << murmur::graph::DescribeTopology(*t, !no_edges);
-    } else if (*tune) {
-      tune_topo.weights = tune_weights == "auto" ? "" : tune_weights;
-      tune_topo.seed = tune_seed;
-      tune_opt.grid = tune_grid;
-      return murmur::cli::TuneGammaCommand(tune_topo, tune_compressor, tune_copt, tune_opt,
-                                           tune_seed);
-    } else if (*doc) {
-      std::cout << murmur::run::SchemaMarkdown();
-    } else if (*bench_compress) {
-      if (bench_sizes.empty()) bench_sizes = {100000, 1000000, 10000000};
-      for (size_t n : bench_sizes)
-        if (n < 10 || n > 1000000000)
-          throw murmur::ConfigError("--n: must be in [10, 1e9], got " + std::to_string(n));
-      return murmur::cli::BenchCompress(bench_sizes, bench_json, bench_min_time);
-    }
+    return command();
   } catch (const murmur::ConfigError& e) {
     Report("config error", e, verbose);
     murmur::comm::AbortMpiIfRunning(2);  // under mpirun: end every rank, not just this one
@@ -284,5 +329,47 @@ int main(int argc, char** argv) {
     murmur::comm::AbortMpiIfRunning(1);
     return 1;
   }
-  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"murmur: communication-efficient decentralized deep learning"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --verbose also after the subcommand
+  bool verbose = false;
+  app.add_flag("--verbose,-v", verbose,
+               "errors also name the source location that raised them (for bug reports)");
+  RunCommand run;
+  SweepCommand sweep;
+  PlotCommand plot;
+  CompareCommand compare;
+  TopologyCommand topology;
+  TuneGammaCli tune;
+  BenchCli bench;
+  run.add(app);
+  sweep.add(app);
+  plot.add(app);
+  compare.add(app);
+  auto* list = app.add_subcommand("list", "list algorithms, topologies, models, datasets, ...");
+  topology.add(app);
+  tune.add(app);
+  auto* doc =
+      app.add_subcommand("doc-config", "print the configuration reference (docs/config.md)");
+  bench.add(app);
+  CLI11_PARSE(app, argc, argv);
+  return Guarded(
+      [&] {
+        if (*run.app) return run.run();
+        if (*sweep.app) return sweep.run();
+        if (*plot.app) return plot.run();
+        if (*compare.app) return compare.run();
+        if (*list) std::cout << murmur::run::ListComponents();
+        if (*topology.app) return topology.run();
+        if (*tune.app) return tune.run();
+        if (*doc) std::cout << murmur::run::SchemaMarkdown();
+        if (*bench.compress) return bench.run();
+        return 0;
+      },
+      verbose);
 }

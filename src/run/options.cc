@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "murmur/compress/codecs.h"
 #include "murmur/core/thread_pool.h"
 
 namespace murmur::run {
@@ -161,6 +162,82 @@ comm::FaultOptions FaultOptionsFrom(const Config& c) {
   for (const std::string& e : entries("faults.crash"))
     o.crashes.push_back(comm::FaultOptions::ParseCrash(e, "faults.crash"));
   return o;
+}
+
+double LearningRateSchedule::at(int64_t round) const {
+  double v = lr;
+  if (round < warmup_rounds) return v * (0.1 + 0.9 * static_cast<double>(round) / warmup_rounds);
+  for (int64_t m : decay_rounds)
+    if (round >= m) v *= decay_factor;
+  return v;
+}
+
+RunSettings RunSettingsFrom(const Config& c) {
+  RunSettings s;
+  s.nodes = static_cast<int>(c.get_int("run.nodes"));
+  s.rounds = c.get_int("run.rounds");
+  s.final_gossip_rounds = c.get_int("run.final_gossip_rounds");
+  s.seed = static_cast<uint64_t>(c.get_int("run.seed"));
+  s.algorithm = c.get_string("algorithm.name");
+  s.local_steps = static_cast<int>(c.get_int("train.local_steps"));
+  s.batch_size = static_cast<int>(c.get_int("train.batch_size"));
+  s.lr.lr = c.get_double("train.lr");
+  s.lr.warmup_rounds = c.get_int("train.warmup_rounds");
+  s.lr.decay_rounds = c.get_int_list("train.lr_decay_rounds");
+  s.lr.decay_factor = c.get_double("train.lr_decay_factor");
+  s.model_compute = c.get_string("network.compute") == "model";
+  s.seconds_per_sample = c.get_double("network.seconds_per_sample");
+  s.eval_every = c.get_int("output.eval_every");
+  s.eval_samples = c.get_int("output.eval_samples");
+  s.eval_avg_model = c.get_bool("output.eval_avg_model");
+  s.acc_targets = c.get_double_list("output.acc_targets");
+  s.checkpoint_every = c.get_int("output.checkpoint_every");
+  s.checkpoint_keep = static_cast<int>(c.get_int("output.checkpoint_keep"));
+  s.out_dir = c.get_string("output.dir");
+  s.transport = c.get_string("comm.transport");
+  s.mapping = c.get_string("comm.mapping");
+  s.comm_timeout_s = c.get_double("comm.timeout_s");
+  return s;
+}
+
+algo::AlgorithmContext AlgorithmContextFrom(const Config& c, std::vector<int64_t> segments) {
+  const std::string algo_name = c.get_string("algorithm.name");
+  algo::AlgorithmContext a;
+  a.seed = static_cast<uint64_t>(c.get_int("run.seed"));
+  a.compression = c.get_string("compression.name");
+  a.compressor = CompressorOptionsFrom(c);
+  // scsp's final average comes after the gossip-only rounds.
+  a.rounds = c.get_int("run.rounds") + c.get_int("run.final_gossip_rounds");
+  a.learning_rate = [schedule = RunSettingsFrom(c).lr](int64_t round) {
+    return schedule.at(round);
+  };
+  a.gamma = c.get_double("algorithm.gamma");
+  a.gamma_steps_per_octave = static_cast<int>(c.get_int("algorithm.gamma_steps_per_octave"));
+  a.average_every = c.get_int("algorithm.average_every");
+  a.final_average = c.get_bool("algorithm.final_average");
+  a.copies_from_initial = c.get_string("algorithm.copy_start") == "initial_model";
+  a.relay = RelayOptionsFrom(c);
+  a.vote = VoteOptionsFrom(c);
+  a.jwins = JwinsOptionsFrom(c);
+  a.segments = std::move(segments);
+  if (c.get_bool("compression.per_tensor")) {
+    MURMUR_CHECK(ConfigError, a.compression != "none",
+                 "compression.per_tensor = true: there is no compressor to apply per tensor "
+                 "(compression.name = \"none\"; ",
+                 algo_name, " sends what it sends on its own)");
+    a.compressor.segments.assign(a.segments.begin(), a.segments.end());
+  }
+  // A value codec that nothing uses would be silently ignored.
+  const bool values_coded =
+      a.compression == "topk" || a.compression == "randomk" || a.compression == "threshold" ||
+      ((algo_name == "jwins" || algo_name == "dpsgd") && a.compression == "none");
+  MURMUR_CHECK(ConfigError, a.compressor.value_codec == compress::ValueCodec::kF32 || values_coded,
+               "compression.value_codec = \"", compress::ValueCodecName(a.compressor.value_codec),
+               "\": nothing in this run writes values through it (", algo_name,
+               " with compression.name = \"", a.compression,
+               "\"); it applies to the kept values of topk, randomk and threshold, to jwins, and "
+               "(lossless codecs) to dpsgd's dense frames");
+  return a;
 }
 
 int ThreadsFrom(const Config& c, int processes_here, int local_nodes) {

@@ -70,15 +70,10 @@ struct Sim {
         for (float& e : x[i]) e += 0.1f * static_cast<float>(rng.normal());
       });
     }
-    auto up = [&](size_t i) { return !faults || !faults->down(static_cast<int>(i), r); };
-    for (int p = 0; p < algorithm->phases(); ++p) {
-      pool.parallel_for(x.size(), [&](size_t i) {
-        if (up(i)) algorithm->send(p, r, i, x[i]);
-      });
-      pool.parallel_for(x.size(), [&](size_t i) {
-        if (up(i)) algorithm->receive(p, r, i, x[i]);
-      });
-    }
+    std::vector<int> nodes(x.size());
+    for (size_t i = 0; i < x.size(); ++i) nodes[i] = static_cast<int>(i);
+    CommunicationRound(
+        *algorithm, *transport, r, nodes, [&](int i) { return std::span(x[i]); }, &pool, faults);
   }
 
   std::vector<double> mean() const {

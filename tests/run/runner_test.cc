@@ -12,6 +12,7 @@
 #include "error_text.h"
 #include "murmur/core/check.h"
 #include "murmur/core/log.h"
+#include "murmur/run/experiment.h"
 #include "run/temp_dir_test.h"
 
 namespace murmur::run {
@@ -56,6 +57,32 @@ class RunnerTest : public testing::TempDirTest {
     return RunExperiment(c, o);
   }
 };
+
+// An Experiment driven a round at a time (as a Python driver or an asynchronous scheduler
+// will) writes what RunExperiment writes: the loop is the class's, not the caller's.
+TEST_F(RunnerTest, ExperimentDrivenRoundByRoundIsRunExperiment) {
+  const Config c = Small();
+  const RunResult whole = Run(c, "whole");
+  RunOptions o;
+  o.out_dir = (root_ / "stepped").string();
+  o.quiet = true;
+  Experiment e(c, o);
+  EXPECT_EQ(e.next_round(), 0);
+  EXPECT_EQ(e.total_rounds(), 6);
+  int rounds = 0;
+  while (!e.done()) {
+    e.run_round();
+    ++rounds;
+    EXPECT_EQ(e.next_round(), rounds);
+    // Each round's rows are on disk before the next round starts.
+    EXPECT_EQ(Csv(root_ / "stepped" / "metrics.csv").size(), 1u + 6 * rounds);
+  }
+  EXPECT_EQ(rounds, 6);
+  const RunResult stepped = e.finish();
+  EXPECT_EQ(stepped.summary_json, whole.summary_json);
+  for (const char* f : {"metrics.csv", "eval.csv"})
+    EXPECT_EQ(Slurp(root_ / "stepped" / f), Slurp(fs::path(whole.out_dir) / f)) << f;
+}
 
 TEST_F(RunnerTest, WritesAllOutputs) {
   Config c = Small();

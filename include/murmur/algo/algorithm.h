@@ -25,6 +25,13 @@
 #include "murmur/core/state_io.h"
 #include "murmur/graph/topology.h"
 
+namespace murmur {
+class ThreadPool;
+namespace comm {
+class FaultModel;
+}
+}  // namespace murmur
+
 namespace murmur::algo {
 
 // relaysum (Vogels et al. 2021): what is relayed, how it is normalised, and over which tree.
@@ -163,6 +170,16 @@ class Algorithm {
   // between rounds (dpsgd, allreduce, local) keep this default.
   virtual void checkpoint(int node, StateIo& io) {}
 };
+
+// The communication of one round, the one loop that the runner, the gamma tuner and the tests
+// share: for every phase, send() for each of `nodes` that is up in this round, the
+// transport's exchange(), then receive() likewise. `x(i)` is node i's model. With a pool the
+// nodes of a step run in parallel; without one, in the order given. `faults` may be null (every
+// node is up).
+void CommunicationRound(Algorithm& algorithm, comm::Transport& transport, uint32_t round,
+                        std::span<const int> nodes,
+                        const std::function<std::span<float>(int node)>& x,
+                        ThreadPool* pool = nullptr, const comm::FaultModel* faults = nullptr);
 
 using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>(const AlgorithmContext&)>;
 const Registry<AlgorithmFactory>& AlgorithmRegistry();

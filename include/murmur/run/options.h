@@ -30,4 +30,45 @@ comm::FaultOptions FaultOptionsFrom(const Config& c);  // [faults]
 // (`local_nodes`; 0 = run.nodes); at least 1.
 int ThreadsFrom(const Config& c, int processes_here = 1, int local_nodes = 0);
 
+// train.lr, train.warmup_rounds, train.lr_decay_rounds, train.lr_decay_factor.
+struct LearningRateSchedule {
+  double lr = 0.1;
+  int64_t warmup_rounds = 0;  // linear warm-up from lr / 10 over these rounds
+  std::vector<int64_t> decay_rounds;
+  double decay_factor = 0.1;  // applied at each of decay_rounds
+  double at(int64_t round) const;
+};
+
+// The keys of the round loop itself: run.*, output.*, the training loop's train.* keys,
+// network.compute and comm.*.
+struct RunSettings {
+  int nodes = 0;
+  int64_t rounds = 0;               // training rounds
+  int64_t final_gossip_rounds = 0;  // then rounds of communication alone
+  uint64_t seed = 1;
+  std::string algorithm;
+  int local_steps = 1;
+  int batch_size = 32;
+  LearningRateSchedule lr;
+  bool model_compute = true;  // network.compute = "model": compute time from the formula
+  double seconds_per_sample = 0.0;
+  int64_t eval_every = 0;
+  int64_t eval_samples = 0;
+  bool eval_avg_model = false;
+  std::vector<double> acc_targets;
+  int64_t checkpoint_every = 0;
+  int checkpoint_keep = 2;
+  std::string out_dir;  // output.dir
+  std::string transport, mapping;
+  double comm_timeout_s = 0.0;
+  int64_t total_rounds() const { return rounds + final_gossip_rounds; }
+};
+RunSettings RunSettingsFrom(const Config& c);
+
+// The config's part of an algorithm's context (algorithm.*, compression.*, relaysum.*, vote.*,
+// jwins.*), for a model whose tensors have the lengths `segments`; the caller adds what the
+// run builds (topology, transport, dimension, initial model). Checks the combinations of
+// these keys that no single algorithm sees.
+algo::AlgorithmContext AlgorithmContextFrom(const Config& c, std::vector<int64_t> segments);
+
 }  // namespace murmur::run

@@ -1,0 +1,904 @@
+#include "murmur/run/experiment.h"
+
+#include <nlohmann/json.hpp>
+
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <optional>
+
+#include "murmur/algo/algorithm.h"
+#include "murmur/algo/kernels.h"
+#include "murmur/comm/cluster.h"
+#include "murmur/comm/network_model.h"
+#include "murmur/comm/transport.h"
+#include "murmur/compress/codecs.h"
+#include "murmur/core/log.h"
+#include "murmur/core/state_io.h"
+#include "murmur/core/thread_pool.h"
+#include "murmur/data/partition.h"
+#include "murmur/graph/topology.h"
+#include "murmur/run/checkpoint.h"
+#include "murmur/run/metrics.h"
+#include "murmur/run/options.h"
+#include "murmur/run/run_dir.h"
+#include "murmur/train/blas.h"
+#include "murmur/train/node_model.h"
+#include "murmur/train/quasi_global.h"
+
+namespace murmur::run {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string DefaultOutDir(const std::string& algorithm) {
+  const std::time_t now = std::time(nullptr);
+  char ts[32];
+  std::strftime(ts, sizeof ts, "%Y%m%d-%H%M%S", std::localtime(&now));
+  std::string base = std::string("runs/") + ts + "-" + algorithm;
+  std::string dir = base;
+  for (int k = 2; fs::exists(dir); ++k) dir = base + "-" + std::to_string(k);
+  return dir;
+}
+
+std::string ReadText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  MURMUR_CHECK(IoError, in.good(), path.string(), ": cannot open (", std::strerror(errno), ")");
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Index of the first NaN or infinity in v, or -1. The common case (none) is one vectorisable
+// pass over the exponent bits.
+int64_t FirstNonFinite(std::span<const float> v) {
+  uint32_t any = 0;
+  for (float f : v) any |= (std::bit_cast<uint32_t>(f) & 0x7f800000u) == 0x7f800000u;
+  if (!any) return -1;
+  for (size_t k = 0; k < v.size(); ++k)
+    if (!std::isfinite(v[k])) return static_cast<int64_t>(k);
+  return -1;
+}
+
+// A link fault on nodes that never talk in its rounds would silently change nothing.
+void CheckLinkFaults(const comm::FaultOptions& f, const graph::Topology& t) {
+  for (const comm::LinkDown& l : f.link_down) {
+    bool linked = false;
+    const int64_t span = std::min<int64_t>(l.to - l.from, t.period());
+    for (int64_t r = l.from; r < l.from + span && !linked; ++r) {
+      const graph::Graph& g = t.at(static_cast<uint32_t>(r));
+      auto has = [&](int a, int b) {
+        return std::find(g.out[a].begin(), g.out[a].end(), b) != g.out[a].end();
+      };
+      linked = has(l.a, l.b) || (l.both_ways && has(l.b, l.a));
+    }
+    MURMUR_CHECK(ConfigError, linked, "faults.link_down: ", l.a, l.both_ways ? "-" : ">", l.b, "@",
+                 l.from, ":", l.to, ": node ", l.a, " does not send to node ", l.b,
+                 l.both_ways ? " nor back" : "", " in those rounds on topology '", t.name(),
+                 "', so the fault would change nothing");
+  }
+}
+
+// Settings that are valid but most likely not what the user meant: warned about, not refused.
+void WarnAboutSchedule(const RunSettings& s, const std::vector<std::vector<int64_t>>& parts) {
+  for (int64_t m : s.lr.decay_rounds)
+    if (m >= s.rounds)
+      LogWarn("train.lr_decay_rounds: the milestone ", m, " is not before run.rounds = ", s.rounds,
+              ", so the learning rate never decays there");
+  if (s.lr.warmup_rounds > s.rounds)
+    LogWarn("train.warmup_rounds = ", s.lr.warmup_rounds, " exceeds run.rounds = ", s.rounds,
+            ": the run ends before the warm-up does");
+  size_t smallest = 0;
+  for (size_t i = 1; i < parts.size(); ++i)
+    if (parts[i].size() < parts[smallest].size()) smallest = i;
+  if (!parts.empty() && s.batch_size > static_cast<int64_t>(parts[smallest].size()))
+    LogWarn("train.batch_size = ", s.batch_size, " exceeds the ", parts[smallest].size(),
+            " training samples of node ", smallest,
+            ": its batches repeat samples within a step (lower train.batch_size, or give the "
+            "nodes more data)");
+}
+
+struct NodeEval {
+  double acc = 0.0, loss = 0.0;
+};
+
+// Plain-old-data packing for what ranks send rank 0 (same machine type on every rank).
+class Packer {
+ public:
+  template <typename T>
+  void put(const T& v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    bytes.insert(bytes.end(), p, p + sizeof(T));
+  }
+  void put_floats(std::span<const float> v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(v.data());
+    bytes.insert(bytes.end(), p, p + v.size_bytes());
+  }
+  comm::Bytes bytes;
+};
+
+class Unpacker {
+ public:
+  explicit Unpacker(std::span<const uint8_t> b) : b_(b) {}
+  template <typename T>
+  T get() {
+    T v;
+    need(sizeof(T));
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  void get_floats(std::span<float> out) {
+    need(out.size_bytes());
+    std::memcpy(out.data(), b_.data() + pos_, out.size_bytes());
+    pos_ += out.size_bytes();
+  }
+  std::span<const uint8_t> get_bytes(size_t n) {
+    need(n);
+    auto s = b_.subspan(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  bool done() const { return pos_ == b_.size(); }
+
+ private:
+  void need(size_t n) {
+    MURMUR_CHECK(ProtocolError, pos_ + n <= b_.size(), "run: gathered block of ", b_.size(),
+                 " bytes ends early");
+  }
+  std::span<const uint8_t> b_;
+  size_t pos_ = 0;
+};
+
+std::unique_ptr<comm::Cluster> MakeCluster(const RunSettings& s, const RunOptions& options) {
+  std::string transport = s.transport;
+  if (transport == "auto") transport = options.launcher_ranks > 0 ? "mpi" : "inproc";
+  if (transport == "inproc") {
+    MURMUR_CHECK(ConfigError, options.launcher_ranks <= 1, "comm.transport = \"inproc\" under ",
+                 "mpirun with ", options.launcher_ranks,
+                 " processes: each would run the whole experiment into the same directory; "
+                 "use comm.transport = \"auto\" or \"mpi\", or start one process");
+    return comm::MakeLocalCluster();
+  }
+  return comm::MakeMpiCluster(s.comm_timeout_s);
+}
+
+const std::vector<std::string> kMetricColumns{"round",
+                                              "node",
+                                              "train_loss",
+                                              "bytes_sent",
+                                              "bytes_received",
+                                              "messages",
+                                              "header_bytes_sent",
+                                              "messages_received",
+                                              "lr",
+                                              "sim_seconds",
+                                              "messages_dropped"};
+const std::vector<std::string> kEvalColumns{
+    "round",         "node",           "test_acc",          "test_loss",
+    "avg_model_acc", "avg_model_loss", "consensus_distance"};
+
+}  // namespace
+
+class Experiment::Impl {
+ public:
+  Impl(const Config& config, const RunOptions& options);
+  int64_t next_round() const { return next_round_; }
+  int64_t total_rounds() const { return s_.total_rounds(); }
+  void run_round();
+  RunResult finish();
+
+ private:
+  // Set-up, in this order.
+  void place_nodes();
+  void build_nodes();
+  void build_algorithm();
+  void open_run_dir();
+  void resume();
+  // One round.
+  void one_round(int64_t round);
+  void local_steps(int64_t round, double lr, bool training);
+  void check_models(int64_t round, const char* when, bool training) const;
+  std::string advice(bool training) const;
+  std::string checkpoint_note() const;
+  void gather_round(int64_t round);
+  double record_metrics(int64_t round, double lr, bool training);
+  void evaluate(int64_t round, int64_t max_samples);
+  // Checkpoints.
+  void write_checkpoint(int64_t rounds_done);
+  void runner_state(StateIo& io);
+  void node_state(int i, StateIo& io);
+  // The end.
+  nlohmann::ordered_json summary_head() const;
+  void write_diverged_summary(int64_t round, const DivergenceError& e);
+  nlohmann::ordered_json gather_final();
+  nlohmann::ordered_json timing(double wall) const;
+
+  const Config config_;
+  const RunOptions options_;
+  const RunSettings s_;
+  const Clock::time_point t_start_ = Clock::now();
+  const int n_;
+
+  // Where the nodes live: this process, or the ranks of an MPI job.
+  std::unique_ptr<comm::Cluster> cluster_;
+  std::optional<comm::NodeMap> map_;
+  int rank_ = 0, ranks_ = 1;
+  bool root_ = true, quiet_ = false;
+  std::vector<int> local_;  // the nodes this process hosts
+  std::unique_ptr<graph::Topology> topology_;
+  std::unique_ptr<comm::Transport> transport_;
+  std::optional<comm::NetworkModel> network_;
+  std::optional<comm::FaultModel> faults_;
+
+  // The nodes: data, models, loaders (hosted nodes only), the algorithm.
+  data::DataOptions dopt_;
+  data::PartitionOptions popt_;
+  data::DataSplits splits_;
+  train::ModelOptions mopt_;
+  train::OptimizerOptions oopt_;
+  train::InputShape shape_;
+  std::vector<float> x0_;
+  int64_t dim_ = 0;
+  int threads_ = 1;
+  train::BlasInfo blas_;
+  std::optional<ThreadPool> pool_;
+  std::vector<std::unique_ptr<train::NodeModel>> models_;
+  std::vector<std::unique_ptr<data::NodeLoader>> loaders_;
+  // train.quasi_global_momentum: the momentum buffers are rebuilt from every round's move.
+  std::vector<train::QuasiGlobalMomentum> quasi_global_;
+  std::unique_ptr<algo::Algorithm> algorithm_;
+  std::string gamma_text_;  // the gamma in use, empty for algorithms without one
+  std::unique_ptr<train::NodeModel> avg_model_;
+
+  // Outputs: written by rank 0 alone.
+  std::string out_dir_;
+  fs::path dir_;
+  std::string config_text_;
+  std::optional<Checkpoint> resume_from_;  // a resumed run continues from it
+  std::optional<RunDir> run_dir_;          // rank 0 owns the directory (and its lock)
+  std::optional<CsvWriter> metrics_, evals_;
+  double setup_seconds_ = 0.0;
+  std::optional<Progress> progress_;
+
+  // The rounds' numbers.
+  int64_t next_round_ = 0;
+  double model_compute_s_ = 0.0;
+  std::vector<double> losses_, compute_s_;
+  std::vector<int64_t> bad_;  // first non-finite coordinate of each model, per round
+  std::vector<comm::ByteCounters> before_;
+  std::vector<NodeEval> node_eval_;
+  std::vector<std::vector<float>> remote_params_;
+  std::vector<float> mean_;
+  std::vector<comm::LinkRecord> links_;
+  double train_s_ = 0.0, comm_s_ = 0.0, eval_s_ = 0.0, sim_total_ = 0.0;
+  double last_acc_ = -1.0, avg_acc_ = -1.0, avg_loss_ = 0.0, consensus_ = 0.0;
+  uint64_t sent_total_ = 0;
+  std::map<double, nlohmann::ordered_json> reached_;  // accuracy target -> when
+  int64_t last_eval_round_ = -1;
+  std::string last_checkpoint_;  // path of the newest checkpoint written or resumed from
+  // Loop seconds (without evaluations) and evaluation seconds of the rounds a resumed run did
+  // before its checkpoint; t_loop_ starts this process's rounds.
+  double loop_before_ = 0.0, eval_before_ = 0.0;
+  Clock::time_point t_loop_;
+};
+
+Experiment::Impl::Impl(const Config& config, const RunOptions& options)
+    : config_(config), options_(options), s_(RunSettingsFrom(config)), n_(s_.nodes) {
+  ResetPeakRss();
+  place_nodes();
+  build_nodes();
+  build_algorithm();
+  open_run_dir();
+  model_compute_s_ = s_.local_steps * s_.batch_size * s_.seconds_per_sample;
+  losses_.assign(n_, 0.0);
+  compute_s_.assign(n_, 0.0);
+  bad_.assign(n_, -1);
+  before_.assign(n_, {});
+  node_eval_.assign(n_, {});
+  remote_params_.resize(root_ && ranks_ > 1 ? n_ : 0);
+  mean_.assign(dim_, 0.0f);
+  if (resume_from_) resume();
+  progress_.emplace(total_rounds(), quiet_, next_round_);
+  t_loop_ = Clock::now();
+}
+
+void Experiment::Impl::place_nodes() {
+  cluster_ = MakeCluster(s_, options_);
+  map_.emplace(n_, cluster_->size(), s_.mapping);
+  rank_ = cluster_->rank();
+  ranks_ = cluster_->size();
+  root_ = rank_ == 0;
+  local_ = map_->local(rank_);
+  quiet_ = options_.quiet || !root_;
+  if (!root_) SetLogLevel(LogLevel::kWarn);
+  // The topology first: its errors surface before the dataset is loaded.
+  topology_ = graph::MakeTopology(TopologyOptionsFrom(config_));
+  transport_ = cluster_->make_transport(*map_);
+  transport_->record_links(true);  // the network model needs every frame of every round
+  network_.emplace(NetworkOptionsFrom(config_), n_, s_.seed);
+  const comm::FaultOptions fault_options = FaultOptionsFrom(config_);
+  faults_.emplace(fault_options, n_, s_.seed);  // checks the node ids first
+  CheckLinkFaults(fault_options, *topology_);
+  transport_->set_faults(&*faults_);
+}
+
+void Experiment::Impl::build_nodes() {
+  dopt_ = DataOptionsFrom(config_);
+  splits_ = data::LoadData(dopt_);
+  popt_ = PartitionOptionsFrom(config_);
+  auto parts = data::Partition(splits_.train, popt_);
+  if (root_) WarnAboutSchedule(s_, parts);
+  mopt_ = ModelOptionsFrom(config_);
+  oopt_ = OptimizerOptionsFrom(config_);
+  shape_ = {splits_.train.channels, splits_.train.height, splits_.train.width,
+            splits_.train.num_classes};
+  x0_ = train::InitialParameters(mopt_, shape_, s_.seed);
+  dim_ = static_cast<int64_t>(x0_.size());
+  // Worker threads: run.threads, or this machine's cores shared by the ranks on it.
+  const int n_local = static_cast<int>(local_.size());
+  threads_ = ThreadsFrom(config_, options_.launcher_local_ranks, n_local);
+  blas_ = train::ConfigureBlas();
+  if (root_ && threads_ > 1 && !blas_.thread_safe)
+    LogWarn("BLAS ", blas_.library, " (", blas_.config,
+            ") is OpenBLAS's single-threaded flavour, which is not safe to call from several "
+            "threads: results may differ between runs. Install libopenblas0-pthread (murmur runs "
+            "it with one BLAS thread) or set run.threads = 1");
+  pool_.emplace(threads_, train::ConfigureWorkerThread);
+  train::ConfigureWorkerThread();
+  // Models and loaders of this process's nodes only.
+  models_.resize(n_);
+  loaders_.resize(n_);
+  pool_->parallel_for(local_.size(), [&](size_t k) {
+    const int i = local_[k];
+    models_[i] = train::MakeNodeModel(mopt_, oopt_, shape_, x0_);
+    loaders_[i] = std::make_unique<data::NodeLoader>(splits_.train, std::move(parts[i]),
+                                                     Rng(s_.seed, i, Stream::kShuffle));
+  });
+  if (oopt_.quasi_global) quasi_global_.assign(n_, train::QuasiGlobalMomentum(oopt_.momentum));
+  if (root_ && s_.eval_avg_model) avg_model_ = train::MakeNodeModel(mopt_, oopt_, shape_, x0_);
+}
+
+void Experiment::Impl::build_algorithm() {
+  algo::AlgorithmContext actx = AlgorithmContextFrom(config_, models_[local_[0]]->segments());
+  actx.nodes = n_;
+  actx.dim = dim_;
+  actx.topology = topology_.get();
+  actx.transport = transport_.get();
+  actx.initial_model = x0_;
+  algorithm_ = algo::MakeAlgorithm(s_.algorithm, actx);
+  MURMUR_CHECK(ConfigError, s_.final_gossip_rounds == 0 || algorithm_->mixes_models(),
+               "run.final_gossip_rounds = ", s_.final_gossip_rounds, ": ", s_.algorithm,
+               " does not exchange models, so rounds without local steps have nothing to "
+               "send; set it to 0");
+#ifdef __GLIBC__
+  // Set-up (data loading, gamma tuning) frees much more than it keeps; hand the free heap back
+  // before the rounds so it does not stay resident for the whole run (W16: 24 MB).
+  malloc_trim(0);
+#endif
+  for (const auto& [key, value] : algorithm_->resolved_parameters())
+    if (key == "gamma") gamma_text_ = std::to_string(value);
+}
+
+void Experiment::Impl::open_run_dir() {
+  out_dir_ = options_.out_dir;
+  if (out_dir_.empty()) out_dir_ = s_.out_dir;
+  if (out_dir_.empty()) out_dir_ = DefaultOutDir(s_.algorithm);
+  dir_ = fs::path(out_dir_);
+  config_text_ = config_.to_toml();
+  // A resumed run continues from the newest whole checkpoint; every rank reads it.
+  if (options_.resume) {
+    MURMUR_CHECK(IoError, !fs::exists(dir_ / "summary.json"), "--resume ", out_dir_, ": holds ",
+                 DescribeRun(dir_), "; nothing to resume");
+    resume_from_ = LoadLatestCheckpoint(dir_, root_);
+    MURMUR_CHECK(IoError, resume_from_.has_value(), "--resume ", out_dir_,
+                 ": no usable checkpoint in ", (dir_ / "checkpoints").string(),
+                 " (checkpoints are written with output.checkpoint_every > 0)");
+  }
+  if (root_)
+    run_dir_.emplace(dir_, options_.resume      ? RunDir::Mode::kResume
+                           : options_.overwrite ? RunDir::Mode::kOverwrite
+                                                : RunDir::Mode::kNew);
+  if (root_ && !options_.resume) {
+    run_dir_->write_file("config.toml", config_text_);
+    metrics_.emplace(run_dir_->claim("metrics.csv").string(), kMetricColumns);
+    evals_.emplace(run_dir_->claim("eval.csv").string(), kEvalColumns);
+  }
+  setup_seconds_ = Seconds(t_start_, Clock::now());
+  if (!quiet_)
+    LogInfo(n_, " nodes, ", s_.algorithm, " on ", topology_->name(), ", model ", mopt_.name, " (",
+            dim_, " params), ", dopt_.name, " ", splits_.train.size, "/", splits_.test.size,
+            " samples, ", ranks_ > 1 ? std::to_string(ranks_) + " MPI ranks x " : std::string(),
+            threads_, " threads; setup ", Num(setup_seconds_), " s; writing ", out_dir_);
+}
+
+// A checkpoint's payload: the config, the runner's totals, the CSV files so far, then one
+// block per node (model, optimizer, data position, algorithm state).
+void Experiment::Impl::resume() {
+  StateIo io(resume_from_->payload, "checkpoint " + resume_from_->path);
+  std::string text;
+  io.text(text);
+  MURMUR_CHECK(IoError, text == config_text_, io.what(), " was written with another config than ",
+               (dir_ / "config.toml").string(), "; a run resumes with the config it started with");
+  io.value(next_round_);
+  MURMUR_CHECK(IoError, next_round_ == resume_from_->rounds_done && next_round_ < total_rounds(),
+               io.what(), ": holds round ", next_round_, " of ", total_rounds());
+  runner_state(io);
+  std::string resume_metrics, resume_evals;  // the CSV files as the checkpoint saw them
+  io.text(resume_metrics);
+  io.text(resume_evals);
+  std::vector<bool> seen(n_, false), here(n_, false);
+  for (int i : local_) here[i] = true;
+  std::vector<uint8_t> block;
+  for (int count = 0; count < n_; ++count) {
+    int32_t i = -1;
+    io.value(i);
+    MURMUR_CHECK(IoError, i >= 0 && i < n_ && !seen[i], io.what(), ": names node ", i,
+                 " twice or outside [0, ", n_, ")");
+    seen[i] = true;
+    io.vector(block);  // as written: a u64 length, then the bytes
+    if (!here[i]) continue;
+    StateIo nio(block, io.what() + ": node " + std::to_string(i));
+    node_state(i, nio);
+    nio.expect_end();
+  }
+  io.expect_end();
+  last_checkpoint_ = resume_from_->path;
+  if (root_) {
+    metrics_.emplace((dir_ / "metrics.csv").string(), kMetricColumns, resume_metrics);
+    evals_.emplace((dir_ / "eval.csv").string(), kEvalColumns, resume_evals);
+  }
+  // The loaded state now lives in the nodes: free its copy for the rest of the run.
+  std::vector<uint8_t>().swap(resume_from_->payload);
+  if (!quiet_)
+    LogInfo("resuming from ", resume_from_->path, " after round ", next_round_, " of ",
+            total_rounds());
+}
+
+void Experiment::Impl::runner_state(StateIo& io) {
+  // Measured times of the rounds before the checkpoint: a resumed run reports them all.
+  double loop_done = loop_before_ + Seconds(t_loop_, Clock::now()) - (eval_s_ - eval_before_);
+  for (double* v : {&sim_total_, &last_acc_, &avg_acc_, &avg_loss_, &consensus_, &train_s_,
+                    &comm_s_, &eval_s_, &loop_done})
+    io.value(*v);
+  io.value(sent_total_);
+  io.value(last_eval_round_);
+  std::vector<NodeEval> evals_now(node_eval_);
+  io.vector(evals_now);
+  std::vector<comm::ByteCounters> counters(n_);
+  for (int i = 0; i < n_; ++i) counters[i] = transport_->counters(i);
+  io.vector(counters);
+  nlohmann::ordered_json when = nlohmann::ordered_json::array();
+  for (const auto& [target, at] : reached_) when.push_back({target, at});
+  std::string when_text = when.dump();
+  io.text(when_text);
+  if (!io.loading()) return;
+  loop_before_ = loop_done;
+  eval_before_ = eval_s_;
+  MURMUR_CHECK(
+      IoError,
+      evals_now.size() == static_cast<size_t>(n_) && counters.size() == static_cast<size_t>(n_),
+      io.what(), ": totals of ", counters.size(), " nodes, expected ", n_);
+  node_eval_ = evals_now;
+  for (int i = 0; i < n_; ++i) {
+    transport_->set_counters(i, counters[i]);
+    before_[i] = counters[i];
+  }
+  reached_.clear();
+  for (const auto& e : nlohmann::ordered_json::parse(when_text))
+    reached_[e[0].get<double>()] = e[1];
+}
+
+void Experiment::Impl::node_state(int i, StateIo& io) {
+  models_[i]->checkpoint(io);
+  loaders_[i]->checkpoint(io);
+  algorithm_->checkpoint(i, io);
+}
+
+void Experiment::Impl::write_checkpoint(int64_t rounds_done) {
+  Packer p;
+  for (int i : local_) {
+    StateIo io;
+    node_state(i, io);
+    p.put<int32_t>(i);
+    p.put<uint64_t>(io.bytes().size());
+    p.bytes.insert(p.bytes.end(), io.bytes().begin(), io.bytes().end());
+  }
+  const std::vector<comm::Bytes> all =
+      cluster_->gather(std::move(p.bytes), "checkpoint after round " + std::to_string(rounds_done));
+  last_checkpoint_ = CheckpointPath(dir_, rounds_done).string();
+  if (!root_) return;
+  StateIo io;
+  std::string text = config_text_;
+  io.text(text);
+  int64_t rd = rounds_done;
+  io.value(rd);
+  runner_state(io);
+  std::string m = ReadText(dir_ / "metrics.csv"), e = ReadText(dir_ / "eval.csv");
+  io.text(m);
+  io.text(e);
+  for (const comm::Bytes& b : all) io.bytes().insert(io.bytes().end(), b.begin(), b.end());
+  run_dir_->claim("checkpoints");
+  WriteCheckpoint(dir_, rounds_done, io.bytes(), s_.checkpoint_keep);
+}
+
+std::string Experiment::Impl::checkpoint_note() const {
+  return last_checkpoint_.empty() ? std::string()
+                                  : "; the last good checkpoint is kept: " + last_checkpoint_;
+}
+
+// What to change after a divergence (built only for the error message).
+std::string Experiment::Impl::advice(bool training) const {
+  const std::string g = "algorithm.gamma (currently " + gamma_text_ + ")";
+  const bool has_gamma = !gamma_text_.empty();
+  if (!training) return has_gamma ? "; lower " + g : std::string();  // the gossip alone
+  return "; lower train.lr" + (has_gamma ? " or " + g : std::string());
+}
+
+// Divergence guard: a NaN or infinity in any model (bad_[i]) stops the run before it is
+// compressed or saved.
+void Experiment::Impl::check_models(int64_t round, const char* when, bool training) const {
+  for (int i : local_)
+    MURMUR_CHECK(DivergenceError, bad_[i] < 0, "training diverged: node ", i, "'s model holds ",
+                 models_[i]->params()[bad_[i]], " at coordinate ", bad_[i], " after ", when, round,
+                 advice(training), checkpoint_note());
+}
+
+void Experiment::Impl::local_steps(int64_t round, double lr, bool training) {
+  const uint32_t r32 = static_cast<uint32_t>(round);
+  pool_->parallel_for(local_.size(), [&](size_t k) {
+    const int i = local_[k];
+    if (!training || faults_->down(i, r32)) {  // gossip-only round or crashed node: no steps
+      losses_[i] = 0.0;
+      compute_s_[i] = 0.0;
+      return;
+    }
+    const auto ts = Clock::now();
+    if (!quasi_global_.empty())
+      quasi_global_[i].begin_round(models_[i]->params(), models_[i]->optimizer_state());
+    losses_[i] = models_[i]->train_steps(s_.local_steps, s_.batch_size, lr, *loaders_[i]);
+    compute_s_[i] = s_.model_compute ? model_compute_s_ : Seconds(ts, Clock::now());
+    // A finite loss can still leave an infinity in the model (the last step's update):
+    // caught here, before a compressor is handed it.
+    bad_[i] = FirstNonFinite(models_[i]->params());
+  });
+  for (int i : local_)
+    MURMUR_CHECK(DivergenceError, std::isfinite(losses_[i]), "training diverged: node ", i,
+                 " has loss ", losses_[i], " in round ", round, advice(training),
+                 checkpoint_note());
+  check_models(round, "the local steps of round ", training);
+}
+
+void Experiment::Impl::one_round(int64_t round) {
+  const uint32_t r32 = static_cast<uint32_t>(round);
+  const bool training = round < s_.rounds;  // else a gossip-only round: no steps, lr 0
+  const double lr = training ? s_.lr.at(round) : 0.0;
+  const auto t0 = Clock::now();
+  local_steps(round, lr, training);
+  const auto t1 = Clock::now();
+  algo::CommunicationRound(
+      *algorithm_, *transport_, r32, local_, [&](int i) { return models_[i]->params(); }, &*pool_,
+      &*faults_);
+  pool_->parallel_for(local_.size(), [&](size_t k) {
+    const int i = local_[k];
+    bad_[i] = FirstNonFinite(models_[i]->params());
+    if (!quasi_global_.empty() && training && !faults_->down(i, r32))
+      models_[i]->set_optimizer_state(
+          quasi_global_[i].end_round(models_[i]->params(), lr, s_.local_steps));
+  });
+  check_models(round, training ? "round " : "gossip-only round ", training);
+  train_s_ += Seconds(t0, t1);
+  comm_s_ += Seconds(t1, Clock::now());
+
+  gather_round(round);
+  const double loss_mean = record_metrics(round, lr, training);
+  const bool last = round + 1 == total_rounds();
+  if (last || (s_.eval_every > 0 && (round + 1) % s_.eval_every == 0)) {
+    const auto te = Clock::now();
+    evaluate(round, last ? 0 : s_.eval_samples);
+    last_eval_round_ = round;
+    eval_s_ += Seconds(te, Clock::now());
+  }
+  progress_->update(round, loss_mean, last_acc_, static_cast<double>(sent_total_) / n_ / 1e6,
+                    Seconds(t_loop_, Clock::now()));
+  if (s_.checkpoint_every > 0 && (round + 1) % s_.checkpoint_every == 0 &&
+      round + 1 < total_rounds())
+    write_checkpoint(round + 1);
+}
+
+void Experiment::Impl::run_round() {
+  MURMUR_ASSERT(next_round_ < total_rounds());
+  try {
+    one_round(next_round_);
+  } catch (const DivergenceError& e) {
+    write_diverged_summary(next_round_, e);
+    throw;
+  }
+  ++next_round_;
+}
+
+// Rank 0 learns every other rank's per-round numbers: loss, compute time, cumulative counters
+// and link records of each of its nodes.
+void Experiment::Impl::gather_round(int64_t round) {
+  Packer p;
+  for (int i : local_) {
+    p.put<int32_t>(i);
+    p.put(losses_[i]);
+    p.put(compute_s_[i]);
+    p.put(transport_->counters(i));
+    const std::vector<comm::LinkRecord> l = transport_->take_links(i);
+    p.put<uint64_t>(l.size());
+    for (const comm::LinkRecord& r : l) p.put(r);
+  }
+  const std::vector<comm::Bytes> all =
+      cluster_->gather(std::move(p.bytes), "metrics of round " + std::to_string(round));
+  links_.clear();
+  for (const comm::Bytes& b : all) {
+    Unpacker u(b);
+    while (!u.done()) {
+      const int i = u.get<int32_t>();
+      MURMUR_CHECK(ProtocolError, i >= 0 && i < n_, "run: gathered metrics name node ", i);
+      losses_[i] = u.get<double>();
+      compute_s_[i] = u.get<double>();
+      transport_->set_counters(i, u.get<comm::ByteCounters>());
+      const uint64_t count = u.get<uint64_t>();
+      for (uint64_t k = 0; k < count; ++k) links_.push_back(u.get<comm::LinkRecord>());
+    }
+  }
+}
+
+// Rank 0 writes the round's rows of metrics.csv; returns the mean training loss of the nodes
+// that trained this round (NaN in gossip-only rounds).
+double Experiment::Impl::record_metrics(int64_t round, double lr, bool training) {
+  const uint32_t r32 = static_cast<uint32_t>(round);
+  double loss_mean = training ? 0.0 : std::nan("");
+  int n_up = 0;
+  for (int i = 0; i < n_; ++i) n_up += faults_->down(i, r32) ? 0 : 1;
+  if (!root_) return loss_mean;
+  sim_total_ += network_->round_seconds(compute_s_, links_);
+  MURMUR_CHECK(ConfigError, std::isfinite(sim_total_), "network: the simulated time is not ",
+               "finite after round ", round, " (", sim_total_,
+               "); network.latency_ms, bandwidth_mbps, spread or straggler_slowdown are too "
+               "extreme");
+  for (int i = 0; i < n_; ++i) {
+    const comm::ByteCounters now = transport_->counters(i);
+    const comm::ByteCounters d = now - before_[i];
+    before_[i] = now;
+    sent_total_ += d.bytes_sent;
+    const bool up = !faults_->down(i, r32);
+    if (up && training) loss_mean += losses_[i] / n_up;
+    metrics_->row({std::to_string(round), std::to_string(i), up && training ? Num(losses_[i]) : "",
+                   std::to_string(d.bytes_sent), std::to_string(d.bytes_received),
+                   std::to_string(d.messages_sent), std::to_string(d.header_bytes_sent),
+                   std::to_string(d.messages_received), Num(lr), Num(sim_total_),
+                   std::to_string(d.messages_dropped)});
+  }
+  metrics_->flush();
+  return loss_mean;
+}
+
+void Experiment::Impl::evaluate(int64_t round, int64_t max_samples) {
+  pool_->parallel_for(local_.size(), [&](size_t k) {
+    const int i = local_[k];
+    const train::EvalResult r = models_[i]->evaluate(splits_.test, max_samples);
+    node_eval_[i] = {r.accuracy, r.loss};
+  });
+  Packer p;
+  for (int i : local_) {
+    p.put<int32_t>(i);
+    p.put(node_eval_[i]);
+    if (!root_) p.put_floats(models_[i]->params());
+  }
+  const std::vector<comm::Bytes> all =
+      cluster_->gather(std::move(p.bytes), "evaluation of round " + std::to_string(round));
+  if (!root_) return;
+  std::vector<std::span<const float>> xs(n_);
+  for (size_t q = 0; q < all.size(); ++q) {
+    Unpacker u(all[q]);
+    while (!u.done()) {
+      const int i = u.get<int32_t>();
+      MURMUR_CHECK(ProtocolError, i >= 0 && i < n_, "run: gathered evaluation names node ", i);
+      node_eval_[i] = u.get<NodeEval>();
+      if (q == 0) {
+        xs[i] = models_[i]->params();
+      } else {
+        remote_params_[i].resize(dim_);
+        u.get_floats(remote_params_[i]);
+        xs[i] = remote_params_[i];
+      }
+    }
+  }
+  consensus_ = algo::ConsensusDistance(xs, mean_);
+  if (avg_model_) {
+    std::copy(mean_.begin(), mean_.end(), avg_model_->params().begin());
+    avg_model_->copy_local_state_from(*models_[0]);
+    const train::EvalResult r = avg_model_->evaluate(splits_.test, max_samples);
+    avg_acc_ = r.accuracy;
+    avg_loss_ = r.loss;
+  }
+  double acc_sum = 0.0;
+  for (int i = 0; i < n_; ++i) {
+    acc_sum += node_eval_[i].acc;
+    evals_->row({std::to_string(round), std::to_string(i), Num(node_eval_[i].acc),
+                 Num(node_eval_[i].loss), avg_model_ ? Num(avg_acc_) : "",
+                 avg_model_ ? Num(avg_loss_) : "", Num(consensus_)});
+  }
+  evals_->flush();
+  last_acc_ = acc_sum / n_;
+  for (double target : s_.acc_targets)
+    if (!reached_.count(target) && last_acc_ >= target)
+      reached_[target] = {{"round", round},
+                          {"sim_seconds", sim_total_},
+                          {"bytes_sent_per_node", static_cast<double>(sent_total_) / n_}};
+}
+
+// What summary.json says of the run whatever its end.
+nlohmann::ordered_json Experiment::Impl::summary_head() const {
+  nlohmann::ordered_json s;
+  s["algorithm"] = s_.algorithm;
+  s["topology"] = topology_->name();
+  s["model"] = mopt_.name;
+  s["dataset"] = dopt_.name;
+  s["partition"] = popt_.name;
+  s["nodes"] = n_;
+  s["rounds"] = s_.rounds;
+  s["final_gossip_rounds"] = s_.final_gossip_rounds;
+  s["seed"] = s_.seed;
+  s["params"] = dim_;
+  for (const auto& [key, value] : algorithm_->resolved_parameters()) s[key] = value;
+  return s;
+}
+
+// A diverged run ended with a result: summary.json says so (sweeps and compare show it), and
+// the error still ends the command.
+void Experiment::Impl::write_diverged_summary(int64_t round, const DivergenceError& e) {
+  if (!root_) return;
+  progress_->finish();
+  nlohmann::ordered_json s = summary_head();
+  s["status"] = "diverged";
+  s["diverged_round"] = round;
+  s["error"] = std::string(e.message());
+  s["bytes_sent_per_node"] = static_cast<double>(sent_total_) / n_;
+  s["sim_seconds"] = sim_total_;
+  run_dir_->write_file("summary.json", s.dump(2) + "\n");
+}
+
+// Every rank's own numbers, and the node state the algorithm's output files need, gathered to
+// rank 0; the per-rank table (rank 0 only).
+nlohmann::ordered_json Experiment::Impl::gather_final() {
+  Packer p;
+  p.put(transport_->wait_seconds());
+  p.put(train_s_);
+  p.put(comm_s_);
+  p.put(static_cast<double>(PeakRssBytes()));
+  if (ranks_ > 1 && !root_)
+    for (int i : local_) {
+      const comm::Bytes b = algorithm_->output_state(i);
+      p.put<int32_t>(i);
+      p.put<uint64_t>(b.size());
+      p.bytes.insert(p.bytes.end(), b.begin(), b.end());
+    }
+  const std::vector<comm::Bytes> all = cluster_->gather(std::move(p.bytes), "final state");
+  nlohmann::ordered_json per_rank = nlohmann::ordered_json::array();
+  if (!root_) return per_rank;
+  for (size_t q = 0; q < all.size(); ++q) {
+    Unpacker u(all[q]);
+    nlohmann::ordered_json r;
+    r["rank"] = q;
+    r["nodes"] = map_->describe(static_cast<int>(q));
+    r["wait_seconds"] = u.get<double>();
+    r["train_seconds"] = u.get<double>();
+    r["comm_seconds"] = u.get<double>();
+    r["peak_rss_bytes"] = static_cast<int64_t>(u.get<double>());
+    per_rank.push_back(r);
+    while (!u.done()) {
+      const int i = u.get<int32_t>();
+      MURMUR_CHECK(ProtocolError, i >= 0 && i < n_, "run: gathered state names node ", i);
+      algorithm_->set_output_state(i, u.get_bytes(u.get<uint64_t>()));
+    }
+  }
+  return per_rank;
+}
+
+// What this process measured (differs between any two runs) goes to timing.json, so that
+// summary.json depends on the config, seed and launch alone.
+nlohmann::ordered_json Experiment::Impl::timing(double wall) const {
+  const double loop_s = loop_before_ + Seconds(t_loop_, Clock::now()) - (eval_s_ - eval_before_);
+  nlohmann::ordered_json t;
+  t["wall_seconds"] = wall;
+  t["setup_seconds"] = setup_seconds_;
+  t["train_seconds"] = train_s_;
+  t["comm_seconds"] = comm_s_;
+  t["eval_seconds"] = eval_s_;
+  t["round_seconds_mean"] = loop_s / total_rounds();
+  t["threads"] = threads_;
+  t["blas"] = {{"library", blas_.library}, {"config", blas_.config}};
+  t["peak_rss_bytes"] = PeakRssBytes();
+  t["resumed_from"] =
+      resume_from_ ? nlohmann::ordered_json(resume_from_->path) : nlohmann::ordered_json();
+  return t;
+}
+
+RunResult Experiment::Impl::finish() {
+  MURMUR_ASSERT(next_round_ == total_rounds() && last_eval_round_ == total_rounds() - 1);
+  progress_->finish();
+  nlohmann::ordered_json t = timing(0.0);
+  const nlohmann::ordered_json per_rank = gather_final();
+  RunResult res;
+  res.out_dir = out_dir_;
+  if (!root_) return res;
+  const double wall = Seconds(t_start_, Clock::now());
+  t["wall_seconds"] = wall;
+  if (ranks_ > 1) t["per_rank"] = per_rank;
+  double acc_min = 1.0, acc_max = 0.0, acc_mean = 0.0, loss_mean = 0.0;
+  for (const NodeEval& e : node_eval_) {
+    acc_min = std::min(acc_min, e.acc);
+    acc_max = std::max(acc_max, e.acc);
+    acc_mean += e.acc / n_;
+    loss_mean += e.loss / n_;
+  }
+  uint64_t header_total = 0, messages_total = 0;
+  for (int i = 0; i < n_; ++i) {
+    header_total += transport_->counters(i).header_bytes_sent;
+    messages_total += transport_->counters(i).messages_sent;
+  }
+  using Json = nlohmann::ordered_json;
+  Json s = summary_head();
+  s["status"] = "finished";
+  s["final_acc_mean"] = acc_mean;
+  s["final_acc_min"] = acc_min;
+  s["final_acc_max"] = acc_max;
+  s["final_loss_mean"] = loss_mean;
+  s["final_acc_avg_model"] = avg_model_ ? Json(avg_acc_) : Json();
+  s["final_loss_avg_model"] = avg_model_ ? Json(avg_loss_) : Json();
+  s["final_consensus_distance"] = consensus_;
+  s["bytes_sent_per_node"] = static_cast<double>(sent_total_) / n_;
+  s["bytes_sent_total"] = sent_total_;
+  s["header_bytes_sent_total"] = header_total;
+  s["messages_total"] = messages_total;
+  s["sim_seconds"] = sim_total_;
+  Json tta = Json::object();
+  for (double target : s_.acc_targets)
+    tta[Num(target)] = reached_.count(target) ? reached_.at(target) : Json();
+  s["time_to_acc"] = tta;
+  s["transport"] = std::string(cluster_->name());
+  s["ranks"] = ranks_;
+  // The algorithm's own files and timing.json first: summary.json marks a finished run.
+  for (const algo::OutputFile& f : algorithm_->outputs()) run_dir_->write_file(f.name, f.content);
+  res.timing_json = t.dump(2) + "\n";
+  run_dir_->write_file("timing.json", res.timing_json);
+  res.summary_json = s.dump(2) + "\n";
+  run_dir_->write_file("summary.json", res.summary_json);
+  if (!quiet_)
+    LogInfo("done in ", Num(wall), " s: final accuracy mean ", Num(acc_mean), ", min ",
+            Num(acc_min), avg_model_ ? ", averaged model " + Num(avg_acc_) : std::string(),
+            "; sent ", Num(static_cast<double>(sent_total_) / n_ / 1e6), " MB per node; ",
+            (dir_ / "summary.json").string());
+  res.final_acc_mean = acc_mean;
+  res.final_acc_min = acc_min;
+  res.final_acc_avg_model = avg_acc_;
+  res.bytes_sent_per_node = static_cast<double>(sent_total_) / n_;
+  return res;
+}
+
+Experiment::Experiment(const Config& config, const RunOptions& options)
+    : impl_(std::make_unique<Impl>(config, options)) {}
+Experiment::~Experiment() = default;
+int64_t Experiment::next_round() const { return impl_->next_round(); }
+int64_t Experiment::total_rounds() const { return impl_->total_rounds(); }
+void Experiment::run_round() { impl_->run_round(); }
+RunResult Experiment::finish() { return impl_->finish(); }
+
+}  // namespace murmur::run
