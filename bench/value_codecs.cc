@@ -63,7 +63,7 @@ std::vector<Codec> Codecs() {
                         compress::EncodeValues(v, o, nullptr, out);
                       },
                       [](std::span<const uint8_t> in, std::span<float> back) {
-                        compress::ByteReader r(in, "values");
+                        ByteReader r(in, "values");
                         compress::DecodeValues(r, static_cast<uint32_t>(back.size()), back);
                       }});
   }

@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::memcpy(&n, in.data(), 4);
       std::memcpy(&k, in.data() + 4, 4);
       n %= 1u << 24;
-      murmur::compress::ByteReader r(in.subspan(8), "fuzz");
+      murmur::ByteReader r(in.subspan(8), "fuzz");
       std::vector<uint32_t> idx;
       murmur::compress::DecodeIndices(r, n, k, idx);
     }

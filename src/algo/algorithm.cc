@@ -42,24 +42,36 @@ void WeightedSum(std::span<float> out, std::span<const WeightedSource> sources) 
   }
 }
 
-double ConsensusDistance(std::span<const std::span<const float>> xs, std::span<float> mean) {
-  const size_t n = xs.size();
-  if (n == 0) return 0.0;
-  const size_t d = mean.size();
-  std::vector<double> acc(d, 0.0);
+void ConsensusAccumulator::add(std::span<const std::span<const float>> xs,
+                               std::span<float> mean_out) {
+  const size_t n = xs.size(), d = mean_out.size();
+  MURMUR_ASSERT(n == squares_.size());
+  sum_.assign(d, 0.0);
   for (auto x : xs)
-    for (size_t k = 0; k < d; ++k) acc[k] += x[k];
-  for (size_t k = 0; k < d; ++k) mean[k] = static_cast<float>(acc[k] / n);
-  double total = 0.0;
-  for (auto x : xs) {
-    double s = 0.0;
+    for (size_t k = 0; k < d; ++k) sum_[k] += x[k];
+  for (size_t k = 0; k < d; ++k) mean_out[k] = static_cast<float>(sum_[k] / n);
+  for (size_t i = 0; i < n; ++i) {
+    double s = squares_[i];
     for (size_t k = 0; k < d; ++k) {
-      const double diff = static_cast<double>(x[k]) - acc[k] / n;
+      const double diff = static_cast<double>(xs[i][k]) - sum_[k] / n;
       s += diff * diff;
     }
-    total += s;
+    squares_[i] = s;
   }
+}
+
+double ConsensusAccumulator::result() const {
+  const size_t n = squares_.size();
+  if (n == 0) return 0.0;
+  double total = 0.0;
+  for (double s : squares_) total += s;
   return total / n;
+}
+
+double ConsensusDistance(std::span<const std::span<const float>> xs, std::span<float> mean) {
+  ConsensusAccumulator acc(xs.size());
+  if (!xs.empty()) acc.add(xs, mean);
+  return acc.result();
 }
 
 void detail::RequireMixing(const AlgorithmContext& ctx, std::string_view algo, Mixing need,
@@ -92,6 +104,10 @@ void detail::RequireNoCompression(const AlgorithmContext& ctx, std::string_view 
   MURMUR_CHECK(ConfigError, ctx.compression == "none", "compression.name: ", algo,
                " sends full precision; set compression.name = \"none\"", hint, " (got '",
                ctx.compression, "')");
+}
+
+bool AlgorithmContext::hosts(int node) const {
+  return hosted.empty() || std::binary_search(hosted.begin(), hosted.end(), node);
 }
 
 void CommunicationRound(Algorithm& algorithm, comm::Transport& transport, uint32_t round,

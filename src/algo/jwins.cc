@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <sstream>
 #include <vector>
 
@@ -69,6 +70,7 @@ class Jwins final : public Algorithm {
     }
     ctx_.initial_model = {};
     for (int i = 0; i < ctx.nodes; ++i) {
+      if (!ctx.hosts(i)) continue;
       State& s = nodes_[i];
       s.last = last0;
       s.acc.assign(L, 0.0f);
@@ -154,20 +156,36 @@ class Jwins final : public Algorithm {
     if (acc) std::memcpy(b.data() + L * 4, s.acc.data(), L * 4);
     return b;
   }
+  // Rank 0 folds the other ranks' nodes into the share-count tally as they arrive: it never
+  // holds every node's counters (only the columns the options ask to write per node).
   void set_output_state(int node, std::span<const uint8_t> b) override {
-    State& s = nodes_[node];
-    const size_t L = s.count.size();
+    const size_t L = wt_.coefficient_count();
     const bool acc = ctx_.jwins.save_accumulator;
     MURMUR_CHECK(ProtocolError, b.size() == L * 4 * (acc ? 2 : 1), "jwins: output state of node ",
                  node, " has ", b.size(), " bytes");
-    std::memcpy(s.count.data(), b.data(), L * 4);
-    if (acc) std::memcpy(s.acc.data(), b.data() + L * 4, L * 4);
+    std::vector<uint32_t> count(L);
+    std::memcpy(count.data(), b.data(), L * 4);
+    tally_.add(node, count, ctx_.jwins.share_counts == "per_node");
+    if (acc) {
+      std::vector<float>& a = remote_acc_[node];
+      a.resize(L);
+      std::memcpy(a.data(), b.data() + L * 4, L * 4);
+    }
   }
 
   std::vector<OutputFile> outputs() const override {
-    std::vector<OutputFile> files;
     const size_t L = wt_.coefficient_count();
     const bool per_node = ctx_.jwins.share_counts == "per_node";
+    ShareTally tally = tally_;
+    std::map<int, const std::vector<float>*> accs;
+    for (const auto& [i, a] : remote_acc_) accs[i] = &a;
+    for (int i = 0; i < ctx_.nodes; ++i)
+      if (ctx_.hosts(i)) {
+        tally.add(i, nodes_[i].count, per_node);
+        accs[i] = &nodes_[i].acc;
+      }
+    MURMUR_ASSERT(tally.nodes == ctx_.nodes, "jwins: share counts of ", tally.nodes, " of ",
+                  ctx_.nodes, " nodes");
     // Band of every coefficient: cA<L>, cD<L>, ..., cD1.
     std::vector<std::string> band;
     const auto& blocks = wt_.block_lengths();
@@ -179,32 +197,25 @@ class Jwins final : public Algorithm {
     }
     std::ostringstream os;
     os << "coefficient,band,total,min_node,max_node";
-    if (per_node)
-      for (int i = 0; i < ctx_.nodes; ++i) os << ",node_" << i;
+    for (const auto& [i, _] : tally.per_node) os << ",node_" << i;
     os << "\n";
     for (size_t k = 0; k < L; ++k) {
-      uint64_t total = 0;
-      uint32_t lo = UINT32_MAX, hi = 0;
-      for (const State& s : nodes_) {
-        total += s.count[k];
-        lo = std::min(lo, s.count[k]);
-        hi = std::max(hi, s.count[k]);
-      }
-      os << k << "," << band[k] << "," << total << "," << lo << "," << hi;
-      if (per_node)
-        for (const State& s : nodes_) os << "," << s.count[k];
+      os << k << "," << band[k] << "," << tally.total[k] << "," << tally.lo[k] << ","
+         << tally.hi[k];
+      for (const auto& [_, c] : tally.per_node) os << "," << c[k];
       os << "\n";
     }
+    std::vector<OutputFile> files;
     files.push_back({"jwins_share_counts.csv", os.str()});
     if (ctx_.jwins.save_accumulator) {
       std::ostringstream a;
       a.precision(9);
       a << "coefficient";
-      for (int i = 0; i < ctx_.nodes; ++i) a << ",node_" << i;
+      for (const auto& [i, _] : accs) a << ",node_" << i;
       a << "\n";
       for (size_t k = 0; k < L; ++k) {
         a << k;
-        for (const State& s : nodes_) a << "," << s.acc[k];
+        for (const auto& [_, acc] : accs) a << "," << (*acc)[k];
         a << "\n";
       }
       files.push_back({"jwins_accumulator.csv", a.str()});
@@ -220,10 +231,34 @@ class Jwins final : public Algorithm {
     Rng rng{1};
   };
 
+  // How often each coefficient was shared: summed, smallest and largest over the nodes, and
+  // (jwins.share_counts = per_node) every node's own column.
+  struct ShareTally {
+    int nodes = 0;
+    std::vector<uint64_t> total;
+    std::vector<uint32_t> lo, hi;
+    std::map<int, std::vector<uint32_t>> per_node;
+    void add(int node, std::span<const uint32_t> count, bool keep) {
+      if (nodes++ == 0) {
+        total.assign(count.size(), 0);
+        lo.assign(count.size(), UINT32_MAX);
+        hi.assign(count.size(), 0);
+      }
+      for (size_t k = 0; k < count.size(); ++k) {
+        total[k] += count[k];
+        lo[k] = std::min(lo[k], count[k]);
+        hi[k] = std::max(hi[k], count[k]);
+      }
+      if (keep) per_node[node].assign(count.begin(), count.end());
+    }
+  };
+
   AlgorithmContext ctx_;
   compress::WaveletTransform wt_;
   compress::ValueOptions values_;
   std::vector<State> nodes_;
+  ShareTally tally_;                              // rank 0: the other ranks' nodes
+  std::map<int, std::vector<float>> remote_acc_;  // rank 0: their accumulators, when saved
 };
 
 }  // namespace

@@ -147,7 +147,9 @@ class MajorityVote final : public Algorithm {
       k_ += compress::KeepCount(o.mask_ratio, static_cast<uint32_t>(len));
       kv_ += compress::KeepCount(vote_ratio_, static_cast<uint32_t>(len));
     }
-    for (State& s : nodes_) {
+    for (int i = 0; i < ctx.nodes; ++i) {
+      if (!ctx.hosts(i)) continue;  // another process runs it
+      State& s = nodes_[i];
       s.x.assign(ctx.initial_model.begin(), ctx.initial_model.end());
       s.a.assign(ctx.dim, 0.0f);
       s.vals.resize(k_);
@@ -155,7 +157,7 @@ class MajorityVote final : public Algorithm {
       if (o.momentum > 0.0) s.u.assign(ctx.dim, 0.0f);
       if (o.global_momentum > 0.0) s.w.assign(ctx.dim, 0.0f);
     }
-    if (lossy_ && server_mode_) nodes_[o.server].err.assign(ctx.dim, 0.0f);
+    if (lossy_ && server_mode_ && ctx.hosts(o.server)) nodes_[o.server].err.assign(ctx.dim, 0.0f);
     if (!server_mode_) {
       AlgorithmContext c = ctx_;
       c.dim = k_;
@@ -524,7 +526,7 @@ class MajorityVote final : public Algorithm {
       for (int from = 0; from < ctx_.nodes; ++from) {
         if (from == node) continue;
         const detail::Message m = *Take(node, from, round, 0, comm::Codec::kControl, Dim());
-        compress::ByteReader in(m.body, "majority_vote: values and vote");
+        ByteReader in(m.body, "majority_vote: values and vote");
         if (!s.mask.empty()) {
           compress::DecodeValues(in, k_, s.resid);
           for (uint32_t k = 0; k < k_; ++k) sum[k] += s.resid[k];
@@ -538,7 +540,7 @@ class MajorityVote final : public Algorithm {
     }
     if (node != server) {
       const detail::Message m = *Take(node, server, round, 1, comm::Codec::kControl, Dim());
-      compress::ByteReader in(m.body, "majority_vote: mean and mask");
+      ByteReader in(m.body, "majority_vote: mean and mask");
       if (!s.mask.empty()) compress::DecodeValues(in, k_, s.vals);
       ReadIndexSet(in, server, round, m.count, k_, /*exact=*/true, s.next);
     }
@@ -554,12 +556,12 @@ class MajorityVote final : public Algorithm {
     auto taken = Take(node, from, round, phase, comm::Codec::kControl, Dim());
     if (!taken) return false;
     const detail::Message& m = *taken;
-    compress::ByteReader in(m.body, "majority_vote: index set");
+    ByteReader in(m.body, "majority_vote: index set");
     ReadIndexSet(in, from, round, m.count, k, exact, out);
     return true;
   }
   // The rest of `in`: an index set of `count` indices (exactly k, or at most k).
-  void ReadIndexSet(compress::ByteReader& in, int from, uint32_t round, uint32_t count, uint32_t k,
+  void ReadIndexSet(ByteReader& in, int from, uint32_t round, uint32_t count, uint32_t k,
                     bool exact, std::vector<uint32_t>& out) const {
     MURMUR_CHECK(ProtocolError, exact ? count == k : count <= k,
                  "majority_vote: index set from node ", from, " in round ", round, " has ", count,
@@ -601,15 +603,14 @@ class MajorityVote final : public Algorithm {
   void AppendRounded(std::span<const float> values, State& s) const {
     const size_t at = s.bytes.size();
     compress::EncodeValues(values, values_, nullptr, s.bytes);
-    compress::ByteReader in(std::span<const uint8_t>(s.bytes).subspan(at),
-                            "majority_vote: own values");
+    ByteReader in(std::span<const uint8_t>(s.bytes).subspan(at), "majority_vote: own values");
     compress::DecodeValues(in, k_, s.resid);
   }
   void DecodeRounded(const detail::Message& m, int from, uint32_t round,
                      std::span<float> out) const {
     MURMUR_CHECK(ProtocolError, m.count == k_, "majority_vote: values from node ", from,
                  " in round ", round, " hold ", m.count, " values; expected ", k_);
-    compress::ByteReader in(m.body, "majority_vote: values");
+    ByteReader in(m.body, "majority_vote: values");
     compress::DecodeValues(in, k_, out);
     MURMUR_CHECK(ProtocolError, in.remaining() == 0, "majority_vote: values from node ", from,
                  " have ", in.remaining(), " trailing bytes");

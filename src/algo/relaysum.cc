@@ -90,6 +90,7 @@ class RelaySum final : public Algorithm {
     x0_.assign(ctx.initial_model.begin(), ctx.initial_model.end());
     const int T = static_cast<int>(trees_.size());
     for (int i = 0; i < ctx.nodes; ++i) {
+      if (!ctx.hosts(i)) continue;  // another process runs it
       State& s = nodes_[i];
       if (variant_ != Variant::kModel) s.prev = x0_;
       s.trees.resize(T);

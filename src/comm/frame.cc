@@ -4,34 +4,27 @@
 #include <cstring>
 
 #include "murmur/core/check.h"
+#include "murmur/core/coding.h"
 
 static_assert(std::endian::native == std::endian::little,
               "murmur's wire format is little-endian; big-endian hosts need byte swaps");
 
 namespace murmur::comm {
-namespace {
-void Put32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
-uint32_t Get32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-}  // namespace
 
 void WriteHeader(const FrameHeader& h, std::span<uint8_t> out) {
   MURMUR_ASSERT(out.size() >= kHeaderBytes);
   uint8_t* p = out.data();
-  Put32(p, kFrameMagic);
+  EncodeFixed32(p, kFrameMagic);
   p[4] = kFrameVersion;
   p[5] = h.codec;
   p[6] = h.phase;
   p[7] = 0;
-  Put32(p + 8, h.round);
-  Put32(p + 12, h.sender);
-  Put32(p + 16, h.receiver);
-  Put32(p + 20, h.count);
-  Put32(p + 24, h.payload_bytes);
-  Put32(p + 28, h.dimension);
+  EncodeFixed32(p + 8, h.round);
+  EncodeFixed32(p + 12, h.sender);
+  EncodeFixed32(p + 16, h.receiver);
+  EncodeFixed32(p + 20, h.count);
+  EncodeFixed32(p + 24, h.payload_bytes);
+  EncodeFixed32(p + 28, h.dimension);
 }
 
 Bytes EncodeFrame(const FrameHeader& header, std::span<const uint8_t> payload) {
@@ -48,19 +41,20 @@ FrameView DecodeFrame(std::span<const uint8_t> bytes) {
   MURMUR_CHECK(ProtocolError, bytes.size() >= kHeaderBytes, "frame of ", bytes.size(),
                " bytes is shorter than the ", kHeaderBytes, "-byte header");
   const uint8_t* p = bytes.data();
-  MURMUR_CHECK(ProtocolError, Get32(p) == kFrameMagic, "frame: bad magic 0x", std::hex, Get32(p));
+  MURMUR_CHECK(ProtocolError, DecodeFixed32(p) == kFrameMagic, "frame: bad magic 0x", std::hex,
+               DecodeFixed32(p));
   MURMUR_CHECK(ProtocolError, p[4] == kFrameVersion, "frame: unsupported version ",
                static_cast<int>(p[4]), " (this build reads ", static_cast<int>(kFrameVersion), ")");
   MURMUR_CHECK(ProtocolError, p[7] == 0, "frame: reserved flags set: ", static_cast<int>(p[7]));
   FrameView f;
   f.header.codec = p[5];
   f.header.phase = p[6];
-  f.header.round = Get32(p + 8);
-  f.header.sender = Get32(p + 12);
-  f.header.receiver = Get32(p + 16);
-  f.header.count = Get32(p + 20);
-  f.header.payload_bytes = Get32(p + 24);
-  f.header.dimension = Get32(p + 28);
+  f.header.round = DecodeFixed32(p + 8);
+  f.header.sender = DecodeFixed32(p + 12);
+  f.header.receiver = DecodeFixed32(p + 16);
+  f.header.count = DecodeFixed32(p + 20);
+  f.header.payload_bytes = DecodeFixed32(p + 24);
+  f.header.dimension = DecodeFixed32(p + 28);
   MURMUR_CHECK(ProtocolError, bytes.size() - kHeaderBytes == f.header.payload_bytes,
                "frame: header says ", f.header.payload_bytes, " payload bytes, got ",
                bytes.size() - kHeaderBytes);

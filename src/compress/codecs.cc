@@ -21,57 +21,6 @@
 
 namespace murmur::compress {
 
-// ---- little-endian bytes ------------------------------------------------------------------
-
-void PutU8(Bytes& out, uint8_t v) { out.push_back(v); }
-void PutU16(Bytes& out, uint16_t v) {
-  out.push_back(v & 0xff);
-  out.push_back(v >> 8);
-}
-void PutU32(Bytes& out, uint32_t v) {
-  const size_t p = out.size();
-  out.resize(p + 4);
-  std::memcpy(out.data() + p, &v, 4);
-}
-void PutU64(Bytes& out, uint64_t v) {
-  const size_t p = out.size();
-  out.resize(p + 8);
-  std::memcpy(out.data() + p, &v, 8);
-}
-void PutF32(Bytes& out, float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, 4);
-  PutU32(out, u);
-}
-
-std::span<const uint8_t> ByteReader::take(size_t n) {
-  MURMUR_CHECK(ProtocolError, n <= remaining(), what_, ": needs ", n, " more bytes, only ",
-               remaining(), " left");
-  auto s = b_.subspan(pos_, n);
-  pos_ += n;
-  return s;
-}
-uint8_t ByteReader::u8() { return take(1)[0]; }
-uint16_t ByteReader::u16() {
-  auto s = take(2);
-  return static_cast<uint16_t>(s[0] | (s[1] << 8));
-}
-uint32_t ByteReader::u32() {
-  uint32_t v;
-  std::memcpy(&v, take(4).data(), 4);
-  return v;
-}
-uint64_t ByteReader::u64() {
-  uint64_t v;
-  std::memcpy(&v, take(8).data(), 8);
-  return v;
-}
-float ByteReader::f32() {
-  float v;
-  std::memcpy(&v, take(4).data(), 4);
-  return v;
-}
-
 // ---- names ----------------------------------------------------------------------------------
 
 namespace {

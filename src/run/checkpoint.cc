@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "murmur/core/check.h"
+#include "murmur/core/coding.h"
 #include "murmur/core/log.h"
 #include "murmur/core/state_io.h"
 #include "murmur/run/run_dir.h"
@@ -51,15 +52,8 @@ void SyncDir(const fs::path& dir) {
 }
 
 template <typename T>
-void Put(std::vector<uint8_t>& b, const T& v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  b.insert(b.end(), p, p + sizeof(T));
-}
-template <typename T>
 T Get(const std::vector<uint8_t>& b, size_t at) {
-  T v;
-  std::memcpy(&v, b.data() + at, sizeof(T));
-  return v;
+  return DecodeFixed<T>(b.data() + at);
 }
 
 // Empty when the file is whole; else what is wrong with it.

@@ -22,6 +22,7 @@
 #include "murmur/comm/network_model.h"
 #include "murmur/comm/transport.h"
 #include "murmur/compress/codecs.h"
+#include "murmur/core/coding.h"
 #include "murmur/core/log.h"
 #include "murmur/core/state_io.h"
 #include "murmur/core/thread_pool.h"
@@ -114,53 +115,57 @@ struct NodeEval {
   double acc = 0.0, loss = 0.0;
 };
 
-// Plain-old-data packing for what ranks send rank 0 (same machine type on every rank).
-class Packer {
- public:
-  template <typename T>
-  void put(const T& v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&v);
-    bytes.insert(bytes.end(), p, p + sizeof(T));
-  }
-  void put_floats(std::span<const float> v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(v.data());
-    bytes.insert(bytes.end(), p, p + v.size_bytes());
-  }
-  comm::Bytes bytes;
-};
-
-class Unpacker {
- public:
-  explicit Unpacker(std::span<const uint8_t> b) : b_(b) {}
-  template <typename T>
-  T get() {
-    T v;
-    need(sizeof(T));
-    std::memcpy(&v, b_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return v;
-  }
-  void get_floats(std::span<float> out) {
-    need(out.size_bytes());
-    std::memcpy(out.data(), b_.data() + pos_, out.size_bytes());
-    pos_ += out.size_bytes();
-  }
-  std::span<const uint8_t> get_bytes(size_t n) {
-    need(n);
-    auto s = b_.subspan(pos_, n);
-    pos_ += n;
-    return s;
-  }
-  bool done() const { return pos_ == b_.size(); }
-
- private:
-  void need(size_t n) {
-    MURMUR_CHECK(ProtocolError, pos_ + n <= b_.size(), "run: gathered block of ", b_.size(),
-                 " bytes ends early");
-  }
-  std::span<const uint8_t> b_;
-  size_t pos_ = 0;
-};
+// What ranks send rank 0, field by field (core/coding.h).
+void PutEval(Bytes& b, const NodeEval& e) {
+  Put(b, e.acc);
+  Put(b, e.loss);
+}
+NodeEval GetEval(ByteReader& r) {
+  NodeEval e;
+  e.acc = r.get<double>();
+  e.loss = r.get<double>();
+  return e;
+}
+void PutCounters(Bytes& b, const comm::ByteCounters& c) {
+  for (uint64_t v : {c.bytes_sent, c.header_bytes_sent, c.messages_sent, c.bytes_received,
+                     c.header_bytes_received, c.messages_received, c.messages_dropped})
+    Put(b, v);
+}
+comm::ByteCounters GetCounters(ByteReader& r) {
+  comm::ByteCounters c;
+  for (uint64_t* v : {&c.bytes_sent, &c.header_bytes_sent, &c.messages_sent, &c.bytes_received,
+                      &c.header_bytes_received, &c.messages_received, &c.messages_dropped})
+    *v = r.u64();
+  return c;
+}
+void PutLink(Bytes& b, const comm::LinkRecord& l) {
+  Put<int32_t>(b, l.from);
+  Put<int32_t>(b, l.to);
+  PutU8(b, l.phase);
+  Put(b, l.bytes);
+  Put(b, l.delay);
+}
+comm::LinkRecord GetLink(ByteReader& r) {
+  comm::LinkRecord l;
+  l.from = r.get<int32_t>();
+  l.to = r.get<int32_t>();
+  l.phase = r.u8();
+  l.bytes = r.u64();
+  l.delay = r.get<double>();
+  return l;
+}
+// A gathered node id, checked.
+int GetNode(ByteReader& r, int n) {
+  const int i = r.get<int32_t>();
+  MURMUR_CHECK(ProtocolError, i >= 0 && i < n, r.what(), ": names node ", i, " of ", n);
+  return i;
+}
+// A block of node i's bytes: id, length, bytes.
+void PutBlock(Bytes& b, int i, std::span<const uint8_t> block) {
+  Put<int32_t>(b, i);
+  PutU64(b, block.size());
+  PutBytes(b, block);
+}
 
 std::unique_ptr<comm::Cluster> MakeCluster(const RunSettings& s, const RunOptions& options) {
   std::string transport = s.transport;
@@ -216,6 +221,7 @@ class Experiment::Impl {
   void gather_round(int64_t round);
   double record_metrics(int64_t round, double lr, bool training);
   void evaluate(int64_t round, int64_t max_samples);
+  double consensus_distance(int64_t round);
   // Checkpoints.
   void write_checkpoint(int64_t rounds_done);
   void runner_state(StateIo& io);
@@ -280,7 +286,7 @@ class Experiment::Impl {
   std::vector<int64_t> bad_;  // first non-finite coordinate of each model, per round
   std::vector<comm::ByteCounters> before_;
   std::vector<NodeEval> node_eval_;
-  std::vector<std::vector<float>> remote_params_;
+  std::vector<std::vector<float>> remote_params_;  // rank 0: a block of other ranks' models
   std::vector<float> mean_;
   std::vector<comm::LinkRecord> links_;
   double train_s_ = 0.0, comm_s_ = 0.0, eval_s_ = 0.0, sim_total_ = 0.0;
@@ -378,6 +384,8 @@ void Experiment::Impl::build_algorithm() {
   actx.topology = topology_.get();
   actx.transport = transport_.get();
   actx.initial_model = x0_;
+  actx.hosted = local_;
+  std::sort(actx.hosted.begin(), actx.hosted.end());
   algorithm_ = algo::MakeAlgorithm(s_.algorithm, actx);
   MURMUR_CHECK(ConfigError, s_.final_gossip_rounds == 0 || algorithm_->mixes_models(),
                "run.final_gossip_rounds = ", s_.final_gossip_rounds, ": ", s_.algorithm,
@@ -508,16 +516,14 @@ void Experiment::Impl::node_state(int i, StateIo& io) {
 }
 
 void Experiment::Impl::write_checkpoint(int64_t rounds_done) {
-  Packer p;
+  Bytes p;
   for (int i : local_) {
     StateIo io;
     node_state(i, io);
-    p.put<int32_t>(i);
-    p.put<uint64_t>(io.bytes().size());
-    p.bytes.insert(p.bytes.end(), io.bytes().begin(), io.bytes().end());
+    PutBlock(p, i, io.bytes());
   }
   const std::vector<comm::Bytes> all =
-      cluster_->gather(std::move(p.bytes), "checkpoint after round " + std::to_string(rounds_done));
+      cluster_->gather(std::move(p), "checkpoint after round " + std::to_string(rounds_done));
   last_checkpoint_ = CheckpointPath(dir_, rounds_done).string();
   if (!root_) return;
   StateIo io;
@@ -632,29 +638,28 @@ void Experiment::Impl::run_round() {
 // Rank 0 learns every other rank's per-round numbers: loss, compute time, cumulative counters
 // and link records of each of its nodes.
 void Experiment::Impl::gather_round(int64_t round) {
-  Packer p;
+  Bytes p;
   for (int i : local_) {
-    p.put<int32_t>(i);
-    p.put(losses_[i]);
-    p.put(compute_s_[i]);
-    p.put(transport_->counters(i));
+    Put<int32_t>(p, i);
+    Put(p, losses_[i]);
+    Put(p, compute_s_[i]);
+    PutCounters(p, transport_->counters(i));
     const std::vector<comm::LinkRecord> l = transport_->take_links(i);
-    p.put<uint64_t>(l.size());
-    for (const comm::LinkRecord& r : l) p.put(r);
+    PutU64(p, l.size());
+    for (const comm::LinkRecord& r : l) PutLink(p, r);
   }
   const std::vector<comm::Bytes> all =
-      cluster_->gather(std::move(p.bytes), "metrics of round " + std::to_string(round));
+      cluster_->gather(std::move(p), "metrics of round " + std::to_string(round));
   links_.clear();
   for (const comm::Bytes& b : all) {
-    Unpacker u(b);
+    ByteReader u(b, "run: gathered metrics");
     while (!u.done()) {
-      const int i = u.get<int32_t>();
-      MURMUR_CHECK(ProtocolError, i >= 0 && i < n_, "run: gathered metrics name node ", i);
+      const int i = GetNode(u, n_);
       losses_[i] = u.get<double>();
       compute_s_[i] = u.get<double>();
-      transport_->set_counters(i, u.get<comm::ByteCounters>());
-      const uint64_t count = u.get<uint64_t>();
-      for (uint64_t k = 0; k < count; ++k) links_.push_back(u.get<comm::LinkRecord>());
+      transport_->set_counters(i, GetCounters(u));
+      const uint64_t count = u.u64();
+      for (uint64_t k = 0; k < count; ++k) links_.push_back(GetLink(u));
     }
   }
 }
@@ -695,32 +700,22 @@ void Experiment::Impl::evaluate(int64_t round, int64_t max_samples) {
     const train::EvalResult r = models_[i]->evaluate(splits_.test, max_samples);
     node_eval_[i] = {r.accuracy, r.loss};
   });
-  Packer p;
+  Bytes p;
   for (int i : local_) {
-    p.put<int32_t>(i);
-    p.put(node_eval_[i]);
-    if (!root_) p.put_floats(models_[i]->params());
+    Put<int32_t>(p, i);
+    PutEval(p, node_eval_[i]);
   }
   const std::vector<comm::Bytes> all =
-      cluster_->gather(std::move(p.bytes), "evaluation of round " + std::to_string(round));
-  if (!root_) return;
-  std::vector<std::span<const float>> xs(n_);
-  for (size_t q = 0; q < all.size(); ++q) {
-    Unpacker u(all[q]);
+      cluster_->gather(std::move(p), "evaluation of round " + std::to_string(round));
+  for (const comm::Bytes& b : all) {
+    ByteReader u(b, "run: gathered evaluation");
     while (!u.done()) {
-      const int i = u.get<int32_t>();
-      MURMUR_CHECK(ProtocolError, i >= 0 && i < n_, "run: gathered evaluation names node ", i);
-      node_eval_[i] = u.get<NodeEval>();
-      if (q == 0) {
-        xs[i] = models_[i]->params();
-      } else {
-        remote_params_[i].resize(dim_);
-        u.get_floats(remote_params_[i]);
-        xs[i] = remote_params_[i];
-      }
+      const int i = GetNode(u, n_);
+      node_eval_[i] = GetEval(u);
     }
   }
-  consensus_ = algo::ConsensusDistance(xs, mean_);
+  consensus_ = consensus_distance(round);
+  if (!root_) return;
   if (avg_model_) {
     std::copy(mean_.begin(), mean_.end(), avg_model_->params().begin());
     avg_model_->copy_local_state_from(*models_[0]);
@@ -742,6 +737,43 @@ void Experiment::Impl::evaluate(int64_t round, int64_t max_samples) {
       reached_[target] = {{"round", round},
                           {"sim_seconds", sim_total_},
                           {"bytes_sent_per_node", static_cast<double>(sent_total_) / n_}};
+}
+
+// The consensus distance of the models and their mean (mean_), on rank 0. Under MPI the
+// models travel to rank 0 a block of coordinates at a time, so rank 0 never holds every
+// node's model (ConsensusAccumulator gives the same bits as one pass over whole vectors).
+double Experiment::Impl::consensus_distance(int64_t round) {
+  std::vector<std::span<const float>> xs(n_);
+  if (ranks_ == 1) {
+    for (int i = 0; i < n_; ++i) xs[i] = models_[i]->params();
+    return algo::ConsensusDistance(xs, mean_);
+  }
+  constexpr int64_t kBlock = int64_t{1} << 16;  // coordinates per gather
+  algo::ConsensusAccumulator acc(n_);
+  for (int64_t begin = 0; begin < dim_; begin += kBlock) {
+    const size_t len = static_cast<size_t>(std::min(kBlock, dim_ - begin));
+    Bytes p;
+    if (!root_)
+      for (int i : local_) {
+        Put<int32_t>(p, i);
+        PutFloats(p, models_[i]->params().subspan(begin, len));
+      }
+    const std::vector<comm::Bytes> all = cluster_->gather(
+        std::move(p), "models for the consensus distance of round " + std::to_string(round));
+    if (!root_) continue;
+    for (int i : local_) xs[i] = models_[i]->params().subspan(begin, len);
+    for (size_t q = 1; q < all.size(); ++q) {
+      ByteReader u(all[q], "run: gathered models");
+      while (!u.done()) {
+        const int i = GetNode(u, n_);
+        remote_params_[i].resize(len);
+        u.floats(remote_params_[i]);
+        xs[i] = remote_params_[i];
+      }
+    }
+    acc.add(xs, std::span(mean_).subspan(begin, len));
+  }
+  return acc.result();
 }
 
 // What summary.json says of the run whatever its end.
@@ -778,35 +810,29 @@ void Experiment::Impl::write_diverged_summary(int64_t round, const DivergenceErr
 // Every rank's own numbers, and the node state the algorithm's output files need, gathered to
 // rank 0; the per-rank table (rank 0 only).
 nlohmann::ordered_json Experiment::Impl::gather_final() {
-  Packer p;
-  p.put(transport_->wait_seconds());
-  p.put(train_s_);
-  p.put(comm_s_);
-  p.put(static_cast<double>(PeakRssBytes()));
+  Bytes p;
+  Put(p, transport_->wait_seconds());
+  Put(p, train_s_);
+  Put(p, comm_s_);
+  Put<int64_t>(p, PeakRssBytes());
   if (ranks_ > 1 && !root_)
-    for (int i : local_) {
-      const comm::Bytes b = algorithm_->output_state(i);
-      p.put<int32_t>(i);
-      p.put<uint64_t>(b.size());
-      p.bytes.insert(p.bytes.end(), b.begin(), b.end());
-    }
-  const std::vector<comm::Bytes> all = cluster_->gather(std::move(p.bytes), "final state");
+    for (int i : local_) PutBlock(p, i, algorithm_->output_state(i));
+  const std::vector<comm::Bytes> all = cluster_->gather(std::move(p), "final state");
   nlohmann::ordered_json per_rank = nlohmann::ordered_json::array();
   if (!root_) return per_rank;
   for (size_t q = 0; q < all.size(); ++q) {
-    Unpacker u(all[q]);
+    ByteReader u(all[q], "run: gathered final state");
     nlohmann::ordered_json r;
     r["rank"] = q;
     r["nodes"] = map_->describe(static_cast<int>(q));
     r["wait_seconds"] = u.get<double>();
     r["train_seconds"] = u.get<double>();
     r["comm_seconds"] = u.get<double>();
-    r["peak_rss_bytes"] = static_cast<int64_t>(u.get<double>());
+    r["peak_rss_bytes"] = u.get<int64_t>();
     per_rank.push_back(r);
     while (!u.done()) {
-      const int i = u.get<int32_t>();
-      MURMUR_CHECK(ProtocolError, i >= 0 && i < n_, "run: gathered state names node ", i);
-      algorithm_->set_output_state(i, u.get_bytes(u.get<uint64_t>()));
+      const int i = GetNode(u, n_);
+      algorithm_->set_output_state(i, u.take(u.u64()));
     }
   }
   return per_rank;

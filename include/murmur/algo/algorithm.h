@@ -138,6 +138,11 @@ struct AlgorithmContext {
   JwinsOptions jwins;
   // Length of each tensor of the flat model vector, in order (empty: one segment).
   std::vector<int64_t> segments;
+  // The nodes this process runs, in increasing order; empty = every node. send, receive,
+  // checkpoint and output_state are called for these only, and an algorithm allocates its
+  // per-node state for these only (under MPI every rank hosts its share of the nodes).
+  std::vector<int> hosted;
+  bool hosts(int node) const;
 };
 
 class Algorithm {

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <span>
 #include <vector>
+#include "murmur/core/coding.h"
 
 namespace murmur::comm {
 
@@ -50,7 +51,7 @@ struct FrameHeader {
   uint32_t dimension = 0;
 };
 
-using Bytes = std::vector<uint8_t>;
+using murmur::Bytes;
 
 // Header followed by payload, in one buffer.
 Bytes EncodeFrame(const FrameHeader& header, std::span<const uint8_t> payload);

@@ -27,11 +27,12 @@
 #include <string_view>
 #include <vector>
 
+#include "murmur/core/coding.h"
 #include "murmur/core/rng.h"
 
 namespace murmur::compress {
 
-using Bytes = std::vector<uint8_t>;
+using murmur::Bytes;
 
 enum class IndexCodec : uint8_t {
   kRaw = 1,
@@ -67,25 +68,6 @@ IndexCodec ChooseIndexCodec(std::span<const uint32_t> sorted, uint32_t n);
 // Appends an index block. `sorted` must be strictly increasing and < n.
 void EncodeIndices(std::span<const uint32_t> sorted, uint32_t n, IndexCodec codec, Bytes& out);
 
-// Reads bytes sequentially with bounds checks; errors name `what`.
-class ByteReader {
- public:
-  ByteReader(std::span<const uint8_t> bytes, const char* what) : b_(bytes), what_(what) {}
-  uint8_t u8();
-  uint16_t u16();
-  uint32_t u32();
-  uint64_t u64();
-  float f32();
-  std::span<const uint8_t> take(size_t n);
-  size_t remaining() const { return b_.size() - pos_; }
-  const char* what() const { return what_; }
-
- private:
-  std::span<const uint8_t> b_;
-  size_t pos_ = 0;
-  const char* what_;
-};
-
 // Reads an index block for a set of exactly k indices in [0, n) into out (resized to k).
 void DecodeIndices(ByteReader& in, uint32_t n, uint32_t k, std::vector<uint32_t>& out);
 
@@ -101,13 +83,6 @@ void DecodeValues(ByteReader& in, uint32_t count, std::span<float> out);
 // Size of the value block: exact for f32, f16, bf16 and quant; an upper bound for zstd and
 // auto, whose size depends on the values.
 size_t EncodedValueBytes(size_t count, const ValueOptions& options);
-
-// Little-endian appenders.
-void PutU8(Bytes& out, uint8_t v);
-void PutU16(Bytes& out, uint16_t v);
-void PutU32(Bytes& out, uint32_t v);
-void PutU64(Bytes& out, uint64_t v);
-void PutF32(Bytes& out, float v);
 
 // IEEE half and bfloat16 conversions, round to nearest even (NaN stays NaN).
 uint16_t FloatToHalf(float f);

@@ -5,8 +5,8 @@
 // a byte buffer; a loading one reads them back in the same order and overwrites the fields.
 // Loading checks every length against what is left, so a buffer that does not belong to this
 // component (another config, a truncated file) gives an IoError naming `what`, never garbage.
-// Numbers are stored in this machine's byte order (checkpoints move between runs on one kind
-// of machine, as MPI ranks do).
+// Single numbers are little-endian; vectors and structs of numbers are stored in this
+// machine's layout (checkpoints move between runs on one kind of machine, as MPI ranks do).
 #pragma once
 
 #include <array>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "murmur/core/check.h"
+#include "murmur/core/coding.h"
 #include "murmur/core/rng.h"
 
 namespace murmur {
@@ -32,9 +33,20 @@ class StateIo {
 
   bool loading() const { return loading_; }
 
+  // Numbers are little-endian (core/coding.h); other trivially copyable values (small structs
+  // of numbers) are stored as this machine lays them out.
   template <typename T>
   requires std::is_trivially_copyable_v<T>
-  void value(T& v) { raw(&v, sizeof(T)); }
+  void value(T& v) {
+    if constexpr (std::is_arithmetic_v<T>) {
+      uint8_t b[sizeof(T)];
+      if (!loading_) EncodeFixed(b, v);
+      raw(b, sizeof(T));
+      if (loading_) v = DecodeFixed<T>(b);
+    } else {
+      raw(&v, sizeof(T));
+    }
+  }
 
   // A vector of any length (stored with its length).
   template <typename T>
