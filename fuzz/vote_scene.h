@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "murmur/algo/algorithm.h"
+#include "murmur/algo/majority_vote.h"
 #include "murmur/comm/transport.h"
 #include "murmur/core/rng.h"
 #include "murmur/graph/topology.h"
@@ -60,10 +61,12 @@ class VoteScene {
     ctx.topology = topology_.get();
     ctx.transport = transport_.get();
     ctx.initial_model = x_[0];
-    ctx.vote.mask_ratio = 0.1;
-    ctx.vote.value_codec = c.values;
-    ctx.vote.value_bits = 4;
-    ctx.vote.pipeline = c.pipeline;
+    algo::VoteOptions vote;
+    vote.mask_ratio = 0.1;
+    vote.value_codec = c.values;
+    vote.value_bits = 4;
+    vote.pipeline = c.pipeline;
+    ctx.options = vote;
     algorithm_ = algo::MakeAlgorithm("majority_vote", ctx);
     for (uint32_t r = 0; r <= kRound; ++r) {
       for (int i = 0; i < kNodes; ++i) {  // local training

@@ -1,12 +1,15 @@
 #include "murmur/algo/algorithm.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "internal.h"
 #include "murmur/algo/kernels.h"
+#include "murmur/algo/tune_gamma.h"
 #include "murmur/comm/faults.h"
+#include "murmur/core/log.h"
 #include "murmur/core/thread_pool.h"
 
 namespace murmur::algo {
@@ -131,53 +134,73 @@ void CommunicationRound(Algorithm& algorithm, comm::Transport& transport, uint32
   }
 }
 
-const Registry<AlgorithmFactory>& AlgorithmRegistry() {
-  static const Registry<AlgorithmFactory> registry = [] {
-    Registry<AlgorithmFactory> r("algorithm");
-    r.add("dpsgd", "D-PSGD (Lian et al. 2017): full-precision gossip averaging with W", MakeDpsgd);
+const Registry<AlgorithmPlugin>& AlgorithmRegistry() {
+  static const Registry<AlgorithmPlugin> registry = [] {
+    Registry<AlgorithmPlugin> r("algorithm");
+    r.add("dpsgd", "D-PSGD (Lian et al. 2017): full-precision gossip averaging with W",
+          DpsgdPlugin());
     r.add("allreduce",
           "all-reduce SGD: exact average every round, bytes of a bandwidth-optimal all-reduce",
-          MakeAllReduce);
+          AllReducePlugin());
     r.add("choco",
           "CHOCO-SGD (Koloskova et al. 2019/2020): gossip of compressed differences to public "
           "copies, consensus step algorithm.gamma; doubly stochastic W",
-          MakeChoco);
+          ChocoPlugin());
     r.add("sgp",
           "SGP / push-sum (Assran et al. 2019): full-precision push-sum on directed, time-varying "
           "graphs; column-stochastic W",
-          MakeSgp);
+          SgpPlugin());
     r.add("sparse_push",
           "Sparse-Push (Aketi et al. 2021): push-sum with compressed, error-compensated "
           "differences on directed, time-varying graphs",
-          MakeSparsePush);
+          SparsePushPlugin());
     r.add("scsp",
           "Skew-Compensated Sparse-Push: sparse_push plus exact global averaging every "
           "algorithm.average_every rounds and/or after the last round",
-          MakeScsp);
+          ScspPlugin());
     r.add("relaysum",
           "RelaySum / RelaySGD (Vogels et al. 2021): relays sums of models (or updates) along a "
           "spanning tree so every node gets the exact average, delayed by tree distance; "
           "relaysum.* options",
-          MakeRelaySum);
+          RelaySumPlugin());
     r.add("majority_vote",
           "sparse SGD with majority voting (Ozfatura et al. 2020): error-compensated updates "
           "sent on a common mask of the most-voted coordinates, values only; vote.* options",
-          MakeMajorityVote);
+          MajorityVotePlugin());
     r.add("jwins",
           "JWINS (Dhasade et al. 2023): wavelet-domain sparsification of the whole model with a "
           "randomized cut-off and accumulated changes; jwins.* options",
-          MakeJwins);
+          JwinsPlugin());
     r.add("local", "no communication: every node trains alone (baseline, overhead benchmark)",
-          MakeLocal);
+          LocalPlugin());
     return r;
   }();
   return registry;
 }
 
+const AlgorithmPlugin& GetAlgorithm(const std::string& name) {
+  return AlgorithmRegistry().get(name, "algorithm.name").value;
+}
+
 std::unique_ptr<Algorithm> MakeAlgorithm(const std::string& name, const AlgorithmContext& ctx) {
-  const auto& entry = AlgorithmRegistry().get(name, "algorithm.name");
+  const AlgorithmPlugin& plugin = GetAlgorithm(name);
   MURMUR_ASSERT(ctx.topology && ctx.transport && ctx.nodes == ctx.topology->nodes());
-  return entry.factory(ctx);
+  if (plugin.traits.tunes_gamma)
+    MURMUR_CHECK(ConfigError, std::isfinite(ctx.gamma) && ctx.gamma >= 0.0 && ctx.gamma <= 1.0,
+                 "algorithm.gamma: must be in [0, 1] (0 = tune automatically), got ", ctx.gamma);
+  if (!plugin.traits.tunes_gamma || ctx.gamma != 0.0) return plugin.make(ctx);
+  // Set-up step: gamma = 0 means "tune it" (tune_gamma.h); the algorithm gets the result.
+  TuneGammaOptions t;
+  t.algorithm = name == "choco" ? "choco" : "sparse_push";
+  t.dim = std::min<int64_t>(ctx.dim, 4096);
+  t.steps_per_octave = ctx.gamma_steps_per_octave;
+  AlgorithmContext tuned = ctx;
+  tuned.gamma = BestGamma(TuneGamma(ctx, t));
+  LogInfo(name, ": gamma tuned to ", tuned.gamma, " (compressed gossip on ", t.dim,
+          "-dimensional Gaussian vectors: the largest gamma within ", kGammaErrorSlack,
+          "x of the smallest error after ", t.rounds, " rounds that is still stable after ",
+          t.stability_rounds, "; set algorithm.gamma to fix it)");
+  return plugin.make(tuned);
 }
 
 }  // namespace murmur::algo

@@ -118,23 +118,28 @@ class Local final : public Algorithm {
   explicit Local(const AlgorithmContext&) {}
   std::string_view name() const override { return "local"; }
   int phases() const override { return 0; }
-  bool mixes_models() const override { return false; }
   void send(int, uint32_t, int, std::span<float>) override {}
   void receive(int, uint32_t, int, std::span<float>) override {}
 };
 
 }  // namespace
 
-std::unique_ptr<Algorithm> MakeAllReduce(const AlgorithmContext& ctx) {
-  return std::make_unique<AllReduce>(ctx, 0);
+AlgorithmPlugin AllReducePlugin() {
+  AlgorithmPlugin p;
+  p.make = [](const AlgorithmContext& ctx) { return std::make_unique<AllReduce>(ctx, 0); };
+  p.traits.full_sharing = true;
+  return p;
 }
 std::unique_ptr<Algorithm> detail::MakeExactAverage(const AlgorithmContext& ctx, int phase_base) {
   AlgorithmContext c = ctx;
   c.compression = "none";
   return std::make_unique<AllReduce>(c, phase_base);
 }
-std::unique_ptr<Algorithm> MakeLocal(const AlgorithmContext& ctx) {
-  return std::make_unique<Local>(ctx);
+AlgorithmPlugin LocalPlugin() {
+  AlgorithmPlugin p;
+  p.make = [](const AlgorithmContext& ctx) { return std::make_unique<Local>(ctx); };
+  p.traits.mixes_models = false;  // nothing is exchanged
+  return p;
 }
 
 }  // namespace murmur::algo

@@ -71,8 +71,6 @@
 #include "messages.h"
 #include "murmur/algo/algorithm.h"
 #include "murmur/algo/kernels.h"
-#include "murmur/algo/tune_gamma.h"
-#include "murmur/core/log.h"
 
 namespace murmur::algo {
 namespace {
@@ -141,21 +139,10 @@ class CompressedGossip final : public Algorithm {
                    "scsp: final averaging needs the number of rounds (run.rounds)");
       averager_ = detail::MakeExactAverage(ctx, 1);
     }
+    // gamma = 0 ("tune it") was resolved by MakeAlgorithm before construction.
     gamma_ = ctx.gamma;
-    MURMUR_CHECK(ConfigError, std::isfinite(gamma_) && gamma_ >= 0.0 && gamma_ <= 1.0,
-                 "algorithm.gamma: must be in [0, 1] (0 = tune automatically), got ", gamma_);
-    if (gamma_ == 0.0) {
-      TuneGammaOptions t;
-      t.algorithm = kind == Kind::kChoco ? "choco" : "sparse_push";
-      t.dim = std::min<int64_t>(ctx.dim, 4096);
-      t.steps_per_octave = ctx.gamma_steps_per_octave;
-      const auto table = TuneGamma(ctx, t);
-      gamma_ = BestGamma(table);
-      LogInfo(name, ": gamma tuned to ", gamma_, " (compressed gossip on ", t.dim,
-              "-dimensional Gaussian vectors: the largest gamma within ", kGammaErrorSlack,
-              "x of the smallest error after ", t.rounds, " rounds that is still stable after ",
-              t.stability_rounds, "; set algorithm.gamma to fix it)");
-    }
+    MURMUR_CHECK(ConfigError, std::isfinite(gamma_) && gamma_ > 0.0 && gamma_ <= 1.0,
+                 "algorithm.gamma: must be in (0, 1], got ", gamma_);
     // Union of out- and in-peers over the period: the edges that carry copies.
     for (int i = 0; i < ctx.nodes; ++i) {
       State& s = nodes_[i];
@@ -285,7 +272,7 @@ class CompressedGossip final : public Algorithm {
     }
     if (push_sum_) {
       s.w = static_cast<float>(s.w + gamma_ * (w_in - given * s.w));
-      MURMUR_CHECK(ProtocolError, std::isfinite(s.w) && s.w > 0.0f, name(), ": node ", node,
+      MURMUR_CHECK(DivergenceError, std::isfinite(s.w) && s.w > 0.0f, name(), ": node ", node,
                    "'s push-sum weight became ", s.w, " in round ", round);
       detail::Debias(s.x, s.w, xs);
     }
@@ -372,14 +359,21 @@ class CompressedGossip final : public Algorithm {
 
 }  // namespace
 
-std::unique_ptr<Algorithm> MakeChoco(const AlgorithmContext& ctx) {
-  return std::make_unique<CompressedGossip>(ctx, Kind::kChoco);
+namespace {
+AlgorithmPlugin CompressedGossipPlugin(Kind kind) {
+  AlgorithmPlugin p;
+  p.make = [kind](const AlgorithmContext& ctx) {
+    return std::make_unique<CompressedGossip>(ctx, kind);
+  };
+  p.traits.compressed = true;
+  p.traits.tunes_gamma = true;
+  p.traits.directed_graphs = kind != Kind::kChoco;  // push-sum
+  return p;
 }
-std::unique_ptr<Algorithm> MakeSparsePush(const AlgorithmContext& ctx) {
-  return std::make_unique<CompressedGossip>(ctx, Kind::kSparsePush);
-}
-std::unique_ptr<Algorithm> MakeScsp(const AlgorithmContext& ctx) {
-  return std::make_unique<CompressedGossip>(ctx, Kind::kScsp);
-}
+}  // namespace
+
+AlgorithmPlugin ChocoPlugin() { return CompressedGossipPlugin(Kind::kChoco); }
+AlgorithmPlugin SparsePushPlugin() { return CompressedGossipPlugin(Kind::kSparsePush); }
+AlgorithmPlugin ScspPlugin() { return CompressedGossipPlugin(Kind::kScsp); }
 
 }  // namespace murmur::algo

@@ -113,8 +113,12 @@ class Dpsgd final : public Algorithm {
 
 }  // namespace
 
-std::unique_ptr<Algorithm> MakeDpsgd(const AlgorithmContext& ctx) {
-  return std::make_unique<Dpsgd>(ctx);
+AlgorithmPlugin DpsgdPlugin() {
+  AlgorithmPlugin p;
+  p.make = [](const AlgorithmContext& ctx) { return std::make_unique<Dpsgd>(ctx); };
+  p.traits.full_sharing = true;
+  p.traits.codes_values = true;  // dense frames through a lossless compression.value_codec
+  return p;
 }
 
 }  // namespace murmur::algo

@@ -34,19 +34,60 @@
 #include "internal.h"
 #include "messages.h"
 #include "murmur/algo/algorithm.h"
+#include "murmur/algo/jwins.h"
 #include "murmur/compress/compressor.h"
 #include "murmur/compress/wavelet.h"
 
 namespace murmur::algo {
 namespace {
 
+constexpr EnumNames<JwinsOptions::ShareCounts, 2> kShareCountNames = {
+    {{JwinsOptions::ShareCounts::kTotal, "total"},
+     {JwinsOptions::ShareCounts::kPerNode, "per_node"}}};
+
+std::vector<OptionSpec> JwinsKeys() {
+  const JwinsOptions d;
+  return {
+      StringOption("jwins.wavelet", d.wavelet, "jwins: wavelet of the whole-model transform",
+                   [] { return compress::WaveletNames(); }),
+      IntOption("jwins.level", d.level, 0, 30, "jwins: levels of the wavelet transform"),
+      FloatListOption("jwins.alpha_list", d.alpha_list, 1e-9, 1,
+                      "jwins: cut-offs; each node draws one per round, uniformly (fraction of the "
+                      "coefficients it sends)"),
+      FloatOption("jwins.metadata_cap", d.metadata_cap, 0, 1,
+                  "jwins: a drawn alpha >= this sends every coefficient (no indices) and resets "
+                  "the accumulator"),
+      BoolOption("jwins.accumulate_averaging", d.accumulate_averaging,
+                 "jwins: the accumulator also takes the changes averaging makes (else training "
+                 "only)"),
+      EnumOption("jwins.share_counts", d.share_counts, kShareCountNames,
+                 "jwins: jwins_share_counts.csv holds per coefficient the count summed over nodes "
+                 "with min/max over nodes (total), or also one column per node (per_node)"),
+      BoolOption("jwins.save_accumulator", d.save_accumulator,
+                 "jwins: also write every node's final accumulator (jwins_accumulator.csv)"),
+  };
+}
+
+std::any ParseJwinsOptions(const OptionReader& c) {
+  JwinsOptions o;
+  o.wavelet = c.get_string("jwins.wavelet");
+  o.level = static_cast<int>(c.get_int("jwins.level"));
+  o.alpha_list = c.get_double_list("jwins.alpha_list");
+  o.metadata_cap = c.get_double("jwins.metadata_cap");
+  o.accumulate_averaging = c.get_bool("jwins.accumulate_averaging");
+  o.share_counts = c.get_enum("jwins.share_counts", kShareCountNames);
+  o.save_accumulator = c.get_bool("jwins.save_accumulator");
+  return o;
+}
+
 class Jwins final : public Algorithm {
  public:
   explicit Jwins(const AlgorithmContext& ctx)
       : ctx_(ctx),
-        wt_(ctx.jwins.wavelet, static_cast<size_t>(std::max<int64_t>(ctx.dim, 1)), ctx.jwins.level),
+        o_(ctx.options_or_default<JwinsOptions>()),
+        wt_(o_.wavelet, static_cast<size_t>(std::max<int64_t>(ctx.dim, 1)), o_.level),
         nodes_(ctx.nodes) {
-    const JwinsOptions& o = ctx.jwins;
+    const JwinsOptions& o = o_;
     MURMUR_CHECK(ConfigError, ctx.compression == "none",
                  "compression.name: jwins selects wavelet coefficients itself (jwins.alpha_list); "
                  "set compression.name = \"none\" (got '",
@@ -57,8 +98,6 @@ class Jwins final : public Algorithm {
     for (double a : o.alpha_list)
       MURMUR_CHECK(ConfigError, a > 0.0 && a <= 1.0, "jwins.alpha_list: every alpha must be in ",
                    "(0, 1], got ", a);
-    MURMUR_CHECK(ConfigError, o.share_counts == "total" || o.share_counts == "per_node",
-                 "jwins.share_counts: must be 'total' or 'per_node', got '", o.share_counts, "'");
     MURMUR_CHECK(ConfigError, wt_.coefficient_count() < (size_t{1} << 32),
                  "jwins: too many wavelet coefficients");
     values_.codec = ctx.compressor.value_codec;
@@ -88,10 +127,10 @@ class Jwins final : public Algorithm {
     wt_.forward(x, s.c);
     if (s.last.empty()) s.last = s.c;  // no common initial model: start counting now
     for (size_t k = 0; k < L; ++k) s.acc[k] += s.c[k] - s.last[k];
-    const auto& alphas = ctx_.jwins.alpha_list;
+    const auto& alphas = o_.alpha_list;
     const double alpha = alphas[s.rng.uniform_int(alphas.size())];
     s.payload.clear();
-    if (alpha >= ctx_.jwins.metadata_cap) {
+    if (alpha >= o_.metadata_cap) {
       compress::EncodeDensePayload(s.c, values_, nullptr, s.payload);
       std::fill(s.acc.begin(), s.acc.end(), 0.0f);
       for (uint32_t& c : s.count) ++c;
@@ -130,7 +169,7 @@ class Jwins final : public Algorithm {
     }
     wt_.inverse(s.total, x);
     wt_.forward(x, s.last);
-    if (ctx_.jwins.accumulate_averaging)
+    if (o_.accumulate_averaging)
       for (size_t k = 0; k < L; ++k) s.acc[k] += s.last[k] - s.c[k];
   }
 
@@ -150,7 +189,7 @@ class Jwins final : public Algorithm {
   comm::Bytes output_state(int node) const override {
     const State& s = nodes_[node];
     const size_t L = s.count.size();
-    const bool acc = ctx_.jwins.save_accumulator;
+    const bool acc = o_.save_accumulator;
     comm::Bytes b(L * 4 * (acc ? 2 : 1));
     std::memcpy(b.data(), s.count.data(), L * 4);
     if (acc) std::memcpy(b.data() + L * 4, s.acc.data(), L * 4);
@@ -160,12 +199,12 @@ class Jwins final : public Algorithm {
   // holds every node's counters (only the columns the options ask to write per node).
   void set_output_state(int node, std::span<const uint8_t> b) override {
     const size_t L = wt_.coefficient_count();
-    const bool acc = ctx_.jwins.save_accumulator;
+    const bool acc = o_.save_accumulator;
     MURMUR_CHECK(ProtocolError, b.size() == L * 4 * (acc ? 2 : 1), "jwins: output state of node ",
                  node, " has ", b.size(), " bytes");
     std::vector<uint32_t> count(L);
     std::memcpy(count.data(), b.data(), L * 4);
-    tally_.add(node, count, ctx_.jwins.share_counts == "per_node");
+    tally_.add(node, count, o_.share_counts == JwinsOptions::ShareCounts::kPerNode);
     if (acc) {
       std::vector<float>& a = remote_acc_[node];
       a.resize(L);
@@ -175,7 +214,7 @@ class Jwins final : public Algorithm {
 
   std::vector<OutputFile> outputs() const override {
     const size_t L = wt_.coefficient_count();
-    const bool per_node = ctx_.jwins.share_counts == "per_node";
+    const bool per_node = o_.share_counts == JwinsOptions::ShareCounts::kPerNode;
     ShareTally tally = tally_;
     std::map<int, const std::vector<float>*> accs;
     for (const auto& [i, a] : remote_acc_) accs[i] = &a;
@@ -207,7 +246,7 @@ class Jwins final : public Algorithm {
     }
     std::vector<OutputFile> files;
     files.push_back({"jwins_share_counts.csv", os.str()});
-    if (ctx_.jwins.save_accumulator) {
+    if (o_.save_accumulator) {
       std::ostringstream a;
       a.precision(9);
       a << "coefficient";
@@ -254,6 +293,7 @@ class Jwins final : public Algorithm {
   };
 
   AlgorithmContext ctx_;
+  JwinsOptions o_;
   compress::WaveletTransform wt_;
   compress::ValueOptions values_;
   std::vector<State> nodes_;
@@ -263,8 +303,13 @@ class Jwins final : public Algorithm {
 
 }  // namespace
 
-std::unique_ptr<Algorithm> MakeJwins(const AlgorithmContext& ctx) {
-  return std::make_unique<Jwins>(ctx);
+AlgorithmPlugin JwinsPlugin() {
+  AlgorithmPlugin p;
+  p.make = [](const AlgorithmContext& ctx) { return std::make_unique<Jwins>(ctx); };
+  p.traits.codes_values = true;  // its coefficients go through compression.value_codec
+  p.keys = JwinsKeys();
+  p.parse = ParseJwinsOptions;
+  return p;
 }
 
 }  // namespace murmur::algo

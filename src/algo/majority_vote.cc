@@ -63,6 +63,7 @@
 #include "internal.h"
 #include "messages.h"
 #include "murmur/algo/algorithm.h"
+#include "murmur/algo/majority_vote.h"
 #include "murmur/compress/codecs.h"
 #include "murmur/compress/compressor.h"
 #include "murmur/core/rng.h"
@@ -72,18 +73,93 @@ namespace {
 
 uint64_t Mix64(uint64_t z) { return MixBits(z + 0x9E3779B97F4A7C15ULL); }
 
+constexpr EnumNames<VoteOptions::Mode, 2> kModeNames = {
+    {{VoteOptions::Mode::kServer, "server"}, {VoteOptions::Mode::kAllToAll, "all_to_all"}}};
+
+std::vector<OptionSpec> VoteKeys() {
+  const VoteOptions d;
+  return {
+      EnumOption("vote.mode", d.mode, kModeNames,
+                 "majority_vote: server (node vote.server tallies votes and averages; its bytes "
+                 "received are the uplink, its bytes sent the downlink) or all_to_all (every node "
+                 "tallies every vote; values averaged by an all-reduce)"),
+      IntOption("vote.server", d.server, 0, 1e6, "majority_vote server mode: the aggregating node"),
+      FloatOption("vote.mask_ratio", d.mask_ratio, 1e-9, 1,
+                  "majority_vote: fraction K/d of the coordinates sent per round (per layer with "
+                  "vote.layerwise; at least 1 per layer)"),
+      FloatOption("vote.vote_ratio", d.vote_ratio, 0, 1,
+                  "majority_vote: fraction K_v/d each node votes for; 0 = vote.mask_ratio"),
+      IntOption("vote.mask_reuse", d.mask_reuse, 1, 1e9,
+                "majority_vote: vote every N rounds and reuse the mask in between"),
+      BoolOption("vote.layerwise", d.layerwise, "majority_vote: vote and pick the mask per tensor"),
+      StringOption("vote.value_codec", "f32",
+                   "majority_vote server mode: how the values on the mask are written, both "
+                   "directions (f32 exact; f16, bf16; quant = vote.value_bits bits per value plus "
+                   "one f32 scale); the rounding error is kept and sent later (worker "
+                   "accumulators, server error memory)",
+                   [] {
+                     return std::vector<std::string>{"f32", "f16", "bf16", "quant"};
+                   }),
+      IntOption("vote.value_bits", d.value_bits, 2, 16,
+                "majority_vote with vote.value_codec = quant: bits per value"),
+      FloatOption("vote.momentum", d.momentum, 0, 0.999999,
+                  "majority_vote: momentum correction with factor masking (Deep Gradient "
+                  "Compression): the local change enters a velocity u = m u + change, u is added "
+                  "to the accumulator, and both are cleared where sent; 0 = off. Needs "
+                  "train.momentum = 0"),
+      BoolOption("vote.pipeline", d.pipeline,
+                 "majority_vote server mode: two exchanges per round instead of four (values "
+                 "travel with the vote for the next mask, the mean with the next mask): half the "
+                 "frame headers, the mask voted one round earlier; needs vote.mask_reuse = 1"),
+      FloatOption("vote.global_momentum", d.global_momentum, 0, 0.999999,
+                  "majority_vote: momentum on the common update: every node keeps the same "
+                  "velocity w = b w + (the round's mean on the mask) and moves its model by w on "
+                  "every coordinate (no extra bytes; with vote.mask_ratio = 1 it is all-reduce SGD "
+                  "with momentum b); 0 = off. Needs train.momentum = 0 and vote.momentum = 0, not "
+                  "with [faults]"),
+      BoolOption("vote.rescale_memory", d.rescale_memory,
+                 "majority_vote: when the learning rate changes (train.lr_decay_rounds, "
+                 "train.warmup_rounds), multiply the error-feedback memory (accumulators, "
+                 "velocities, the server's error memory) by new rate / old rate, so what is left "
+                 "over is sent at the current rate; off = it is sent at the rate it was computed "
+                 "with"),
+  };
+}
+
+std::any ParseVoteOptions(const OptionReader& c) {
+  VoteOptions o;
+  o.mode = c.get_enum("vote.mode", kModeNames);
+  o.server = static_cast<int>(c.get_int("vote.server"));
+  o.mask_ratio = c.get_double("vote.mask_ratio");
+  o.vote_ratio = c.get_double("vote.vote_ratio");
+  o.mask_reuse = c.get_int("vote.mask_reuse");
+  o.layerwise = c.get_bool("vote.layerwise");
+  o.value_codec = compress::ParseValueCodec(c.get_string("vote.value_codec"), "vote.value_codec");
+  o.value_bits = static_cast<int>(c.get_int("vote.value_bits"));
+  o.momentum = c.get_double("vote.momentum");
+  o.pipeline = c.get_bool("vote.pipeline");
+  o.rescale_memory = c.get_bool("vote.rescale_memory");
+  o.global_momentum = c.get_double("vote.global_momentum");
+  // The vote's momentum (either kind) and the optimizer's would both apply momentum.
+  for (const auto& [key, value] : {std::pair{"vote.momentum", o.momentum},
+                                   std::pair{"vote.global_momentum", o.global_momentum}})
+    MURMUR_CHECK(ConfigError, value == 0.0 || c.get_double("train.momentum") == 0.0, key, " = ",
+                 value, " with train.momentum = ", c.get_double("train.momentum"),
+                 ": the optimizer's momentum would be applied twice; set train.momentum = 0");
+  return o;
+}
+
 class MajorityVote final : public Algorithm {
  public:
-  explicit MajorityVote(const AlgorithmContext& ctx) : ctx_(ctx), nodes_(ctx.nodes) {
+  explicit MajorityVote(const AlgorithmContext& ctx)
+      : ctx_(ctx), o_(ctx.options_or_default<VoteOptions>()), nodes_(ctx.nodes) {
     ctx_.initial_model = {};
-    const VoteOptions& o = ctx.vote;
+    const VoteOptions& o = o_;
     MURMUR_CHECK(ConfigError, ctx.compression == "none",
                  "compression.name: majority_vote sparsifies by its vote (vote.mask_ratio); set "
                  "compression.name = \"none\" (got '",
                  ctx.compression, "')");
-    MURMUR_CHECK(ConfigError, o.mode == "server" || o.mode == "all_to_all",
-                 "vote.mode: must be 'server' or 'all_to_all', got '", o.mode, "'");
-    server_mode_ = o.mode == "server";
+    server_mode_ = o.mode == VoteOptions::Mode::kServer;
     MURMUR_CHECK(ConfigError, server_mode_ || !ctx.transport->faulty(),
                  "vote.mode = all_to_all: every node forms the mask from every vote, so a lost "
                  "vote splits the nodes; use vote.mode = server with [faults]");
@@ -167,23 +243,22 @@ class MajorityVote final : public Algorithm {
 
   std::string_view name() const override { return "majority_vote"; }
   // Its messages are the local steps' accumulated changes, not the models.
-  bool mixes_models() const override { return false; }
   void checkpoint(int node, StateIo& io) override {
     State& s = nodes_[node];
     io.vector(s.x);
     io.vector(s.a);
     io.vector(s.mask);  // reused until the next vote round (vote.mask_reuse)
-    if (lossy_ && server_mode_ && node == ctx_.vote.server) io.vector(s.err);
-    if (ctx_.vote.momentum > 0.0) io.vector(s.u);
-    if (ctx_.vote.global_momentum > 0.0) io.vector(s.w);
+    if (lossy_ && server_mode_ && node == o_.server) io.vector(s.err);
+    if (o_.momentum > 0.0) io.vector(s.u);
+    if (o_.global_momentum > 0.0) io.vector(s.w);
     if (!io.loading()) return;
     MURMUR_CHECK(IoError,
-                 s.err.size() == (lossy_ && server_mode_ && node == ctx_.vote.server ? Dim() : 0u),
+                 s.err.size() == (lossy_ && server_mode_ && node == o_.server ? Dim() : 0u),
                  io.what(), ": a server error memory of ", s.err.size(), " values");
     MURMUR_CHECK(IoError,
                  s.x.size() == Dim() && s.a.size() == Dim() &&
-                     s.u.size() == (ctx_.vote.momentum > 0.0 ? Dim() : 0u) &&
-                     s.w.size() == (ctx_.vote.global_momentum > 0.0 ? Dim() : 0u),
+                     s.u.size() == (o_.momentum > 0.0 ? Dim() : 0u) &&
+                     s.w.size() == (o_.global_momentum > 0.0 ? Dim() : 0u),
                  io.what(), ": models of ", s.x.size(), " values, expected ", Dim());
     MURMUR_CHECK(IoError, s.mask.empty() || s.mask.size() == k_, io.what(), ": a mask of ",
                  s.mask.size(), " indices, expected ", k_);
@@ -198,12 +273,12 @@ class MajorityVote final : public Algorithm {
   void send(int phase, uint32_t round, int node, std::span<float> x) override {
     if (pipeline_) return SendPipelined(phase, round, node, x);
     State& s = nodes_[node];
-    const bool vote_round = round % ctx_.vote.mask_reuse == 0;
+    const bool vote_round = round % o_.mask_reuse == 0;
     comm::FrameHeader h;
     h.round = round;
     h.sender = node;
     h.phase = static_cast<uint8_t>(phase);
-    const int server = ctx_.vote.server;
+    const int server = o_.server;
     if (phase == 0) {
       RescaleMemory(s, round);
       Accumulate(s, x);
@@ -275,8 +350,8 @@ class MajorityVote final : public Algorithm {
   void receive(int phase, uint32_t round, int node, std::span<float> x) override {
     if (pipeline_) return ReceivePipelined(phase, round, node, x);
     State& s = nodes_[node];
-    const bool vote_round = round % ctx_.vote.mask_reuse == 0;
-    const int server = ctx_.vote.server;
+    const bool vote_round = round % o_.mask_reuse == 0;
+    const int server = o_.server;
     if (phase == 0) {
       if (!vote_round || (server_mode_ && node != server)) return;
       s.tally.assign(Dim(), 0);
@@ -382,7 +457,7 @@ class MajorityVote final : public Algorithm {
     const uint64_t salt = Mix64(ctx_.seed ^ (uint64_t{round} << 32));
     uint32_t offset = 0;
     for (int64_t len : segments_) {
-      const uint32_t keep = compress::KeepCount(ctx_.vote.mask_ratio, static_cast<uint32_t>(len));
+      const uint32_t keep = compress::KeepCount(o_.mask_ratio, static_cast<uint32_t>(len));
       s.keys.resize(len);
       for (uint32_t k = 0; k < len; ++k) {
         const uint32_t at = offset + k;
@@ -405,7 +480,7 @@ class MajorityVote final : public Algorithm {
 
   // vote.rescale_memory: at a change of the learning rate, the memory follows it.
   void RescaleMemory(State& s, uint32_t round) const {
-    if (!ctx_.vote.rescale_memory || round == 0) return;
+    if (!o_.rescale_memory || round == 0) return;
     const double before = ctx_.learning_rate(round - 1);
     const double now = ctx_.learning_rate(round);
     if (before == now || before <= 0.0) return;
@@ -421,7 +496,7 @@ class MajorityVote final : public Algorithm {
     if (s.u.empty()) {
       for (size_t k = 0; k < x.size(); ++k) s.a[k] += x[k] - s.x[k];
     } else {
-      const float m = static_cast<float>(ctx_.vote.momentum);
+      const float m = static_cast<float>(o_.momentum);
       for (size_t k = 0; k < x.size(); ++k) {
         s.u[k] = m * s.u[k] + (x[k] - s.x[k]);
         s.a[k] += s.u[k];
@@ -432,7 +507,7 @@ class MajorityVote final : public Algorithm {
   // The sent part leaves the accumulator: a worker with rounded values keeps what rounding
   // took (s.resid); the server sent its exact values. Velocity cleared too (factor masking).
   void Release(State& s) const {
-    const bool keep = lossy_ && &s != &nodes_[ctx_.vote.server];
+    const bool keep = lossy_ && &s != &nodes_[o_.server];
     for (uint32_t k = 0; k < k_; ++k) s.a[s.mask[k]] = keep ? s.resid[k] : 0.0f;
     if (!s.u.empty())
       for (uint32_t k = 0; k < k_; ++k) s.u[s.mask[k]] = 0.0f;
@@ -445,7 +520,7 @@ class MajorityVote final : public Algorithm {
       for (uint32_t k = 0; k < s.mask.size(); ++k) s.x[s.mask[k]] += s.vals[k];
       return;
     }
-    const auto b = static_cast<float>(ctx_.vote.global_momentum);
+    const auto b = static_cast<float>(o_.global_momentum);
     for (float& e : s.w) e *= b;
     for (uint32_t k = 0; k < s.mask.size(); ++k) s.w[s.mask[k]] += s.vals[k];
     for (size_t k = 0; k < s.x.size(); ++k) s.x[k] += s.w[k];
@@ -463,7 +538,7 @@ class MajorityVote final : public Algorithm {
   // Phase 1 (server): the mean on the current mask, then the next mask.
   void SendPipelined(int phase, uint32_t round, int node, std::span<const float> x) {
     State& s = nodes_[node];
-    const int server = ctx_.vote.server;
+    const int server = o_.server;
     comm::FrameHeader h;
     h.round = round;
     h.sender = node;
@@ -515,7 +590,7 @@ class MajorityVote final : public Algorithm {
 
   void ReceivePipelined(int phase, uint32_t round, int node, std::span<float> x) {
     State& s = nodes_[node];
-    const int server = ctx_.vote.server;
+    const int server = o_.server;
     if (phase == 0) {
       if (node != server) return;
       s.tally.assign(Dim(), 0);
@@ -627,6 +702,7 @@ class MajorityVote final : public Algorithm {
   }
 
   AlgorithmContext ctx_;
+  VoteOptions o_;
   std::vector<State> nodes_;
   std::vector<int64_t> segments_;
   uint32_t k_ = 0, kv_ = 0;
@@ -640,8 +716,13 @@ class MajorityVote final : public Algorithm {
 
 }  // namespace
 
-std::unique_ptr<Algorithm> MakeMajorityVote(const AlgorithmContext& ctx) {
-  return std::make_unique<MajorityVote>(ctx);
+AlgorithmPlugin MajorityVotePlugin() {
+  AlgorithmPlugin p;
+  p.make = [](const AlgorithmContext& ctx) { return std::make_unique<MajorityVote>(ctx); };
+  p.traits.mixes_models = false;  // its messages are the local steps' updates
+  p.keys = VoteKeys();
+  p.parse = ParseVoteOptions;
+  return p;
 }
 
 }  // namespace murmur::algo

@@ -52,8 +52,9 @@ comm::Bytes EncodeRelayF32Frame(comm::FrameHeader h, uint32_t count, std::span<c
 Message TakeMessage(comm::Transport& transport, std::string_view algo, int node, int from,
                     uint32_t round, uint8_t phase, comm::Codec codec, uint32_t dim) {
   auto m = TryTakeMessage(transport, algo, node, from, round, phase, codec, dim);
-  MURMUR_CHECK(ProtocolError, m.has_value(), algo, ": node ", node, " got no message from node ",
-               from, " in round ", round, " (its state must stay in step with its neighbours)");
+  MURMUR_CHECK(MissingMessageError, m.has_value(), algo, ": node ", node,
+               " got no message from node ", from, " in round ", round,
+               " (its state must stay in step with its neighbours)");
   return std::move(*m);
 }
 

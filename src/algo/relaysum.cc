@@ -33,21 +33,58 @@
 #include "internal.h"
 #include "messages.h"
 #include "murmur/algo/algorithm.h"
+#include "murmur/algo/relaysum.h"
 
 namespace murmur::algo {
 namespace {
 
-enum class Variant { kModel, kGrad, kMix };
+using Variant = RelayOptions::Variant;
+
+constexpr EnumNames<Variant, 3> kVariantNames = {
+    {{Variant::kModel, "model"}, {Variant::kGrad, "grad"}, {Variant::kMix, "mix"}}};
+constexpr EnumNames<RelayOptions::Normalize, 2> kNormalizeNames = {
+    {{RelayOptions::Normalize::kNodes, "nodes"}, {RelayOptions::Normalize::kCounts, "counts"}}};
+constexpr EnumNames<RelayOptions::Tree, 2> kTreeNames = {
+    {{RelayOptions::Tree::kTopology, "topology"}, {RelayOptions::Tree::kBfs, "bfs"}}};
+
+std::vector<OptionSpec> RelayKeys() {
+  const RelayOptions d;
+  return {
+      EnumOption("relaysum.variant", d.variant, kVariantNames,
+                 "relaysum: model (relay models, fill missing with the initial model), grad "
+                 "(relay updates, missing = 0) or mix (relay beta x + update, keep (1 - beta) x)"),
+      FloatOption("relaysum.beta", d.beta, 1e-9, 1,
+                  "relaysum mix: consensus strength beta (1 = model)"),
+      EnumOption("relaysum.normalize", d.normalize, kNormalizeNames,
+                 "relaysum: divide the relayed sum by the number of nodes (nodes, filling "
+                 "contributions not yet arrived) or by the number of contributions received "
+                 "(counts)"),
+      EnumOption("relaysum.spanning_tree", d.spanning_tree, kTreeNames,
+                 "relaysum: relay over the topology itself (must be a tree; chain, binary_tree "
+                 "and double_binary_tree are) or over the BFS spanning tree of any connected "
+                 "topology (bfs)"),
+      IntOption("relaysum.root", d.root, 0, 1e6,
+                "relaysum with spanning_tree = bfs: root node of the tree"),
+  };
+}
+
+std::any ParseRelayOptions(const OptionReader& c) {
+  RelayOptions o;
+  o.variant = c.get_enum("relaysum.variant", kVariantNames);
+  o.beta = c.get_double("relaysum.beta");
+  o.normalize = c.get_enum("relaysum.normalize", kNormalizeNames);
+  o.spanning_tree = c.get_enum("relaysum.spanning_tree", kTreeNames);
+  o.root = static_cast<int>(c.get_int("relaysum.root"));
+  return o;
+}
 
 std::vector<graph::Graph> RelayTrees(const AlgorithmContext& ctx) {
   const graph::Topology& t = *ctx.topology;
-  const RelayOptions& o = ctx.relay;
-  MURMUR_CHECK(ConfigError, o.spanning_tree == "topology" || o.spanning_tree == "bfs",
-               "relaysum.spanning_tree: must be 'topology' or 'bfs', got '", o.spanning_tree, "'");
+  const RelayOptions o = ctx.options_or_default<RelayOptions>();
   MURMUR_CHECK(ConfigError, !t.time_varying(),
                "topology.name: relaysum relays along a fixed tree; '", t.name(),
                "' changes every round");
-  if (o.spanning_tree == "bfs") return {graph::BfsSpanningTree(t.at(0), o.root)};
+  if (o.spanning_tree == RelayOptions::Tree::kBfs) return {graph::BfsSpanningTree(t.at(0), o.root)};
   if (!t.trees().empty()) return t.trees();
   const graph::Graph& g = t.at(0);
   MURMUR_CHECK(ConfigError, !g.directed, "topology.name: relaysum needs an undirected tree, '",
@@ -67,19 +104,9 @@ class RelaySum final : public Algorithm {
       : ctx_(ctx), trees_(RelayTrees(ctx)), nodes_(ctx.nodes) {
     ctx_.initial_model = {};
     detail::RequireNoCompression(ctx, "relaysum", "");
-    const RelayOptions& o = ctx.relay;
-    if (o.variant == "model") {
-      variant_ = Variant::kModel;
-    } else if (o.variant == "grad") {
-      variant_ = Variant::kGrad;
-    } else {
-      MURMUR_CHECK(ConfigError, o.variant == "mix",
-                   "relaysum.variant: must be model, grad or mix, got '", o.variant, "'");
-      variant_ = Variant::kMix;
-    }
-    MURMUR_CHECK(ConfigError, o.normalize == "nodes" || o.normalize == "counts",
-                 "relaysum.normalize: must be 'nodes' or 'counts', got '", o.normalize, "'");
-    by_count_ = o.normalize == "counts";
+    const RelayOptions o = ctx.options_or_default<RelayOptions>();
+    variant_ = o.variant;
+    by_count_ = o.normalize == RelayOptions::Normalize::kCounts;
     beta_ = variant_ == Variant::kModel ? 1.0f : static_cast<float>(o.beta);
     fill_ = variant_ == Variant::kGrad ? 0.0f : beta_;
     MURMUR_CHECK(ConfigError, variant_ != Variant::kMix || (o.beta > 0.0 && o.beta <= 1.0),
@@ -250,8 +277,12 @@ class RelaySum final : public Algorithm {
 
 }  // namespace
 
-std::unique_ptr<Algorithm> MakeRelaySum(const AlgorithmContext& ctx) {
-  return std::make_unique<RelaySum>(ctx);
+AlgorithmPlugin RelaySumPlugin() {
+  AlgorithmPlugin p;
+  p.make = [](const AlgorithmContext& ctx) { return std::make_unique<RelaySum>(ctx); };
+  p.keys = RelayKeys();
+  p.parse = ParseRelayOptions;
+  return p;
 }
 
 }  // namespace murmur::algo

@@ -95,8 +95,12 @@ class Sgp final : public Algorithm {
 
 }  // namespace
 
-std::unique_ptr<Algorithm> MakeSgp(const AlgorithmContext& ctx) {
-  return std::make_unique<Sgp>(ctx);
+AlgorithmPlugin SgpPlugin() {
+  AlgorithmPlugin p;
+  p.make = [](const AlgorithmContext& ctx) { return std::make_unique<Sgp>(ctx); };
+  p.traits.full_sharing = true;
+  p.traits.directed_graphs = true;
+  return p;
 }
 
 }  // namespace murmur::algo

@@ -83,7 +83,7 @@ std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaO
         if (r % 100 == 0 && r > o.rounds && error() > 1e6) break;
         if (r == total) res.long_error = error();
       }
-    } catch (const ProtocolError&) {
+    } catch (const DivergenceError&) {
       // A push-sum weight left (0, inf): the errors not reached stay infinite.
     }
     if (half > 0)

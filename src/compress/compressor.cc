@@ -418,7 +418,7 @@ const Registry<CompressorFactory>& CompressorRegistry() {
 }
 
 std::unique_ptr<Compressor> MakeCompressor(const std::string& name, const CompressorOptions& o) {
-  return CompressorRegistry().get(name, "compression.name").factory(o);
+  return CompressorRegistry().get(name, "compression.name").value(o);
 }
 
 // ---- selection kernels ------------------------------------------------------------------

@@ -78,7 +78,7 @@ const Registry<DatasetLoader>& DatasetRegistry() {
 }
 
 DataSplits LoadData(const DataOptions& options) {
-  DataSplits s = DatasetRegistry().get(options.name, "data.name").factory(options);
+  DataSplits s = DatasetRegistry().get(options.name, "data.name").value(options);
   MURMUR_CHECK(ConfigError, options.train_subset >= 0 && options.test_subset >= 0,
                "data.train_subset / data.test_subset: must be >= 0");
   s.train.truncate(options.train_subset);

@@ -308,7 +308,7 @@ const Registry<TopologyFactory>& TopologyRegistry() {
 
 std::unique_ptr<Topology> MakeTopology(const TopologyOptions& options) {
   MURMUR_CHECK(ConfigError, options.nodes >= 1, "run.nodes: must be >= 1, got ", options.nodes);
-  auto topo = TopologyRegistry().get(options.name, "topology.name").factory(options);
+  auto topo = TopologyRegistry().get(options.name, "topology.name").value(options);
   // Weights are assigned per round graph; validate stochasticity and connectivity.
   std::vector<Graph> period;
   Graph unite;

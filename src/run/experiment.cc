@@ -386,11 +386,12 @@ void Experiment::Impl::build_algorithm() {
   actx.initial_model = x0_;
   actx.hosted = local_;
   std::sort(actx.hosted.begin(), actx.hosted.end());
-  algorithm_ = algo::MakeAlgorithm(s_.algorithm, actx);
-  MURMUR_CHECK(ConfigError, s_.final_gossip_rounds == 0 || algorithm_->mixes_models(),
+  MURMUR_CHECK(ConfigError,
+               s_.final_gossip_rounds == 0 || algo::GetAlgorithm(s_.algorithm).traits.mixes_models,
                "run.final_gossip_rounds = ", s_.final_gossip_rounds, ": ", s_.algorithm,
                " does not exchange models, so rounds without local steps have nothing to "
                "send; set it to 0");
+  algorithm_ = algo::MakeAlgorithm(s_.algorithm, actx);
 #ifdef __GLIBC__
   // Set-up (data loading, gamma tuning) frees much more than it keeps; hand the free heap back
   // before the rounds so it does not stay resident for the whole run (W16: 24 MB).

@@ -82,52 +82,6 @@ compress::CompressorOptions CompressorOptionsFrom(const Config& c) {
   return o;
 }
 
-algo::RelayOptions RelayOptionsFrom(const Config& c) {
-  algo::RelayOptions o;
-  o.variant = c.get_string("relaysum.variant");
-  o.beta = c.get_double("relaysum.beta");
-  o.normalize = c.get_string("relaysum.normalize");
-  o.spanning_tree = c.get_string("relaysum.spanning_tree");
-  o.root = static_cast<int>(c.get_int("relaysum.root"));
-  return o;
-}
-
-algo::VoteOptions VoteOptionsFrom(const Config& c) {
-  algo::VoteOptions o;
-  o.mode = c.get_string("vote.mode");
-  o.server = static_cast<int>(c.get_int("vote.server"));
-  o.mask_ratio = c.get_double("vote.mask_ratio");
-  o.vote_ratio = c.get_double("vote.vote_ratio");
-  o.mask_reuse = c.get_int("vote.mask_reuse");
-  o.layerwise = c.get_bool("vote.layerwise");
-  o.value_codec = compress::ParseValueCodec(c.get_string("vote.value_codec"), "vote.value_codec");
-  o.value_bits = static_cast<int>(c.get_int("vote.value_bits"));
-  o.momentum = c.get_double("vote.momentum");
-  o.pipeline = c.get_bool("vote.pipeline");
-  o.rescale_memory = c.get_bool("vote.rescale_memory");
-  o.global_momentum = c.get_double("vote.global_momentum");
-  // The vote's momentum (either kind) and the optimizer's would both apply momentum.
-  const bool vote = c.get_string("algorithm.name") == "majority_vote";
-  for (const auto& [key, value] : {std::pair{"vote.momentum", o.momentum},
-                                   std::pair{"vote.global_momentum", o.global_momentum}})
-    MURMUR_CHECK(ConfigError, !vote || value == 0.0 || c.get_double("train.momentum") == 0.0, key,
-                 " = ", value, " with train.momentum = ", c.get_double("train.momentum"),
-                 ": the optimizer's momentum would be applied twice; set train.momentum = 0");
-  return o;
-}
-
-algo::JwinsOptions JwinsOptionsFrom(const Config& c) {
-  algo::JwinsOptions o;
-  o.wavelet = c.get_string("jwins.wavelet");
-  o.level = static_cast<int>(c.get_int("jwins.level"));
-  o.alpha_list = c.get_double_list("jwins.alpha_list");
-  o.metadata_cap = c.get_double("jwins.metadata_cap");
-  o.accumulate_averaging = c.get_bool("jwins.accumulate_averaging");
-  o.share_counts = c.get_string("jwins.share_counts");
-  o.save_accumulator = c.get_bool("jwins.save_accumulator");
-  return o;
-}
-
 comm::NetworkOptions NetworkOptionsFrom(const Config& c) {
   comm::NetworkOptions o;
   o.latency_s = c.get_double("network.latency_ms") * 1e-3;
@@ -216,9 +170,8 @@ algo::AlgorithmContext AlgorithmContextFrom(const Config& c, std::vector<int64_t
   a.average_every = c.get_int("algorithm.average_every");
   a.final_average = c.get_bool("algorithm.final_average");
   a.copies_from_initial = c.get_string("algorithm.copy_start") == "initial_model";
-  a.relay = RelayOptionsFrom(c);
-  a.vote = VoteOptionsFrom(c);
-  a.jwins = JwinsOptionsFrom(c);
+  const algo::AlgorithmPlugin& plugin = algo::GetAlgorithm(algo_name);
+  if (plugin.parse) a.options = plugin.parse(c);
   a.segments = std::move(segments);
   if (c.get_bool("compression.per_tensor")) {
     MURMUR_CHECK(ConfigError, a.compression != "none",
@@ -228,9 +181,9 @@ algo::AlgorithmContext AlgorithmContextFrom(const Config& c, std::vector<int64_t
     a.compressor.segments.assign(a.segments.begin(), a.segments.end());
   }
   // A value codec that nothing uses would be silently ignored.
-  const bool values_coded =
-      a.compression == "topk" || a.compression == "randomk" || a.compression == "threshold" ||
-      ((algo_name == "jwins" || algo_name == "dpsgd") && a.compression == "none");
+  const bool values_coded = a.compression == "topk" || a.compression == "randomk" ||
+                            a.compression == "threshold" ||
+                            (plugin.traits.codes_values && a.compression == "none");
   MURMUR_CHECK(ConfigError, a.compressor.value_codec == compress::ValueCodec::kF32 || values_coded,
                "compression.value_codec = \"", compress::ValueCodecName(a.compressor.value_codec),
                "\": nothing in this run writes values through it (", algo_name,

@@ -21,11 +21,25 @@ void Section(std::ostringstream& os, const char* title, const R& reg) {
   os << title << ":\n";
   for (auto* e : reg.entries()) Line(os, e->name, e->help);
 }
+
+// What an algorithm's traits tell a user: "[compressed, directed graphs, ...]".
+std::string TraitTags(const algo::AlgorithmTraits& t) {
+  std::string tags;
+  for (const auto& [on, tag] : {std::pair{t.compressed, "compression.*"},
+                                {t.tunes_gamma, "gamma tuned"},
+                                {t.directed_graphs, "directed graphs"},
+                                {t.full_sharing, "full sharing"},
+                                {!t.mixes_models, "no gossip-only rounds"}})
+    if (on) tags += (tags.empty() ? " [" : ", ") + std::string(tag);
+  return tags.empty() ? tags : tags + "]";
+}
 }  // namespace
 
 std::string ListComponents() {
   std::ostringstream os;
-  Section(os, "algorithms (algorithm.name)", algo::AlgorithmRegistry());
+  os << "algorithms (algorithm.name):\n";
+  for (auto* e : algo::AlgorithmRegistry().entries())
+    Line(os, e->name, e->help + TraitTags(e->value.traits));
   Section(os, "topologies (topology.name)", graph::TopologyRegistry());
   Section(os, "models (model.name)", train::ModelRegistry());
   Section(os, "datasets (data.name)", data::DatasetRegistry());

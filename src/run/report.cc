@@ -15,6 +15,7 @@
 
 #include <sys/wait.h>
 
+#include "murmur/algo/algorithm.h"
 #include "murmur/core/check.h"
 #include "murmur/run/metrics.h"
 
@@ -225,10 +226,10 @@ namespace {
 // compression parameters only when something is compressed, a partitioner's, topology's or
 // dataset's parameters only for that one.
 bool Relevant(const Config& c, const std::string& key) {
-  const std::string& algo = c.get_string("algorithm.name");
-  if (key.rfind("jwins.", 0) == 0) return algo == "jwins";
-  if (key.rfind("relaysum.", 0) == 0) return algo == "relaysum";
-  if (key.rfind("vote.", 0) == 0) return algo == "majority_vote";
+  // An algorithm's own keys say something only for that algorithm.
+  for (const auto* entry : algo::AlgorithmRegistry().entries())
+    for (const OptionSpec& spec : entry->value.keys)
+      if (spec.key == key) return entry->name == c.get_string("algorithm.name");
   if (key.rfind("compression.", 0) == 0 && key != "compression.name")
     return c.get_string("compression.name") != "none";
   const std::string& partition = c.get_string("partition.name");
@@ -314,8 +315,7 @@ std::vector<std::string> RunLabels(const std::vector<RunRecord>& runs, bool with
 namespace {
 
 bool FullSharing(const Config& c) {
-  const std::string& a = c.get_string("algorithm.name");
-  return (a == "dpsgd" || a == "allreduce" || a == "sgp") &&
+  return algo::GetAlgorithm(c.get_string("algorithm.name")).traits.full_sharing &&
          c.get_string("compression.name") == "none";
 }
 

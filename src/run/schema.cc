@@ -1,4 +1,5 @@
 // The configuration schema: every key murmur reads, with default, range and help.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -14,10 +15,8 @@
 namespace murmur::run {
 namespace {
 
-// kInf as a maximum admits infinity itself (only where the key gives it a meaning); kNoMax
-// is "no upper bound" for finite values.
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNoMax = std::numeric_limits<double>::max();
+constexpr double kInf = kOptionInf;
+constexpr double kNoMax = kOptionNoMax;
 using Names = std::function<std::vector<std::string>()>;
 
 Names Fixed(std::vector<std::string> v) {
@@ -141,78 +140,6 @@ std::vector<KeySpec> Build() {
         "initial model; the same algorithm on x - x0) or zero (as in the papers)",
         Fixed({"initial_model", "zero"})),
 
-      S("relaysum.variant", "model",
-        "relaysum: model (relay models, fill missing with the initial model), grad (relay "
-        "updates, missing = 0) or mix (relay beta x + update, keep (1 - beta) x)",
-        Fixed({"model", "grad", "mix"})),
-      F("relaysum.beta", 0.5, 1e-9, 1, "relaysum mix: consensus strength beta (1 = model)"),
-      S("relaysum.normalize", "nodes",
-        "relaysum: divide the relayed sum by the number of nodes (nodes, filling contributions "
-        "not yet arrived) or by the number of contributions received (counts)",
-        Fixed({"nodes", "counts"})),
-      S("relaysum.spanning_tree", "topology",
-        "relaysum: relay over the topology itself (must be a tree; chain, binary_tree and "
-        "double_binary_tree are) or over the BFS spanning tree of any connected topology (bfs)",
-        Fixed({"topology", "bfs"})),
-      I("relaysum.root", 0, 0, 1e6, "relaysum with spanning_tree = bfs: root node of the tree"),
-
-      S("vote.mode", "server",
-        "majority_vote: server (node vote.server tallies votes and averages; its bytes received "
-        "are the uplink, its bytes sent the downlink) or all_to_all (every node tallies every "
-        "vote; values averaged by an all-reduce)",
-        Fixed({"server", "all_to_all"})),
-      I("vote.server", 0, 0, 1e6, "majority_vote server mode: the aggregating node"),
-      F("vote.mask_ratio", 0.01, 1e-9, 1,
-        "majority_vote: fraction K/d of the coordinates sent per round (per layer with "
-        "vote.layerwise; at least 1 per layer)"),
-      F("vote.vote_ratio", 0.0, 0, 1,
-        "majority_vote: fraction K_v/d each node votes for; 0 = vote.mask_ratio"),
-      I("vote.mask_reuse", 1, 1, 1e9,
-        "majority_vote: vote every N rounds and reuse the mask in between"),
-      B("vote.layerwise", false, "majority_vote: vote and pick the mask per tensor"),
-      S("vote.value_codec", "f32",
-        "majority_vote server mode: how the values on the mask are written, both directions "
-        "(f32 exact; f16, bf16; quant = vote.value_bits bits per value plus one f32 scale); "
-        "the rounding error is kept and sent later (worker accumulators, server error memory)",
-        Fixed({"f32", "f16", "bf16", "quant"})),
-      I("vote.value_bits", 8, 2, 16, "majority_vote with vote.value_codec = quant: bits per value"),
-      F("vote.momentum", 0.0, 0, 0.999999,
-        "majority_vote: momentum correction with factor masking (Deep Gradient Compression): "
-        "the local change enters a velocity u = m u + change, u is added to the accumulator, "
-        "and both are cleared where sent; 0 = off. Needs train.momentum = 0"),
-      B("vote.pipeline", false,
-        "majority_vote server mode: two exchanges per round instead of four (values travel "
-        "with the vote for the next mask, the mean with the next mask): half the frame "
-        "headers, the mask voted one round earlier; needs vote.mask_reuse = 1"),
-      F("vote.global_momentum", 0.0, 0, 0.999999,
-        "majority_vote: momentum on the common update: every node keeps the same velocity "
-        "w = b w + (the round's mean on the mask) and moves its model by w on every coordinate "
-        "(no extra bytes; with vote.mask_ratio = 1 it is all-reduce SGD with momentum b); 0 = "
-        "off. Needs train.momentum = 0 and vote.momentum = 0, not with [faults]"),
-      B("vote.rescale_memory", false,
-        "majority_vote: when the learning rate changes (train.lr_decay_rounds, "
-        "train.warmup_rounds), multiply the error-feedback memory (accumulators, velocities, "
-        "the server's error memory) by new rate / old rate, so what is left over is sent at the "
-        "current rate; off = it is sent at the rate it was computed with"),
-
-      S("jwins.wavelet", "sym2", "jwins: wavelet of the whole-model transform",
-        [] { return compress::WaveletNames(); }),
-      I("jwins.level", 4, 0, 30, "jwins: levels of the wavelet transform"),
-      FL("jwins.alpha_list", {0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 1.0}, 1e-9, 1,
-         "jwins: cut-offs; each node draws one per round, uniformly (fraction of the "
-         "coefficients it sends)"),
-      F("jwins.metadata_cap", 0.5, 0, 1,
-        "jwins: a drawn alpha >= this sends every coefficient (no indices) and resets the "
-        "accumulator"),
-      B("jwins.accumulate_averaging", true,
-        "jwins: the accumulator also takes the changes averaging makes (else training only)"),
-      S("jwins.share_counts", "total",
-        "jwins: jwins_share_counts.csv holds per coefficient the count summed over nodes with "
-        "min/max over nodes (total), or also one column per node (per_node)",
-        Fixed({"total", "per_node"})),
-      B("jwins.save_accumulator", false,
-        "jwins: also write every node's final accumulator (jwins_accumulator.csv)"),
-
       S("compression.name", "none",
         "message compressor for algorithms that compress (none = full precision)",
         [] {
@@ -315,7 +242,16 @@ std::vector<KeySpec> Build() {
 }  // namespace
 
 const std::vector<KeySpec>& Schema() {
-  static const std::vector<KeySpec> schema = Build();
+  static const std::vector<KeySpec> schema = [] {
+    std::vector<KeySpec> keys = Build();
+    // Every algorithm's own section, before the compression keys.
+    auto at = std::find_if(keys.begin(), keys.end(),
+                           [](const KeySpec& k) { return k.key == "compression.name"; });
+    for (const auto* entry : algo::AlgorithmRegistry().entries())
+      at = keys.insert(at, entry->value.keys.begin(), entry->value.keys.end()) +
+           static_cast<std::ptrdiff_t>(entry->value.keys.size());
+    return keys;
+  }();
   return schema;
 }
 

@@ -10,6 +10,7 @@
 #include "algo/harness.h"
 #include "error_text.h"
 #include "murmur/algo/kernels.h"
+#include "murmur/algo/majority_vote.h"
 #include "murmur/algo/tune_gamma.h"
 
 namespace murmur::algo {
@@ -402,13 +403,18 @@ TEST(TuneGamma, AutoGammaIsRecordedAsAResolvedParameter) {
   EXPECT_LT(params[0].second, 1.0);
 }
 
-TEST(GossipMessages, MalformedOrMissingMessagesAreProtocolErrors) {
+// A message that never came (MissingMessageError) is told apart from malformed bytes
+// (ProtocolError).
+TEST(GossipMessages, MissingAndMalformedMessagesAreToldApart) {
   ThreadPool pool(1);
   // Missing: node 1 never sent.
   Sim s("sparse_push", Topo("directed_ring", 3), 20, 1, Compression("topk", 0.5, 0.5));
   s.algorithm->send(0, 0, 0, s.x[0]);
   s.algorithm->send(0, 0, 2, s.x[2]);
-  EXPECT_THROW(s.algorithm->receive(0, 0, 2, s.x[2]), ProtocolError);
+  const std::string missing =
+      test_util::ErrorText<MissingMessageError>([&] { s.algorithm->receive(0, 0, 2, s.x[2]); });
+  EXPECT_TRUE(test_util::Contains(missing, "node 2 got no message from node 1 in round 0"))
+      << missing;
   // A push-sum weight that is not a positive number.
   comm::FrameHeader h;
   h.sender = 1;
@@ -519,8 +525,10 @@ TEST(Faults, EveryAlgorithmSurvivesLossAndCrashes) {
       {"majority_vote", "complete",
        [&](AlgorithmContext& c) {
          init(c);
-         c.vote.mask_ratio = 0.1;
-         c.vote.mask_reuse = 3;
+         VoteOptions o;
+         o.mask_ratio = 0.1;
+         o.mask_reuse = 3;
+         c.options = o;
        }},
       {"jwins", "regular", init},
   };
@@ -543,7 +551,9 @@ TEST(Faults, AllToAllVotingIsRefusedBecauseALostVoteSplitsTheMask) {
                                     Sim s("majority_vote", Topo("complete", 12), 16, 1,
                                           WithFaults([](AlgorithmContext& c) {
                                             c.initial_model = x0;
-                                            c.vote.mode = "all_to_all";
+                                            VoteOptions o;
+                                            o.mode = VoteOptions::Mode::kAllToAll;
+                                            c.options = o;
                                           }));
                                   }),
                                   "use vote.mode = server with [faults]"));

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "algo/harness.h"
+#include "murmur/algo/jwins.h"
 #include "murmur/compress/codecs.h"
 #include "murmur/compress/wavelet.h"
 
@@ -16,9 +17,11 @@ using testing::Topo;
 
 auto Options(std::vector<double> alphas, const std::string& wavelet = "sym2", int level = 4) {
   return [=](AlgorithmContext& c) {
-    c.jwins.alpha_list = alphas;
-    c.jwins.wavelet = wavelet;
-    c.jwins.level = level;
+    JwinsOptions o;
+    o.alpha_list = alphas;
+    o.wavelet = wavelet;
+    o.level = level;
+    c.options = o;
   };
 }
 
@@ -113,9 +116,11 @@ TEST(Jwins, UnselectedCoefficientKeepsAccumulating) {
   Sim s("jwins", Topo("chain", 2), d, 1, [&](AlgorithmContext& c) {
     Options({0.25}, "haar", 2)(c);
     c.initial_model = x0;
-    c.jwins.accumulate_averaging = false;
-    c.jwins.save_accumulator = true;
-    c.jwins.share_counts = "per_node";
+    auto o = c.options_or_default<JwinsOptions>();
+    o.accumulate_averaging = false;
+    o.save_accumulator = true;
+    o.share_counts = JwinsOptions::ShareCounts::kPerNode;
+    c.options = o;
   });
   for (auto& x : s.x) x = x0;
   ThreadPool pool(2);

@@ -1,6 +1,4 @@
 #include "murmur/run/config.h"
-#include "murmur/run/options.h"
-#include "murmur/run/report.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +9,11 @@
 #include <sstream>
 
 #include "error_text.h"
+#include "murmur/algo/majority_vote.h"
+#include "murmur/algo/relaysum.h"
 #include "murmur/core/check.h"
+#include "murmur/run/options.h"
+#include "murmur/run/report.h"
 
 namespace murmur::run {
 namespace {
@@ -136,13 +138,39 @@ TEST(Config, VoteMomentumNeedsPlainSgd) {
     c.set("algorithm.name=majority_vote");
     c.set(std::string(key) + "=0.9");
     c.set("train.momentum=0.9");
-    const std::string w = test_util::ErrorText<ConfigError>([&] { VoteOptionsFrom(c); });
+    const std::string w = test_util::ErrorText<ConfigError>([&] { AlgorithmContextFrom(c, {}); });
     EXPECT_TRUE(test_util::Contains(w, "train.momentum = 0"));
     EXPECT_TRUE(test_util::Contains(w, key));
     c.set("train.momentum=0");
-    const algo::VoteOptions o = VoteOptionsFrom(c);
+    const auto o = AlgorithmContextFrom(c, {}).options_or_default<algo::VoteOptions>();
     EXPECT_DOUBLE_EQ(std::string(key) == "vote.momentum" ? o.momentum : o.global_momentum, 0.9);
   }
+}
+
+// An algorithm's own keys come from its registry entry into the one schema: checked on load
+// like every key (names of enumerated options included), documented, and parsed into the
+// algorithm's options struct.
+TEST(Config, AlgorithmsBringTheirOwnKeys) {
+  for (const char* key : {"relaysum.variant", "relaysum.normalize", "relaysum.spanning_tree",
+                          "vote.mode", "vote.value_codec", "jwins.share_counts"}) {
+    ASSERT_NE(FindKey(key), nullptr) << key;
+    Config c;
+    const std::string e =
+        test_util::ErrorText<ConfigError>([&] { c.set(std::string(key) + "=\"sideways\""); });
+    EXPECT_TRUE(test_util::Contains(e, key)) << e;
+    EXPECT_TRUE(test_util::Contains(e, "sideways")) << e;
+  }
+  EXPECT_TRUE(test_util::Contains(SchemaMarkdown(), "vote.pipeline"));
+  Config c;
+  c.set("algorithm.name=relaysum");
+  c.set("relaysum.variant=mix");
+  c.set("relaysum.spanning_tree=bfs");
+  const auto o = AlgorithmContextFrom(c, {}).options_or_default<algo::RelayOptions>();
+  EXPECT_EQ(o.variant, algo::RelayOptions::Variant::kMix);
+  EXPECT_EQ(o.spanning_tree, algo::RelayOptions::Tree::kBfs);
+  // Another algorithm's options are not parsed (nor handed to it).
+  c.set("algorithm.name=dpsgd");
+  EXPECT_FALSE(AlgorithmContextFrom(c, {}).options.has_value());
 }
 
 TEST(Config, DocsAreInSyncWithSchema) {

@@ -10,6 +10,7 @@
 // not depend on thread count.
 #pragma once
 
+#include <any>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +22,7 @@
 
 #include "murmur/comm/transport.h"
 #include "murmur/compress/compressor.h"
+#include "murmur/core/options.h"
 #include "murmur/core/registry.h"
 #include "murmur/core/state_io.h"
 #include "murmur/graph/topology.h"
@@ -33,70 +35,6 @@ class FaultModel;
 }  // namespace murmur
 
 namespace murmur::algo {
-
-// relaysum (Vogels et al. 2021): what is relayed, how it is normalised, and over which tree.
-struct RelayOptions {
-  // model: relay models, fill missing contributions with the initial model (RelaySGD);
-  // grad: relay local updates, missing ones count as 0 (RelaySum/Grad);
-  // mix: relay beta * x + update and keep (1 - beta) of the own model (RelaySum/Mix).
-  std::string variant = "model";
-  double beta = 0.5;  // mix: consensus strength in (0, 1]; 1 is the model variant
-  // Divide by the number of nodes n (the papers' choice) or by the count of contributions
-  // received so far ("counts").
-  std::string normalize = "nodes";
-  // topology: relay over the topology itself (a tree topology, or any graph that is a tree);
-  // bfs: over the breadth-first spanning tree of the topology from `root`.
-  std::string spanning_tree = "topology";
-  int root = 0;
-};
-
-// majority_vote (sparse SGD with majority voting, Ozfatura et al. 2020).
-struct VoteOptions {
-  std::string mode = "server";  // server (node `server` aggregates) or all_to_all
-  int server = 0;
-  double mask_ratio = 0.01;  // K = ceil(mask_ratio * d) coordinates sent per round (per layer)
-  double vote_ratio = 0.0;   // K_v = ceil(vote_ratio * d) votes per node; 0 = mask_ratio
-  int64_t mask_reuse = 1;    // vote every R rounds, reuse the mask in between
-  bool layerwise = false;    // vote and select per tensor (AlgorithmContext::segments)
-  // How the values on the mask are written, both directions (server mode): f32 (exact), f16,
-  // bf16, or quant (value_bits bits per value and one f32 scale per message). What the rounding
-  // leaves behind stays in the worker's accumulator (uplink) or in the server's error memory
-  // (downlink), so it is sent later rather than lost.
-  compress::ValueCodec value_codec = compress::ValueCodec::kF32;
-  int value_bits = 8;
-  // Momentum correction with momentum factor masking (Lin et al., Deep Gradient Compression,
-  // 2018): u = momentum * u + (the local steps' change), a += u, and both a and u are cleared
-  // on the mask once sent. 0 = off (the change goes into a directly).
-  double momentum = 0.0;
-  // The accumulators hold the local steps' changes, which carry the learning rate. With
-  // rescale_memory, when the rate changes from one round to the next (train.lr_decay_rounds,
-  // train.warmup_rounds) every node's accumulator (and velocity, and the server's error
-  // memory) is multiplied by new rate / old rate, so what was left at the old rate is sent at
-  // the new one, as if the memory held gradients and the rate were applied when it is sent.
-  // Needs AlgorithmContext::learning_rate.
-  bool rescale_memory = false;
-  // Global momentum (heavy ball on the common update): every node keeps the same velocity
-  // w = global_momentum * w + (the round's mean on the mask) and moves its model by w, on
-  // every coordinate. With mask_ratio = 1 this is all-reduce SGD with momentum; 0 = off.
-  double global_momentum = 0.0;
-  // Server mode: two exchanges per round instead of four. A worker's values on this round's
-  // mask travel with its vote for the next mask; the server's mean travels with the next
-  // mask. Half the frame headers; the mask is voted one round earlier.
-  bool pipeline = false;
-};
-
-// jwins (Dhasade et al. 2023): wavelet-domain sparsification with randomized cut-off.
-struct JwinsOptions {
-  std::string wavelet = "sym2";  // see compress::WaveletNames()
-  int level = 4;
-  // Cut-offs alpha, one drawn uniformly per node and round (the paper's list).
-  std::vector<double> alpha_list = {0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 1.0};
-  double metadata_cap = 0.5;  // alpha >= cap: send every coefficient and reset the accumulator
-  bool accumulate_averaging = true;  // the accumulator also takes the changes averaging makes
-  // Share counter file: "total" (per coefficient, summed over nodes) or "per_node".
-  std::string share_counts = "total";
-  bool save_accumulator = false;  // also write every node's accumulator at the end
-};
 
 // A file an algorithm leaves in the run directory at the end of a run.
 struct OutputFile {
@@ -119,8 +57,8 @@ struct AlgorithmContext {
   // The learning rate of a round (train.*), for algorithms whose state carries it; empty when
   // the caller has no schedule.
   std::function<double(int64_t round)> learning_rate;
-  // Consensus step size of choco / sparse_push / scsp, in (0, 1]. 0 = tune it at
-  // construction by compressed gossip on Gaussian vectors (see tune_gamma.h).
+  // Consensus step size of choco / sparse_push / scsp, in (0, 1]. 0 = tuned by MakeAlgorithm
+  // before the algorithm is built, by compressed gossip on Gaussian vectors (tune_gamma.h).
   double gamma = 0.0;
   // Steps per octave of the tuner's log grid of gamma (algorithm.gamma_steps_per_octave).
   int gamma_steps_per_octave = 1;
@@ -133,9 +71,11 @@ struct AlgorithmContext {
   // copies from it when copies_from_initial is set (else from 0, as in the papers).
   std::span<const float> initial_model;
   bool copies_from_initial = true;
-  RelayOptions relay;
-  VoteOptions vote;
-  JwinsOptions jwins;
+  // The algorithm's own options (its registry entry's parse() made them from its keys): a
+  // RelayOptions for relaysum, a VoteOptions for majority_vote, ...; empty = its defaults.
+  std::any options;
+  template <typename T>
+  T options_or_default() const;
   // Length of each tensor of the flat model vector, in order (empty: one segment).
   std::vector<int64_t> segments;
   // The nodes this process runs, in increasing order; empty = every node. send, receive,
@@ -153,10 +93,6 @@ class Algorithm {
   virtual int phases() const { return 1; }
   virtual void send(int phase, uint32_t round, int node, std::span<float> x) = 0;
   virtual void receive(int phase, uint32_t round, int node, std::span<float> x) = 0;
-  // Whether a round without local steps still means something: the algorithm mixes the
-  // models themselves (run.final_gossip_rounds runs such rounds after the training). False
-  // where the messages are the local steps' updates (majority_vote) or there are none (local).
-  virtual bool mixes_models() const { return true; }
   // Push-sum weight w_i of a node (x = w z); 1 for algorithms without push-sum. Call it
   // between rounds, not concurrently with receive(node).
   virtual double push_sum_weight(int node) const { return 1.0; }
@@ -186,20 +122,64 @@ void CommunicationRound(Algorithm& algorithm, comm::Transport& transport, uint32
                         const std::function<std::span<float>(int node)>& x,
                         ThreadPool* pool = nullptr, const comm::FaultModel* faults = nullptr);
 
+template <typename T>
+T AlgorithmContext::options_or_default() const {
+  if (!options.has_value()) return T{};
+  const T* o = std::any_cast<T>(&options);
+  MURMUR_ASSERT(o, "the algorithm was handed another algorithm's options");
+  return *o;
+}
+
+// What the runner, the config checks and the reports need to know of an algorithm, so that they
+// ask these and never its name.
+struct AlgorithmTraits {
+  // Its messages go through a compressor (compression.name); the others require "none".
+  bool compressed = false;
+  // It writes values through compression.value_codec while compression.name = "none" (its
+  // own sparsification, or dense frames with a lossless codec).
+  bool codes_values = false;
+  // Without compression it exchanges exact models: a full-sharing reference for `compare`.
+  bool full_sharing = false;
+  // It runs on directed and time-varying graphs (push-sum, column-stochastic weights).
+  bool directed_graphs = false;
+  // A round without local steps still means something: it mixes the models themselves
+  // (run.final_gossip_rounds). False where the messages are the local steps' updates
+  // (majority_vote) or there are none (local, or all-reduce's models are already equal).
+  bool mixes_models = true;
+  // It has the consensus step algorithm.gamma, and 0 means "tune it".
+  bool tunes_gamma = false;
+};
+
 using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>(const AlgorithmContext&)>;
-const Registry<AlgorithmFactory>& AlgorithmRegistry();
+
+// A registry entry's value: everything murmur knows of an algorithm besides its name and help.
+struct AlgorithmPlugin {
+  AlgorithmFactory make;
+  AlgorithmTraits traits;
+  // Its own keys (one config section, e.g. vote.*): the config schema and docs/config.md
+  // include them; empty for algorithms without options.
+  std::vector<OptionSpec> keys;
+  // Reads those keys (and any other it checks against) into its options struct, for
+  // AlgorithmContext::options; empty for algorithms without options.
+  std::function<std::any(const OptionReader&)> parse;
+};
+
+const Registry<AlgorithmPlugin>& AlgorithmRegistry();
+const AlgorithmPlugin& GetAlgorithm(const std::string& name);
+// Builds the named algorithm; first, for an algorithm that tunes_gamma and gets gamma = 0,
+// tunes gamma (tune_gamma.h) and hands the result to it.
 std::unique_ptr<Algorithm> MakeAlgorithm(const std::string& name, const AlgorithmContext& ctx);
 
-// Factories of the built-ins (also reachable through the registry).
-std::unique_ptr<Algorithm> MakeDpsgd(const AlgorithmContext& ctx);
-std::unique_ptr<Algorithm> MakeAllReduce(const AlgorithmContext& ctx);
-std::unique_ptr<Algorithm> MakeLocal(const AlgorithmContext& ctx);
-std::unique_ptr<Algorithm> MakeChoco(const AlgorithmContext& ctx);
-std::unique_ptr<Algorithm> MakeSgp(const AlgorithmContext& ctx);
-std::unique_ptr<Algorithm> MakeSparsePush(const AlgorithmContext& ctx);
-std::unique_ptr<Algorithm> MakeScsp(const AlgorithmContext& ctx);
-std::unique_ptr<Algorithm> MakeRelaySum(const AlgorithmContext& ctx);
-std::unique_ptr<Algorithm> MakeMajorityVote(const AlgorithmContext& ctx);
-std::unique_ptr<Algorithm> MakeJwins(const AlgorithmContext& ctx);
+// The built-ins (each in its own .cc; registered in algorithm.cc).
+AlgorithmPlugin DpsgdPlugin();
+AlgorithmPlugin AllReducePlugin();
+AlgorithmPlugin LocalPlugin();
+AlgorithmPlugin ChocoPlugin();
+AlgorithmPlugin SgpPlugin();
+AlgorithmPlugin SparsePushPlugin();
+AlgorithmPlugin ScspPlugin();
+AlgorithmPlugin RelaySumPlugin();
+AlgorithmPlugin MajorityVotePlugin();
+AlgorithmPlugin JwinsPlugin();
 
 }  // namespace murmur::algo

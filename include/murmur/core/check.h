@@ -38,6 +38,13 @@ class ProtocolError : public Error {  // malformed message bytes
  public:
   using Error::Error;
 };
+// A message a node must combine did not arrive: a peer out of step (it skipped a round or a
+// phase) or a transport that lost it without a fault model saying so. The bytes that did arrive
+// were well-formed; this is not a ProtocolError.
+class MissingMessageError : public Error {
+ public:
+  using Error::Error;
+};
 class IoError : public Error {  // files that cannot be read or written
  public:
   using Error::Error;
@@ -46,8 +53,9 @@ class InternalError : public Error {  // a broken invariant: a bug in murmur
  public:
   using Error::Error;
 };
-// Training diverged: a NaN or infinity in a loss or a model. Not an input error: the run
-// ended with a result ("diverged"), which sweeps and reports show as such.
+// Training diverged: a NaN or infinity in a loss or a model, or a push-sum weight that left
+// (0, inf). Not an input error: the run ended with a result ("diverged"), which sweeps and
+// reports show as such, and the gamma tuner's sign that a gamma is too large.
 class DivergenceError : public Error {
  public:
   using Error::Error;

@@ -20,14 +20,14 @@ class Registry {
   struct Entry {
     std::string name;
     std::string help;
-    Factory factory;
+    Factory value;
   };
 
   explicit Registry(std::string kind) : kind_(std::move(kind)) {}
 
-  void add(std::string name, std::string help, Factory factory) {
+  void add(std::string name, std::string help, Factory value) {
     MURMUR_ASSERT(!entries_.count(name), "duplicate ", kind_, " '", name, "'");
-    entries_[name] = Entry{name, std::move(help), std::move(factory)};
+    entries_[name] = Entry{name, std::move(help), std::move(value)};
   }
   bool contains(const std::string& name) const { return entries_.count(name) != 0; }
   // `key` names the config key the name came from, for the error message.

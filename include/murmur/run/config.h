@@ -14,21 +14,13 @@
 #include <variant>
 #include <vector>
 
+#include "murmur/core/options.h"
+
 namespace murmur::run {
 
-using Value =
-    std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
-enum class Type { kBool, kInt, kFloat, kString, kIntList, kFloatList };
-
-struct KeySpec {
-  std::string key;  // "section.name"
-  Type type;
-  Value default_value;
-  std::string help;
-  double min = -1e300, max = 1e300;  // for numbers (inclusive)
-  // Allowed strings (empty: any string).
-  std::function<std::vector<std::string>()> choices;
-};
+using Value = OptionValue;
+using Type = OptionType;
+using KeySpec = OptionSpec;
 
 // All keys, grouped by section in documentation order.
 const std::vector<KeySpec>& Schema();
@@ -38,7 +30,7 @@ const KeySpec* FindKey(std::string_view key);
 // regular file is an IoError naming the path: a missing file, a directory, a device.
 std::string ReadConfigFile(const std::string& path, const std::string& what);
 
-class Config {
+class Config : public OptionReader {
  public:
   // Every key at its default.
   Config();
@@ -50,12 +42,12 @@ class Config {
   void set(std::string_view assignment);
   void set_value(const std::string& key, Value v, const std::string& source);
 
-  bool get_bool(const std::string& key) const;
-  int64_t get_int(const std::string& key) const;
-  double get_double(const std::string& key) const;
-  const std::string& get_string(const std::string& key) const;
-  const std::vector<int64_t>& get_int_list(const std::string& key) const;
-  const std::vector<double>& get_double_list(const std::string& key) const;
+  bool get_bool(const std::string& key) const override;
+  int64_t get_int(const std::string& key) const override;
+  double get_double(const std::string& key) const override;
+  const std::string& get_string(const std::string& key) const override;
+  const std::vector<int64_t>& get_int_list(const std::string& key) const override;
+  const std::vector<double>& get_double_list(const std::string& key) const override;
 
   // One value as TOML text ("choco" quoted, 0.01, [1, 2]).
   std::string show(const std::string& key) const;

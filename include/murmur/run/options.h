@@ -20,9 +20,6 @@ graph::TopologyOptions TopologyOptionsFrom(const Config& c);
 train::ModelOptions ModelOptionsFrom(const Config& c);
 train::OptimizerOptions OptimizerOptionsFrom(const Config& c);
 compress::CompressorOptions CompressorOptionsFrom(const Config& c);
-algo::RelayOptions RelayOptionsFrom(const Config& c);
-algo::VoteOptions VoteOptionsFrom(const Config& c);
-algo::JwinsOptions JwinsOptionsFrom(const Config& c);
 comm::NetworkOptions NetworkOptionsFrom(const Config& c);
 comm::FaultOptions FaultOptionsFrom(const Config& c);  // [faults]
 // run.threads, with 0 resolved to the hardware threads shared by the `processes_here`
