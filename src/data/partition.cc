@@ -112,30 +112,25 @@ std::vector<std::vector<int64_t>> Dirichlet(const Dataset& d, const PartitionOpt
 
 }  // namespace
 
-const std::vector<std::pair<std::string, std::string>>& PartitionerHelp() {
-  static const std::vector<std::pair<std::string, std::string>> help = {
-      {"iid", "uniform random split into equal parts"},
-      {"shards", "sort by label, give each node partition.shards_per_node random shards"},
-      {"dirichlet", "per-class proportions drawn from Dir(partition.alpha): label skew"},
-  };
-  return help;
+const Registry<Partitioner>& PartitionerRegistry() {
+  static const Registry<Partitioner> registry = [] {
+    Registry<Partitioner> r("partitioner");
+    r.add("iid", "uniform random split into equal parts", Iid);
+    r.add("shards", "sort by label, give each node partition.shards_per_node random shards",
+          Shards);
+    r.add("dirichlet", "per-class proportions drawn from Dir(partition.alpha): label skew",
+          Dirichlet);
+    return r;
+  }();
+  return registry;
 }
 
 std::vector<std::vector<int64_t>> Partition(const Dataset& train, const PartitionOptions& o) {
   MURMUR_CHECK(ConfigError, o.nodes >= 1 && o.nodes <= train.size, "run.nodes: ", o.nodes,
                " nodes but the training set has ", train.size, " samples");
+  const Partitioner& partition = PartitionerRegistry().get(o.name, "partition.name").value;
   Rng rng(o.seed, 0, Stream::kPartition);
-  std::vector<std::vector<int64_t>> parts;
-  if (o.name == "iid") {
-    parts = Iid(train, o, rng);
-  } else if (o.name == "shards") {
-    parts = Shards(train, o, rng);
-  } else if (o.name == "dirichlet") {
-    parts = Dirichlet(train, o, rng);
-  } else {
-    MURMUR_FAIL(ConfigError, "partition.name: unknown partitioner '", o.name,
-                "'; allowed: dirichlet, iid, shards");
-  }
+  std::vector<std::vector<int64_t>> parts = partition(train, o, rng);
   for (auto& p : parts) std::sort(p.begin(), p.end());
   return parts;
 }

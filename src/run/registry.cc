@@ -43,8 +43,7 @@ std::string ListComponents() {
   Section(os, "topologies (topology.name)", graph::TopologyRegistry());
   Section(os, "models (model.name)", train::ModelRegistry());
   Section(os, "datasets (data.name)", data::DatasetRegistry());
-  os << "partitioners (partition.name):\n";
-  for (auto& [name, help] : data::PartitionerHelp()) Line(os, name, help);
+  Section(os, "partitioners (partition.name)", data::PartitionerRegistry());
   os << "compressors (compression.name):\n";
   Line(os, "none", "full precision, no compressor");
   for (auto* e : compress::CompressorRegistry().entries()) Line(os, e->name, e->help);

@@ -73,11 +73,7 @@ std::vector<KeySpec> Build() {
         "synthetic: std of the class means (larger = easier)"),
 
       S("partition.name", "iid", "how training samples are split across nodes",
-        [] {
-          std::vector<std::string> v;
-          for (auto& [n, _] : data::PartitionerHelp()) v.push_back(n);
-          return v;
-        }),
+        [] { return data::PartitionerRegistry().names(); }),
       F("partition.alpha", 0.5, 1e-6, kInf,
         "dirichlet concentration: smaller = more label skew (1e-6: about one class per "
         "node; inf: every class split evenly)"),

@@ -176,37 +176,37 @@ struct Vgg11 : Net {
 
 }  // namespace
 
-const Registry<int>& ModelRegistry() {
-  static const Registry<int> registry = [] {
-    Registry<int> r("model");
-    r.add("logreg", "logistic regression (one linear layer)", 0);
-    r.add("mlp", "multi-layer perceptron, two hidden ReLU layers (model.mlp_hidden)", 0);
-    r.add("cnn", "LeNet-5 style CNN: 2 conv + 3 linear layers (61.7k params on 28x28)", 0);
+const Registry<NetBuilder>& ModelRegistry() {
+  static const Registry<NetBuilder> registry = [] {
+    Registry<NetBuilder> r("model");
+    r.add("logreg", "logistic regression (one linear layer)",
+          [](const ModelOptions&, const InputShape& s) { return std::make_shared<LogReg>(s); });
+    r.add("mlp", "multi-layer perceptron, two hidden ReLU layers (model.mlp_hidden)",
+          [](const ModelOptions& o, const InputShape& s) {
+            MURMUR_CHECK(ConfigError, o.mlp_hidden >= 1, "model.mlp_hidden: must be >= 1");
+            return std::make_shared<Mlp>(s, o.mlp_hidden);
+          });
+    r.add("cnn", "LeNet-5 style CNN: 2 conv + 3 linear layers (61.7k params on 28x28)",
+          [](const ModelOptions&, const InputShape& s) { return std::make_shared<LeNet>(s); });
     r.add("lenet_gn",
           "LeNet with GroupNorm (decentralizepy / JWINS): 3 conv + GN + pool, 1 linear "
           "(89.8k params on 32x32x3)",
-          0);
-    r.add("resnet20", "ResNet-20 for CIFAR with BatchNorm (0.27M params)", 0);
-    r.add("vgg11", "VGG-11 without BatchNorm, single linear classifier", 0);
-    r.add("vgg11_bn", "VGG-11 with BatchNorm", 0);
+          [](const ModelOptions&, const InputShape& s) { return std::make_shared<LeNetGN>(s); });
+    r.add("resnet20", "ResNet-20 for CIFAR with BatchNorm (0.27M params)",
+          [](const ModelOptions&, const InputShape& s) { return std::make_shared<ResNet20>(s); });
+    r.add(
+        "vgg11", "VGG-11 without BatchNorm, single linear classifier",
+        [](const ModelOptions&, const InputShape& s) { return std::make_shared<Vgg11>(s, false); });
+    r.add("vgg11_bn", "VGG-11 with BatchNorm", [](const ModelOptions&, const InputShape& s) {
+      return std::make_shared<Vgg11>(s, true);
+    });
     return r;
   }();
   return registry;
 }
 
 std::shared_ptr<Net> BuildNet(const ModelOptions& o, const InputShape& s) {
-  ModelRegistry().get(o.name, "model.name");
-  if (o.name == "logreg") return std::make_shared<LogReg>(s);
-  if (o.name == "mlp") {
-    MURMUR_CHECK(ConfigError, o.mlp_hidden >= 1, "model.mlp_hidden: must be >= 1");
-    return std::make_shared<Mlp>(s, o.mlp_hidden);
-  }
-  if (o.name == "cnn") return std::make_shared<LeNet>(s);
-  if (o.name == "lenet_gn") return std::make_shared<LeNetGN>(s);
-  if (o.name == "resnet20") return std::make_shared<ResNet20>(s);
-  if (o.name == "vgg11") return std::make_shared<Vgg11>(s, false);
-  if (o.name == "vgg11_bn") return std::make_shared<Vgg11>(s, true);
-  MURMUR_FAIL(InternalError, "model '", o.name, "' registered but not built");
+  return ModelRegistry().get(o.name, "model.name").value(o, s);
 }
 
 }  // namespace murmur::train

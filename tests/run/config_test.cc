@@ -71,7 +71,7 @@ TEST(Config, MalformedConfigsNameTheProblem) {
       {"[topology]\nweights = \"best\"",
        "topology.weights: unknown value 'best'; allowed: auto, metropolis_hastings"},
       {"[partition]\nname = \"skewed\"",
-       "partition.name: unknown value 'skewed'; allowed: iid, shards, dirichlet"},
+       "partition.name: unknown value 'skewed'; allowed: dirichlet, iid, shards"},
       {"[model]\nname = \"gpt\"",
        "model.name: unknown value 'gpt'; allowed: cnn, lenet_gn, logreg"},
       {"[data]\nname = \"imagenet\"", "data.name: unknown value 'imagenet'; allowed: cifar10"},

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "murmur/core/registry.h"
 #include "murmur/core/rng.h"
 #include "murmur/core/state_io.h"
 #include "murmur/data/dataset.h"
@@ -28,7 +30,11 @@ struct PartitionOptions {
 // Per-node sample indices into `train`, each sorted ascending. Throws ConfigError when the
 // options cannot be met (e.g. more nodes than samples).
 std::vector<std::vector<int64_t>> Partition(const Dataset& train, const PartitionOptions& o);
-const std::vector<std::pair<std::string, std::string>>& PartitionerHelp();
+// How the training samples are split: node i's sample indices, from the options and the
+// partition's random stream.
+using Partitioner = std::function<std::vector<std::vector<int64_t>>(
+    const Dataset& train, const PartitionOptions& options, Rng& rng)>;
+const Registry<Partitioner>& PartitionerRegistry();
 
 // Hands out a node's samples in a deterministic shuffled order, reshuffling each epoch.
 class NodeLoader {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -82,8 +83,11 @@ class NodeModel {
   virtual void checkpoint(StateIo& io) = 0;
 };
 
-// Model names with one line of help each (the factory is internal).
-const Registry<int>& ModelRegistry();
+// The network of a model name (a torch module, defined in src/train/models.h; this header
+// stays free of torch).
+struct Net;
+using NetBuilder = std::function<std::shared_ptr<Net>(const ModelOptions&, const InputShape&)>;
+const Registry<NetBuilder>& ModelRegistry();
 
 // Deterministic initial model vector x0 for (options, shape, seed); every node starts here.
 std::vector<float> InitialParameters(const ModelOptions& options, const InputShape& shape,
