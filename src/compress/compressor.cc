@@ -101,14 +101,6 @@ class Cast final : public Compressor {
  public:
   Cast(std::string name, ValueCodec codec) : name_(std::move(name)), codec_(codec) {}
   std::string_view name() const override { return name_; }
-  bool unbiased() const override { return codec_ == ValueCodec::kF32; }
-  double delta(size_t) const override {
-    // Relative rounding error per value: 2^-24 (f32), 2^-11 (f16), 2^-8 (bf16).
-    const double u = codec_ == ValueCodec::kF32   ? 0x1p-24
-                     : codec_ == ValueCodec::kF16 ? 0x1p-11
-                                                  : 0x1p-8;
-    return 1.0 - u * u;
-  }
   void compress(std::span<const float> x, Rng&, Bytes& out) const override {
     const uint32_t n = U32(x.size(), "vector length");
     out.reserve(out.size() + 10 + EncodedValueBytes(n, {codec_}));
@@ -152,8 +144,6 @@ class TopK final : public Sparse {
     CheckRatio(o.ratio);
   }
   std::string_view name() const override { return name_; }
-  bool unbiased() const override { return false; }
-  double delta(size_t n) const override { return n ? std::min(1.0, o_.ratio) : 1.0; }
 
  protected:
   void select(std::span<const float> x, std::vector<uint32_t>& idx) const override {
@@ -175,8 +165,6 @@ class Threshold final : public Sparse {
                  "compression.threshold: must be finite and >= 0, got ", o.threshold);
   }
   std::string_view name() const override { return "threshold"; }
-  bool unbiased() const override { return false; }
-  double delta(size_t) const override { return 0.0; }
 
  protected:
   void select(std::span<const float> x, std::vector<uint32_t>& idx) const override {
@@ -198,8 +186,6 @@ class RandomK final : public Compressor {
     CheckRatio(o.ratio);
   }
   std::string_view name() const override { return "randomk"; }
-  bool unbiased() const override { return o_.unbiased; }
-  double delta(size_t) const override { return std::min(1.0, o_.ratio); }
   void compress(std::span<const float> x, Rng& rng, Bytes& out) const override {
     const uint32_t n = U32(x.size(), "vector length");
     const std::vector<uint32_t> segs = Segments(o_, n);
@@ -238,8 +224,6 @@ class Sign final : public Compressor {
  public:
   explicit Sign(const CompressorOptions& o) : o_(o) {}
   std::string_view name() const override { return "sign"; }
-  bool unbiased() const override { return false; }
-  double delta(size_t n) const override { return n ? 1.0 / static_cast<double>(n) : 1.0; }
   void compress(std::span<const float> x, Rng&, Bytes& out) const override {
     const uint32_t n = U32(x.size(), "vector length");
     const std::vector<uint32_t> segs = Segments(o_, n);
@@ -291,11 +275,6 @@ class Qsgd final : public Compressor {
                  "compression.levels: must be in [1, 2^20], got ", o.levels);
   }
   std::string_view name() const override { return "qsgd"; }
-  bool unbiased() const override { return o_.unbiased; }
-  double delta(size_t n) const override {
-    const double tau = QsgdTau(o_.levels, static_cast<double>(std::max<size_t>(n, 1)));
-    return 1.0 / tau;  // biased: delta = 1/tau; unbiased: omega = tau - 1, delta = 1/(1+omega)
-  }
   void compress(std::span<const float> x, Rng& rng, Bytes& out) const override {
     const uint32_t n = U32(x.size(), "vector length");
     const std::vector<uint32_t> segs = Segments(o_, n);
@@ -787,17 +766,6 @@ PayloadInfo InspectPayload(std::span<const uint8_t> payload) {
 void Decompress(std::span<const uint8_t> payload, std::span<float> out) {
   Decode(
       payload, out.size(), [&] { std::fill(out.begin(), out.end(), 0.0f); },
-      [&](uint32_t i, float v) { out[i] = v; });
-}
-
-void DecompressOnto(std::span<const uint8_t> payload, std::span<const float> base,
-                    std::span<float> out) {
-  MURMUR_ASSERT(base.size() == out.size());
-  Decode(
-      payload, out.size(),
-      [&] {
-        if (out.data() != base.data()) std::copy(base.begin(), base.end(), out.begin());
-      },
       [&](uint32_t i, float v) { out[i] = v; });
 }
 

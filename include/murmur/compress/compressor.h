@@ -51,12 +51,6 @@ class Compressor {
  public:
   virtual ~Compressor() = default;
   virtual std::string_view name() const = 0;
-  // E[decompress(compress(x))] == x.
-  virtual bool unbiased() const = 0;
-  // The delta of CHOCO-SGD's analysis for vectors of length n: a guarantee
-  // E||Q(x) - x||^2 <= (1 - delta) ||x||^2 (for unbiased compressors with variance factor
-  // omega, of Q / (1 + omega), delta = 1 / (1 + omega)). 0 = no guarantee (data dependent).
-  virtual double delta(size_t n) const = 0;
   // Appends the payload for x to out.
   virtual void compress(std::span<const float> x, Rng& rng, Bytes& out) const = 0;
 };
@@ -91,11 +85,6 @@ void DecompressAdd(std::span<const uint8_t> payload, float weight, std::span<flo
 // over the carried coordinates only (JWINS's fill-in rule).
 void DecompressAddDifference(std::span<const uint8_t> payload, float weight,
                              std::span<const float> base, std::span<float> out);
-
-// out = base, with every coordinate the payload carries replaced by its value (a receiver
-// that fills what was not sent with its own vector, as JWINS does). out may alias base.
-void DecompressOnto(std::span<const uint8_t> payload, std::span<const float> base,
-                    std::span<float> out);
 
 // Payloads for a given selection (algorithms that pick coordinates themselves): kSparse with
 // the sorted indices and their values, or kDense with all n values.
