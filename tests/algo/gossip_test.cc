@@ -500,50 +500,60 @@ TEST(Faults, ChocoKeepsTheAverageAndReachesConsensusDespiteLoss) {
 }
 
 // Every algorithm runs through lost messages and crashed nodes without a NaN, an exception or
-// a stall; RelaySum with 20% loss still brings every node near the average.
-TEST(Faults, EveryAlgorithmSurvivesLossAndCrashes) {
-  struct Case {
-    const char* algo;
-    const char* topo;
-    std::function<void(AlgorithmContext&)> configure;
-  };
-  static const std::vector<float> x0(48, 0.5f);
-  auto init = [](AlgorithmContext& c) { c.initial_model = x0; };
-  const std::vector<Case> cases = {
-      {"dpsgd", "ring", [](AlgorithmContext&) {}},
-      {"allreduce", "complete", [](AlgorithmContext&) {}},
-      {"sgp", "one_peer_exponential", [](AlgorithmContext&) {}},
-      {"choco", "exponential", Compression("randomk", 0.2, 0.3)},
-      {"sparse_push", "k_peer_exponential", Compression("topk", 0.1, 0.5)},
-      {"scsp", "directed_ring",
-       [](AlgorithmContext& c) {
-         Compression("topk", 0.1, 0.5)(c);
-         c.average_every = 7;
-         c.rounds = 30;
-       }},
-      {"relaysum", "double_binary_tree", init},
-      {"majority_vote", "complete",
-       [&](AlgorithmContext& c) {
-         init(c);
-         VoteOptions o;
-         o.mask_ratio = 0.1;
-         o.mask_reuse = 3;
-         c.options = o;
-       }},
-      {"jwins", "regular", init},
-  };
+// a stall.
+struct FaultCase {
+  const char* algo;
+  const char* topo;
+  std::function<void(AlgorithmContext&)> configure;
+};
+
+std::ostream& operator<<(std::ostream& os, const FaultCase& c) { return os << c.algo; }
+
+class EveryAlgorithmUnderFaults : public ::testing::TestWithParam<FaultCase> {};
+
+TEST_P(EveryAlgorithmUnderFaults, SurvivesLossAndCrashes) {
+  const FaultCase& k = GetParam();
   ThreadPool pool(2);
-  for (const Case& k : cases) {
-    graph::TopologyOptions t = Topo(k.topo, 12);
-    t.degree = 3;
-    Sim s(k.algo, t, 48, 4, WithFaults(k.configure));
-    s.faults = &Faults();
-    for (uint32_t r = 0; r < 30; ++r) ASSERT_NO_THROW(s.round(r, pool, true)) << k.algo << r;
-    for (const auto& v : s.x)
-      for (float e : v) ASSERT_TRUE(std::isfinite(e)) << k.algo;
-    EXPECT_GT(Dropped(s), 20u) << k.algo;
-  }
+  graph::TopologyOptions t = Topo(k.topo, 12);
+  t.degree = 3;
+  Sim s(k.algo, t, 48, 4, WithFaults(k.configure));
+  s.faults = &Faults();
+  for (uint32_t r = 0; r < 30; ++r) ASSERT_NO_THROW(s.round(r, pool, true)) << r;
+  for (const auto& v : s.x)
+    for (float e : v) ASSERT_TRUE(std::isfinite(e));
+  EXPECT_GT(Dropped(s), 20u);
 }
+
+const std::vector<float>& FaultX0() {
+  static const std::vector<float> x0(48, 0.5f);
+  return x0;
+}
+void FaultInit(AlgorithmContext& c) { c.initial_model = FaultX0(); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, EveryAlgorithmUnderFaults,
+    ::testing::Values(FaultCase{"dpsgd", "ring", [](AlgorithmContext&) {}},
+                      FaultCase{"allreduce", "complete", [](AlgorithmContext&) {}},
+                      FaultCase{"sgp", "one_peer_exponential", [](AlgorithmContext&) {}},
+                      FaultCase{"choco", "exponential", Compression("randomk", 0.2, 0.3)},
+                      FaultCase{"sparse_push", "k_peer_exponential", Compression("topk", 0.1, 0.5)},
+                      FaultCase{"scsp", "directed_ring",
+                                [](AlgorithmContext& c) {
+                                  Compression("topk", 0.1, 0.5)(c);
+                                  c.average_every = 7;
+                                  c.rounds = 30;
+                                }},
+                      FaultCase{"relaysum", "double_binary_tree", FaultInit},
+                      FaultCase{"majority_vote", "complete",
+                                [](AlgorithmContext& c) {
+                                  FaultInit(c);
+                                  VoteOptions o;
+                                  o.mask_ratio = 0.1;
+                                  o.mask_reuse = 3;
+                                  c.options = o;
+                                }},
+                      FaultCase{"jwins", "regular", FaultInit}),
+    [](const ::testing::TestParamInfo<FaultCase>& info) { return std::string(info.param.algo); });
 
 TEST(Faults, AllToAllVotingIsRefusedBecauseALostVoteSplitsTheMask) {
   static const std::vector<float> x0(16, 0.0f);

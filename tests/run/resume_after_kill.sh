@@ -8,7 +8,8 @@
 #   resume_after_kill.sh MURMUR SOURCE_DIR WORK_DIR [SEED]
 set -euo pipefail
 murmur=$1 src=$2 work=$3
-RANDOM=${4:-$$}
+seed=${4:-$$}
+RANDOM=$seed
 rm -rf "$work" && mkdir -p "$work"
 cases=(
   "dpsgd_momentum|algorithm.name=dpsgd topology.name=ring train.momentum=0.9 train.nesterov=true"
@@ -91,4 +92,6 @@ for c in "${cases[@]}"; do
   echo "ok $name: killed with $((last + 1)) rounds in metrics.csv (target $kill_at), resumed from ${from##*/}${bad:+ (damaged ${bad##*/})}"
   k=$((k + 1))
 done
+# The kill rounds come from this seed: a failure is reproduced with it as the 4th argument.
+((fail)) && echo "resume_after_kill.sh: some case failed; rerun with seed $seed: $0 $murmur $src $work $seed"
 exit $fail

@@ -27,9 +27,12 @@ class TempDirTest : public ::testing::Test {
   void SetUp() override {
     SetLogLevel(LogLevel::kWarn);
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    // Parameterised tests' names hold '/': one directory, not a tree.
+    std::string name = std::string(info->test_suite_name()) + "_" + info->name();
+    for (char& ch : name)
+      if (ch == '/') ch = '_';
     root_ = std::filesystem::temp_directory_path() /
-            ("murmur_test_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" +
-             info->name());
+            ("murmur_test_" + std::to_string(::getpid()) + "_" + name);
     std::filesystem::remove_all(root_);
     std::filesystem::create_directories(root_);
   }
