@@ -60,7 +60,8 @@ using CompressorFactory = std::function<std::unique_ptr<Compressor>(const Compre
 const Registry<CompressorFactory>& CompressorRegistry();
 std::unique_ptr<Compressor> MakeCompressor(const std::string& name, const CompressorOptions& o);
 
-// Payload formats (first byte of every payload).
+// Payload formats (first byte of every payload); each format's encoder and decoder are one row
+// of src/compress/payload.cc.
 enum class Format : uint8_t { kDense = 1, kSparse = 2, kSeededSparse = 3, kSign = 4, kQsgd = 5 };
 // 2: Rice index blocks hold the remainders, then the quotients in unary (docs/compression.md).
 // 3: QSGD codes are the signed level offset by s (level + s), not sign bit and magnitude.
@@ -93,6 +94,21 @@ void EncodeSparsePayload(std::span<const uint32_t> sorted, std::span<const float
                          Rng* rng, Bytes& out);
 void EncodeDensePayload(std::span<const float> values, const ValueOptions& value_options, Rng* rng,
                         Bytes& out);
+// kSeededSparse: the seed random-k's indices are regenerated from, per segment its length and
+// how many it keeps, and the kept values in index order.
+void EncodeSeededSparsePayload(uint64_t seed, std::span<const uint32_t> segments,
+                               std::span<const uint32_t> kept, std::span<const float> values,
+                               const ValueOptions& value_options, Rng* rng, Bytes& out);
+// kSign and kQsgd are written by their compressors in place (fused with their kernels): these
+// write the header and say where the compressor's parts go. Sign: the segment table with zero
+// scales (scale s at `scales + 8 s + 4`), then n zero sign bits at `bits`.
+struct SignLayout {
+  size_t scales = 0, bits = 0;
+};
+SignLayout PutSignLayout(uint32_t n, std::span<const uint32_t> segments, Bytes& out);
+// QSGD: header, levels, code width and segment count; the compressor appends (len, unit) per
+// segment, then the codes.
+void PutQsgdLayout(uint32_t n, uint32_t levels, int code_bits, size_t segments, Bytes& out);
 
 // The sorted indices random-k keeps for (seed, n, k); sender and receiver both call it.
 void SeededIndices(uint64_t seed, uint32_t n, uint32_t k, std::vector<uint32_t>& out);
