@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Fashion-MNIST experiments of EXPERIMENTS.md (issues #4 and #5):
+# The Fashion-MNIST experiments of experiments/log-2026-11.md (issues #4 and #5; the results page, EXPERIMENTS.md, names the sweep files that reproduce its claims):
 # 16 nodes, LeNet-5, 2000 rounds x 1 local step, seed 1, iid and Dirichlet(0.1) label skew.
 # Every row is one `murmur run` of a config in configs/fmnist16/; rows already finished
 # (summary.json present) are skipped, so the script can be resumed. At the end it writes
@@ -391,7 +391,7 @@ vote_quant() {
 # Pipelined voting (vote.pipeline): values travel with the next vote, the mean with the next
 # mask, so each round has 2 frames per worker instead of 4; the headers saved buy a larger
 # mask at the same ratio. Same settings as the best vote_quant row otherwise. (The first row
-# was also run before the vote looked one step ahead, commit b71f2f7: EXPERIMENTS.md.)
+# was also run before the vote looked one step ahead, commit b71f2f7: experiments/log-2026-11.md.)
 vote_pipe() {
   local s=(--set partition.name=iid --set train.momentum=0 --set vote.value_codec=quant
     --set vote.value_bits=4 --set vote.pipeline=true --set train.lr=0.3 --set vote.vote_ratio=0.0007)
