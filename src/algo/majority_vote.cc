@@ -149,9 +149,12 @@ std::any ParseVoteOptions(const OptionReader& c) {
   return o;
 }
 
-class MajorityVote final : public Algorithm {
+// What the three protocols share: the options and their checks, every node's accumulator,
+// vote, mask and model, and the steps of a round (accumulate, vote, tally, gather, round,
+// step, release); the protocols below only say who sends what in which phase.
+class VoteCore : public Algorithm {
  public:
-  explicit MajorityVote(const AlgorithmContext& ctx)
+  explicit VoteCore(const AlgorithmContext& ctx)
       : ctx_(ctx), o_(ctx.options_or_default<VoteOptions>()), nodes_(ctx.nodes) {
     ctx_.initial_model = {};
     const VoteOptions& o = o_;
@@ -242,7 +245,6 @@ class MajorityVote final : public Algorithm {
   }
 
   std::string_view name() const override { return "majority_vote"; }
-  // Its messages are the local steps' accumulated changes, not the models.
   void checkpoint(int node, StateIo& io) override {
     State& s = nodes_[node];
     io.vector(s.x);
@@ -265,156 +267,11 @@ class MajorityVote final : public Algorithm {
     for (uint32_t k : s.mask)
       MURMUR_CHECK(IoError, k < Dim(), io.what(), ": mask index ", k, " outside [0, ", Dim(), ")");
   }
-  int phases() const override { return pipeline_ ? 2 : server_mode_ ? 4 : 3; }
   std::vector<std::pair<std::string, double>> resolved_parameters() const override {
     return {{"mask_size", static_cast<double>(k_)}, {"vote_size", static_cast<double>(kv_)}};
   }
 
-  void send(int phase, uint32_t round, int node, std::span<float> x) override {
-    if (pipeline_) return SendPipelined(phase, round, node, x);
-    State& s = nodes_[node];
-    const bool vote_round = round % o_.mask_reuse == 0;
-    comm::FrameHeader h;
-    h.round = round;
-    h.sender = node;
-    h.phase = static_cast<uint8_t>(phase);
-    const int server = o_.server;
-    if (phase == 0) {
-      RescaleMemory(s, round);
-      Accumulate(s, x);
-      if (!vote_round) return;
-      Vote(s);
-      if (server_mode_ && node == server) return;
-      s.bytes.clear();
-      compress::EncodeIndices(s.vote, Dim(), ctx_.compressor.index_codec, s.bytes);
-      h.codec = static_cast<uint8_t>(comm::Codec::kControl);
-      h.count = static_cast<uint32_t>(s.vote.size());
-      h.dimension = Dim();
-      for (int to = 0; to < ctx_.nodes; ++to) {
-        if (to == node || (server_mode_ && to != server)) continue;
-        h.receiver = to;
-        ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
-      }
-      return;
-    }
-    if (!server_mode_) {
-      if (phase == 1) Gather(s);
-      average_->send(phase - 1, round, node, s.vals);
-      return;
-    }
-    if (phase == 1) {  // the server sends the mask
-      if (!vote_round || node != server) return;
-      s.bytes.clear();
-      compress::EncodeIndices(s.mask, Dim(), ctx_.compressor.index_codec, s.bytes);
-      h.codec = static_cast<uint8_t>(comm::Codec::kControl);
-      h.count = k_;
-      h.dimension = Dim();
-      for (int to = 0; to < ctx_.nodes; ++to) {
-        if (to == server) continue;
-        h.receiver = to;
-        ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
-      }
-    } else if (phase == 2) {       // workers send their values on the mask
-      if (s.mask.empty()) return;  // a worker that missed the mask sits out
-      Gather(s);
-      if (node == server) return;
-      h.receiver = server;
-      if (!lossy_) {
-        ctx_.transport->send(comm::EncodeDenseF32(h, s.vals));
-        return;
-      }
-      // What rounding takes from the values stays in the accumulator (Apply).
-      Round(s.vals, s, h);
-      ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
-      for (uint32_t k = 0; k < k_; ++k) s.resid[k] = s.vals[k] - s.resid[k];
-    } else if (node == server && !s.mask.empty()) {  // phase 3: the server sends the mean back
-      if (!lossy_) {
-        for (int to = 0; to < ctx_.nodes; ++to) {
-          if (to == server) continue;
-          h.receiver = to;
-          ctx_.transport->send(comm::EncodeDenseF32(h, s.vals));
-        }
-        return;
-      }
-      s.bytes.clear();
-      AppendRoundedMean(s);
-      RoundedHeader(h);
-      for (int to = 0; to < ctx_.nodes; ++to) {
-        if (to == server) continue;
-        h.receiver = to;
-        ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
-      }
-    }
-  }
-
-  void receive(int phase, uint32_t round, int node, std::span<float> x) override {
-    if (pipeline_) return ReceivePipelined(phase, round, node, x);
-    State& s = nodes_[node];
-    const bool vote_round = round % o_.mask_reuse == 0;
-    const int server = o_.server;
-    if (phase == 0) {
-      if (!vote_round || (server_mode_ && node != server)) return;
-      s.tally.assign(Dim(), 0);
-      for (int from = 0; from < ctx_.nodes; ++from) {
-        if (from == node) {
-          for (uint32_t k : s.vote) ++s.tally[k];
-          continue;
-        }
-        // An absent voter (lost vote) is skipped.
-        if (!TakeIndexSet(node, from, round, 0, kv_, /*exact=*/false, s.idx)) continue;
-        for (uint32_t k : s.idx) ++s.tally[k];
-      }
-      SelectMask(s, round, s.mask);
-      return;
-    }
-    if (!server_mode_) {
-      average_->receive(phase - 1, round, node, s.vals);
-      if (phase == 2) Apply(s, x);
-      return;
-    }
-    if (phase == 1) {
-      if (!vote_round || node == server) return;
-      // Without the mask a worker sits out until the next voting round.
-      if (!TakeIndexSet(node, server, round, 1, k_, /*exact=*/true, s.mask)) s.mask.clear();
-    } else if (phase == 2) {
-      if (node != server || s.mask.empty()) return;
-      // Mean of the n value vectors in node order (the server's own in its place).
-      std::vector<double>& sum = s.sum;
-      sum.assign(k_, 0.0);
-      int got = 0;  // value vectors that arrived (the server's own included)
-      for (int from = 0; from < ctx_.nodes; ++from) {
-        if (from == node) {
-          for (uint32_t k = 0; k < k_; ++k) sum[k] += s.vals[k];
-          ++got;
-          continue;
-        }
-        const auto m = TakeValues(node, from, round, 2);
-        if (!m) continue;
-        if (lossy_) {
-          DecodeRounded(*m, from, round, s.resid);
-          for (uint32_t k = 0; k < k_; ++k) sum[k] += s.resid[k];
-        } else {
-          for (uint32_t k = 0; k < k_; ++k) sum[k] += comm::DenseF32At(m->body, k);
-        }
-        ++got;
-      }
-      for (uint32_t k = 0; k < k_; ++k) s.vals[k] = static_cast<float>(sum[k] / got);
-    } else {
-      if (node != server) {
-        const auto m = TakeValues(node, server, round, 3);
-        // A worker that misses the mean keeps its accumulator: its model lags this round.
-        if (!m || s.mask.empty()) return;
-        if (lossy_) {
-          DecodeRounded(*m, server, round, s.vals);
-        } else if (k_) {
-          std::memcpy(s.vals.data(), m->body.data(), 4ull * k_);
-        }
-      }
-      Apply(s, x);
-    }
-  }
-
- private:
+ protected:
   struct State {
     std::vector<float> x;     // the common model after the last round
     std::vector<float> a;     // error-compensated accumulator
@@ -534,95 +391,45 @@ class MajorityVote final : public Algorithm {
     std::copy(s.x.begin(), s.x.end(), x.begin());
   }
 
-  // vote.pipeline, phase 0: values on the current mask, then the vote for the next one.
-  // Phase 1 (server): the mean on the current mask, then the next mask.
-  void SendPipelined(int phase, uint32_t round, int node, std::span<const float> x) {
-    State& s = nodes_[node];
-    const int server = o_.server;
+  comm::FrameHeader Header(uint32_t round, int node, int phase) const {
     comm::FrameHeader h;
     h.round = round;
     h.sender = node;
     h.phase = static_cast<uint8_t>(phase);
-    h.codec = static_cast<uint8_t>(comm::Codec::kControl);
-    h.dimension = Dim();
+    return h;
+  }
+  // An index set (a vote or the mask) as a control frame's payload in s.bytes.
+  void EncodeIndexSet(State& s, std::span<const uint32_t> set, comm::FrameHeader& h) const {
     s.bytes.clear();
-    if (phase == 0) {
-      RescaleMemory(s, round);
-      Accumulate(s, x);
-      if (!s.mask.empty()) {
-        Gather(s);
-        if (node != server) {  // rounded values; what rounding took stays (Release)
-          AppendRounded(s.vals, s);
-          for (uint32_t k = 0; k < k_; ++k) s.resid[k] = s.vals[k] - s.resid[k];
-        }
-        Release(s);  // the values have left: the vote sees what remains
-      }
-      // The mask is used one local step later: vote on the accumulator as that step will
-      // leave it, predicted by this round's change (which a coordinate just sent needs to
-      // be chosen again at once).
-      s.ahead.resize(Dim());
-      for (size_t k = 0; k < x.size(); ++k)
-        s.ahead[k] = s.a[k] + (s.u.empty() ? x[k] - s.x[k] : s.u[k]);
-      Vote(s, s.ahead);
-      if (node == server) return;
-      compress::EncodeIndices(s.vote, Dim(), ctx_.compressor.index_codec, s.bytes);
-      h.count = static_cast<uint32_t>(s.vote.size());
-      h.receiver = server;
-      ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
-      return;
-    }
-    if (node != server) return;
-    if (!s.mask.empty()) {
-      if (lossy_) {
-        AppendRoundedMean(s);
-      } else {
-        compress::EncodeValues(s.vals, values_, nullptr, s.bytes);
-      }
-    }
-    compress::EncodeIndices(s.next, Dim(), ctx_.compressor.index_codec, s.bytes);
-    h.count = k_;
+    compress::EncodeIndices(set, Dim(), ctx_.compressor.index_codec, s.bytes);
+    h.codec = static_cast<uint8_t>(comm::Codec::kControl);
+    h.count = static_cast<uint32_t>(set.size());
+    h.dimension = Dim();
+  }
+  // Sends encode(h) to every node but `from` (the server's downlink; all-to-all votes).
+  template <typename Encode>
+  void Broadcast(comm::FrameHeader h, int from, Encode encode) const {
     for (int to = 0; to < ctx_.nodes; ++to) {
-      if (to == server) continue;
+      if (to == from) continue;
       h.receiver = to;
-      ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
+      ctx_.transport->send(encode(h));
     }
   }
-
-  void ReceivePipelined(int phase, uint32_t round, int node, std::span<float> x) {
-    State& s = nodes_[node];
-    const int server = o_.server;
-    if (phase == 0) {
-      if (node != server) return;
-      s.tally.assign(Dim(), 0);
-      for (uint32_t k : s.vote) ++s.tally[k];
-      std::vector<double>& sum = s.sum;
-      sum.assign(s.mask.empty() ? 0 : k_, 0.0);
-      for (uint32_t k = 0; k < sum.size(); ++k) sum[k] = s.vals[k];
-      for (int from = 0; from < ctx_.nodes; ++from) {
-        if (from == node) continue;
-        const detail::Message m = *Take(node, from, round, 0, comm::Codec::kControl, Dim());
-        ByteReader in(m.body, "majority_vote: values and vote");
-        if (!s.mask.empty()) {
-          compress::DecodeValues(in, k_, s.resid);
-          for (uint32_t k = 0; k < k_; ++k) sum[k] += s.resid[k];
-        }
-        ReadIndexSet(in, from, round, m.count, kv_, /*exact=*/false, s.idx);
-        for (uint32_t k : s.idx) ++s.tally[k];
+  // Tallies this node's own vote and every vote that arrived in phase 0 (a lost vote is an
+  // absent voter), then picks the mask.
+  void TallyVotes(State& s, int node, uint32_t round, std::vector<uint32_t>& mask) const {
+    s.tally.assign(Dim(), 0);
+    for (int from = 0; from < ctx_.nodes; ++from) {
+      if (from == node) {
+        for (uint32_t k : s.vote) ++s.tally[k];
+        continue;
       }
-      for (uint32_t k = 0; k < sum.size(); ++k) s.vals[k] = static_cast<float>(sum[k] / ctx_.nodes);
-      SelectMask(s, round, s.next);
-      return;
+      if (!TakeIndexSet(node, from, round, 0, kv_, /*exact=*/false, s.idx)) continue;
+      for (uint32_t k : s.idx) ++s.tally[k];
     }
-    if (node != server) {
-      const detail::Message m = *Take(node, server, round, 1, comm::Codec::kControl, Dim());
-      ByteReader in(m.body, "majority_vote: mean and mask");
-      if (!s.mask.empty()) compress::DecodeValues(in, k_, s.vals);
-      ReadIndexSet(in, server, round, m.count, k_, /*exact=*/true, s.next);
-    }
-    Step(s);
-    s.mask.swap(s.next);
-    std::copy(s.x.begin(), s.x.end(), x.begin());
+    SelectMask(s, round, mask);
   }
+  bool VoteRound(uint32_t round) const { return round % o_.mask_reuse == 0; }
 
   // A vote (at most k indices) or the mask (exactly k) that `from` sent in this phase; false
   // when it was lost (injected faults).
@@ -714,11 +521,256 @@ class MajorityVote final : public Algorithm {
   std::unique_ptr<Algorithm> average_;
 };
 
+// vote.mode = server: phase 0 votes go to the server, 1 the server sends the mask, 2 workers
+// send their values on it, 3 the server sends the mean back.
+class ServerVote final : public VoteCore {
+ public:
+  using VoteCore::VoteCore;
+  int phases() const override { return 4; }
+  enum Phase { kVotes = 0, kMask = 1, kValues = 2, kMean = 3 };
+
+  void send(int phase, uint32_t round, int node, std::span<float> x) override {
+    State& s = nodes_[node];
+    const int server = o_.server;
+    comm::FrameHeader h = Header(round, node, phase);
+    switch (phase) {
+      case kVotes:
+        RescaleMemory(s, round);
+        Accumulate(s, x);
+        if (!VoteRound(round)) return;
+        Vote(s);
+        if (node == server) return;
+        EncodeIndexSet(s, s.vote, h);
+        h.receiver = server;
+        ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
+        return;
+      case kMask:
+        if (!VoteRound(round) || node != server) return;
+        EncodeIndexSet(s, s.mask, h);
+        Broadcast(h, server,
+                  [&](const comm::FrameHeader& g) { return comm::EncodeFrame(g, s.bytes); });
+        return;
+      case kValues:
+        if (s.mask.empty()) return;  // a worker that missed the mask sits out
+        Gather(s);
+        if (node == server) return;
+        h.receiver = server;
+        if (!lossy_) {
+          ctx_.transport->send(comm::EncodeDenseF32(h, s.vals));
+          return;
+        }
+        // What rounding takes from the values stays in the accumulator (Apply).
+        Round(s.vals, s, h);
+        ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
+        for (uint32_t k = 0; k < k_; ++k) s.resid[k] = s.vals[k] - s.resid[k];
+        return;
+      case kMean:
+        if (node != server || s.mask.empty()) return;
+        if (!lossy_) {
+          Broadcast(h, server,
+                    [&](const comm::FrameHeader& g) { return comm::EncodeDenseF32(g, s.vals); });
+          return;
+        }
+        s.bytes.clear();
+        AppendRoundedMean(s);
+        RoundedHeader(h);
+        Broadcast(h, server,
+                  [&](const comm::FrameHeader& g) { return comm::EncodeFrame(g, s.bytes); });
+        return;
+    }
+  }
+
+  void receive(int phase, uint32_t round, int node, std::span<float> x) override {
+    State& s = nodes_[node];
+    const int server = o_.server;
+    switch (phase) {
+      case kVotes:
+        if (VoteRound(round) && node == server) TallyVotes(s, node, round, s.mask);
+        return;
+      case kMask:
+        if (!VoteRound(round) || node == server) return;
+        // Without the mask a worker sits out until the next voting round.
+        if (!TakeIndexSet(node, server, round, kMask, k_, /*exact=*/true, s.mask)) s.mask.clear();
+        return;
+      case kValues:
+        if (node == server && !s.mask.empty()) Average(s, node, round);
+        return;
+      case kMean:
+        if (node != server) {
+          const auto m = TakeValues(node, server, round, kMean);
+          // A worker that misses the mean keeps its accumulator: its model lags this round.
+          if (!m || s.mask.empty()) return;
+          if (lossy_) {
+            DecodeRounded(*m, server, round, s.vals);
+          } else if (k_) {
+            std::memcpy(s.vals.data(), m->body.data(), 4ull * k_);
+          }
+        }
+        Apply(s, x);
+        return;
+    }
+  }
+
+ private:
+  // The server: the mean of the value vectors that arrived, in node order (its own in its place).
+  void Average(State& s, int node, uint32_t round) const {
+    std::vector<double>& sum = s.sum;
+    sum.assign(k_, 0.0);
+    int got = 0;
+    for (int from = 0; from < ctx_.nodes; ++from) {
+      if (from == node) {
+        for (uint32_t k = 0; k < k_; ++k) sum[k] += s.vals[k];
+        ++got;
+        continue;
+      }
+      const auto m = TakeValues(node, from, round, kValues);
+      if (!m) continue;
+      if (lossy_) {
+        DecodeRounded(*m, from, round, s.resid);
+        for (uint32_t k = 0; k < k_; ++k) sum[k] += s.resid[k];
+      } else {
+        for (uint32_t k = 0; k < k_; ++k) sum[k] += comm::DenseF32At(m->body, k);
+      }
+      ++got;
+    }
+    for (uint32_t k = 0; k < k_; ++k) s.vals[k] = static_cast<float>(sum[k] / got);
+  }
+};
+
+// vote.mode = all_to_all: phase 0 every node sends its vote to every other node and tallies
+// them all; phases 1-2 are the exact all-reduce of the values on the mask.
+class AllToAllVote final : public VoteCore {
+ public:
+  using VoteCore::VoteCore;
+  int phases() const override { return 3; }
+
+  void send(int phase, uint32_t round, int node, std::span<float> x) override {
+    State& s = nodes_[node];
+    if (phase > 0) {
+      if (phase == 1) Gather(s);
+      average_->send(phase - 1, round, node, s.vals);
+      return;
+    }
+    RescaleMemory(s, round);
+    Accumulate(s, x);
+    if (!VoteRound(round)) return;
+    Vote(s);
+    comm::FrameHeader h = Header(round, node, phase);
+    EncodeIndexSet(s, s.vote, h);
+    Broadcast(h, node, [&](const comm::FrameHeader& g) { return comm::EncodeFrame(g, s.bytes); });
+  }
+
+  void receive(int phase, uint32_t round, int node, std::span<float> x) override {
+    State& s = nodes_[node];
+    if (phase == 0) {
+      if (VoteRound(round)) TallyVotes(s, node, round, s.mask);
+      return;
+    }
+    average_->receive(phase - 1, round, node, s.vals);
+    if (phase == 2) Apply(s, x);
+  }
+};
+
+// vote.pipeline (server mode): two exchanges per round. Phase 0: a worker sends [values on the
+// current mask][vote for the next]; phase 1: the server sends [mean][next mask].
+class PipelinedVote final : public VoteCore {
+ public:
+  using VoteCore::VoteCore;
+  int phases() const override { return 2; }
+  // vote.pipeline, phase 0: values on the current mask, then the vote for the next one.
+  // Phase 1 (server): the mean on the current mask, then the next mask.
+  void send(int phase, uint32_t round, int node, std::span<float> x) override {
+    State& s = nodes_[node];
+    const int server = o_.server;
+    comm::FrameHeader h = Header(round, node, phase);
+    h.codec = static_cast<uint8_t>(comm::Codec::kControl);
+    h.dimension = Dim();
+    s.bytes.clear();
+    if (phase == 0) {
+      RescaleMemory(s, round);
+      Accumulate(s, x);
+      if (!s.mask.empty()) {
+        Gather(s);
+        if (node != server) {  // rounded values; what rounding took stays (Release)
+          AppendRounded(s.vals, s);
+          for (uint32_t k = 0; k < k_; ++k) s.resid[k] = s.vals[k] - s.resid[k];
+        }
+        Release(s);  // the values have left: the vote sees what remains
+      }
+      // The mask is used one local step later: vote on the accumulator as that step will
+      // leave it, predicted by this round's change (which a coordinate just sent needs to
+      // be chosen again at once).
+      s.ahead.resize(Dim());
+      for (size_t k = 0; k < x.size(); ++k)
+        s.ahead[k] = s.a[k] + (s.u.empty() ? x[k] - s.x[k] : s.u[k]);
+      Vote(s, s.ahead);
+      if (node == server) return;
+      compress::EncodeIndices(s.vote, Dim(), ctx_.compressor.index_codec, s.bytes);
+      h.count = static_cast<uint32_t>(s.vote.size());
+      h.receiver = server;
+      ctx_.transport->send(comm::EncodeFrame(h, s.bytes));
+      return;
+    }
+    if (node != server) return;
+    if (!s.mask.empty()) {
+      if (lossy_) {
+        AppendRoundedMean(s);
+      } else {
+        compress::EncodeValues(s.vals, values_, nullptr, s.bytes);
+      }
+    }
+    compress::EncodeIndices(s.next, Dim(), ctx_.compressor.index_codec, s.bytes);
+    h.count = k_;
+    Broadcast(h, server, [&](const comm::FrameHeader& g) { return comm::EncodeFrame(g, s.bytes); });
+  }
+
+  void receive(int phase, uint32_t round, int node, std::span<float> x) override {
+    State& s = nodes_[node];
+    const int server = o_.server;
+    if (phase == 0) {
+      if (node != server) return;
+      s.tally.assign(Dim(), 0);
+      for (uint32_t k : s.vote) ++s.tally[k];
+      std::vector<double>& sum = s.sum;
+      sum.assign(s.mask.empty() ? 0 : k_, 0.0);
+      for (uint32_t k = 0; k < sum.size(); ++k) sum[k] = s.vals[k];
+      for (int from = 0; from < ctx_.nodes; ++from) {
+        if (from == node) continue;
+        const detail::Message m = *Take(node, from, round, 0, comm::Codec::kControl, Dim());
+        ByteReader in(m.body, "majority_vote: values and vote");
+        if (!s.mask.empty()) {
+          compress::DecodeValues(in, k_, s.resid);
+          for (uint32_t k = 0; k < k_; ++k) sum[k] += s.resid[k];
+        }
+        ReadIndexSet(in, from, round, m.count, kv_, /*exact=*/false, s.idx);
+        for (uint32_t k : s.idx) ++s.tally[k];
+      }
+      for (uint32_t k = 0; k < sum.size(); ++k) s.vals[k] = static_cast<float>(sum[k] / ctx_.nodes);
+      SelectMask(s, round, s.next);
+      return;
+    }
+    if (node != server) {
+      const detail::Message m = *Take(node, server, round, 1, comm::Codec::kControl, Dim());
+      ByteReader in(m.body, "majority_vote: mean and mask");
+      if (!s.mask.empty()) compress::DecodeValues(in, k_, s.vals);
+      ReadIndexSet(in, server, round, m.count, k_, /*exact=*/true, s.next);
+    }
+    Step(s);
+    s.mask.swap(s.next);
+    std::copy(s.x.begin(), s.x.end(), x.begin());
+  }
+};
+
 }  // namespace
 
 AlgorithmPlugin MajorityVotePlugin() {
   AlgorithmPlugin p;
-  p.make = [](const AlgorithmContext& ctx) { return std::make_unique<MajorityVote>(ctx); };
+  p.make = [](const AlgorithmContext& ctx) -> std::unique_ptr<Algorithm> {
+    const VoteOptions o = ctx.options_or_default<VoteOptions>();
+    if (o.mode == VoteOptions::Mode::kAllToAll) return std::make_unique<AllToAllVote>(ctx);
+    if (o.pipeline) return std::make_unique<PipelinedVote>(ctx);
+    return std::make_unique<ServerVote>(ctx);
+  };
   p.traits.mixes_models = false;  // its messages are the local steps' updates
   p.keys = VoteKeys();
   p.parse = ParseVoteOptions;
