@@ -226,6 +226,8 @@ namespace {
 // compression parameters only when something is compressed, a partitioner's, topology's or
 // dataset's parameters only for that one.
 bool Relevant(const Config& c, const std::string& key) {
+  const algo::AlgorithmTraits& traits = algo::GetAlgorithm(c.get_string("algorithm.name")).traits;
+  if (key.rfind("algorithm.gamma", 0) == 0) return traits.tunes_gamma;
   // An algorithm's own keys say something only for that algorithm.
   for (const auto* entry : algo::AlgorithmRegistry().entries())
     for (const OptionSpec& spec : entry->value.keys)
