@@ -7,9 +7,7 @@
 
 #include "internal.h"
 #include "murmur/algo/kernels.h"
-#include "murmur/algo/tune_gamma.h"
 #include "murmur/comm/faults.h"
-#include "murmur/core/log.h"
 #include "murmur/core/thread_pool.h"
 
 namespace murmur::algo {
@@ -185,22 +183,7 @@ const AlgorithmPlugin& GetAlgorithm(const std::string& name) {
 std::unique_ptr<Algorithm> MakeAlgorithm(const std::string& name, const AlgorithmContext& ctx) {
   const AlgorithmPlugin& plugin = GetAlgorithm(name);
   MURMUR_ASSERT(ctx.topology && ctx.transport && ctx.nodes == ctx.topology->nodes());
-  if (plugin.traits.tunes_gamma)
-    MURMUR_CHECK(ConfigError, std::isfinite(ctx.gamma) && ctx.gamma >= 0.0 && ctx.gamma <= 1.0,
-                 "algorithm.gamma: must be in [0, 1] (0 = tune automatically), got ", ctx.gamma);
-  if (!plugin.traits.tunes_gamma || ctx.gamma != 0.0) return plugin.make(ctx);
-  // Set-up step: gamma = 0 means "tune it" (tune_gamma.h); the algorithm gets the result.
-  TuneGammaOptions t;
-  t.algorithm = name == "choco" ? "choco" : "sparse_push";
-  t.dim = std::min<int64_t>(ctx.dim, 4096);
-  t.steps_per_octave = ctx.gamma_steps_per_octave;
-  AlgorithmContext tuned = ctx;
-  tuned.gamma = BestGamma(TuneGamma(ctx, t));
-  LogInfo(name, ": gamma tuned to ", tuned.gamma, " (compressed gossip on ", t.dim,
-          "-dimensional Gaussian vectors: the largest gamma within ", kGammaErrorSlack,
-          "x of the smallest error after ", t.rounds, " rounds that is still stable after ",
-          t.stability_rounds, "; set algorithm.gamma to fix it)");
-  return plugin.make(tuned);
+  return plugin.make(ctx);
 }
 
 }  // namespace murmur::algo

@@ -70,7 +70,10 @@
 #include "internal.h"
 #include "messages.h"
 #include "murmur/algo/algorithm.h"
+#include "murmur/algo/compressed_gossip.h"
 #include "murmur/algo/kernels.h"
+#include "murmur/algo/tune_gamma.h"
+#include "murmur/core/log.h"
 
 namespace murmur::algo {
 namespace {
@@ -109,12 +112,13 @@ class CompressedGossip final : public Algorithm {
  public:
   CompressedGossip(const AlgorithmContext& ctx, Kind kind)
       : ctx_(ctx),
+        o_(ctx.options_or_default<GossipOptions>()),
         kind_(kind),
         push_sum_(kind != Kind::kChoco),
         per_edge_(ctx.topology->time_varying() || ctx.transport->faulty()),
         nodes_(ctx.nodes) {
     const char* name = KindName(kind);
-    if (ctx.copies_from_initial && !ctx.initial_model.empty()) {
+    if (o_.copies_from_initial && !ctx.initial_model.empty()) {
       MURMUR_CHECK(ConfigError, static_cast<int64_t>(ctx.initial_model.size()) == ctx.dim, name,
                    ": initial model of ", ctx.initial_model.size(), " values for dimension ",
                    ctx.dim);
@@ -132,15 +136,15 @@ class CompressedGossip final : public Algorithm {
                             "directed ones");
     }
     if (kind == Kind::kScsp) {
-      MURMUR_CHECK(ConfigError, ctx.average_every > 0 || ctx.final_average,
+      MURMUR_CHECK(ConfigError, o_.average_every > 0 || o_.final_average,
                    "algorithm.average_every / algorithm.final_average: scsp with no averaging "
                    "is sparse_push; set one of them");
-      MURMUR_CHECK(ConfigError, !ctx.final_average || ctx.rounds > 0,
+      MURMUR_CHECK(ConfigError, !o_.final_average || ctx.rounds > 0,
                    "scsp: final averaging needs the number of rounds (run.rounds)");
       averager_ = detail::MakeExactAverage(ctx, 1);
     }
-    // gamma = 0 ("tune it") was resolved by MakeAlgorithm before construction.
-    gamma_ = ctx.gamma;
+    // gamma = 0 ("tune it") was resolved by the plugin before construction.
+    gamma_ = o_.gamma;
     MURMUR_CHECK(ConfigError, std::isfinite(gamma_) && gamma_ > 0.0 && gamma_ <= 1.0,
                  "algorithm.gamma: must be in (0, 1], got ", gamma_);
     // Union of out- and in-peers over the period: the edges that carry copies.
@@ -331,8 +335,8 @@ class CompressedGossip final : public Algorithm {
   bool averaging(uint32_t round) const {
     if (!averager_) return false;
     const int64_t r = static_cast<int64_t>(round) + 1;
-    return (ctx_.average_every > 0 && r % ctx_.average_every == 0) ||
-           (ctx_.final_average && r == ctx_.rounds);
+    return (o_.average_every > 0 && r % o_.average_every == 0) ||
+           (o_.final_average && r == ctx_.rounds);
   }
 
   // After an exact average: xs holds the mean (identical on every node).
@@ -348,6 +352,7 @@ class CompressedGossip final : public Algorithm {
   }
 
   AlgorithmContext ctx_;
+  GossipOptions o_;
   Kind kind_;
   bool push_sum_, per_edge_;
   double gamma_ = 1.0;
@@ -360,16 +365,74 @@ class CompressedGossip final : public Algorithm {
 }  // namespace
 
 namespace {
+
+constexpr EnumNames<bool, 2> kCopyStartNames = {{{true, "initial_model"}, {false, "zero"}}};
+
+std::vector<OptionSpec> GossipKeys() {
+  const GossipOptions d;
+  return {
+      FloatOption("algorithm.gamma", d.gamma, 0, 1,
+                  "choco/sparse_push/scsp: consensus step size; 0 = tune it automatically at "
+                  "start (compressed gossip on Gaussian vectors, as `murmur tune-gamma`: the "
+                  "largest gamma that stays stable for 2000 rounds among those near the smallest "
+                  "200-round error)"),
+      IntOption("algorithm.gamma_steps_per_octave", d.gamma_steps_per_octave, 1, 8,
+                "choco/sparse_push/scsp with algorithm.gamma = 0: steps per octave of the tuner's "
+                "log grid 1 ... 2^-10 (1: powers of 2; 2: also 2^-0.5, 2^-1.5, ..., which finds a "
+                "stable gamma closer to the stability edge, at twice the tuning time)"),
+      IntOption("algorithm.average_every", d.average_every, 0, 1e9,
+                "scsp: exact global average (one all-reduce) every N rounds; 0 = never"),
+      BoolOption("algorithm.final_average", d.final_average,
+                 "scsp: exact global average after the last round"),
+      EnumOption("algorithm.copy_start", d.copies_from_initial, kCopyStartNames,
+                 "choco/sparse_push/scsp: where the public copies start: initial_model (the "
+                 "common initial model; the same algorithm on x - x0) or zero (as in the papers)"),
+  };
+}
+
+std::any ParseGossipOptions(const OptionReader& c) {
+  GossipOptions o;
+  o.gamma = c.get_double("algorithm.gamma");
+  o.gamma_steps_per_octave = static_cast<int>(c.get_int("algorithm.gamma_steps_per_octave"));
+  o.average_every = c.get_int("algorithm.average_every");
+  o.final_average = c.get_bool("algorithm.final_average");
+  o.copies_from_initial = c.get_enum("algorithm.copy_start", kCopyStartNames);
+  return o;
+}
+
+// Set-up: gamma = 0 means "tune it" (tune_gamma.h); the algorithm is handed the result.
+AlgorithmContext WithGamma(const AlgorithmContext& ctx, Kind kind) {
+  GossipOptions o = ctx.options_or_default<GossipOptions>();
+  MURMUR_CHECK(ConfigError, std::isfinite(o.gamma) && o.gamma >= 0.0 && o.gamma <= 1.0,
+               "algorithm.gamma: must be in [0, 1] (0 = tune automatically), got ", o.gamma);
+  if (o.gamma != 0.0) return ctx;
+  TuneGammaOptions t;
+  t.algorithm = kind == Kind::kChoco ? "choco" : "sparse_push";
+  t.dim = std::min<int64_t>(ctx.dim, 4096);
+  t.steps_per_octave = o.gamma_steps_per_octave;
+  o.gamma = BestGamma(TuneGamma(ctx, t));
+  LogInfo(KindName(kind), ": gamma tuned to ", o.gamma, " (compressed gossip on ", t.dim,
+          "-dimensional Gaussian vectors: the largest gamma within ", kGammaErrorSlack,
+          "x of the smallest error after ", t.rounds, " rounds that is still stable after ",
+          t.stability_rounds, "; set algorithm.gamma to fix it)");
+  AlgorithmContext tuned = ctx;
+  tuned.options = o;
+  return tuned;
+}
+
 AlgorithmPlugin CompressedGossipPlugin(Kind kind) {
   AlgorithmPlugin p;
   p.make = [kind](const AlgorithmContext& ctx) {
-    return std::make_unique<CompressedGossip>(ctx, kind);
+    return std::make_unique<CompressedGossip>(WithGamma(ctx, kind), kind);
   };
   p.traits.compressed = true;
   p.traits.tunes_gamma = true;
   p.traits.directed_graphs = kind != Kind::kChoco;  // push-sum
+  p.keys = GossipKeys();
+  p.parse = ParseGossipOptions;
   return p;
 }
+
 }  // namespace
 
 AlgorithmPlugin ChocoPlugin() { return CompressedGossipPlugin(Kind::kChoco); }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "murmur/algo/compressed_gossip.h"
 #include "murmur/algo/kernels.h"
 #include "murmur/compress/codecs.h"
 #include "murmur/core/check.h"
@@ -52,7 +53,9 @@ std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaO
   for (double gamma : grid) {
     AlgorithmContext c = ctx;
     c.dim = o.dim;
-    c.gamma = gamma;
+    GossipOptions g = ctx.options_or_default<GossipOptions>();
+    g.gamma = gamma;
+    c.options = g;
     c.compressor.segments.clear();
     // A lossless value codec changes bytes, not values: the gossip is the f32 one, faster.
     if (compress::LosslessValueCodec(c.compressor.value_codec))

@@ -165,11 +165,6 @@ algo::AlgorithmContext AlgorithmContextFrom(const Config& c, std::vector<int64_t
   a.learning_rate = [schedule = RunSettingsFrom(c).lr](int64_t round) {
     return schedule.at(round);
   };
-  a.gamma = c.get_double("algorithm.gamma");
-  a.gamma_steps_per_octave = static_cast<int>(c.get_int("algorithm.gamma_steps_per_octave"));
-  a.average_every = c.get_int("algorithm.average_every");
-  a.final_average = c.get_bool("algorithm.final_average");
-  a.copies_from_initial = c.get_string("algorithm.copy_start") == "initial_model";
   const algo::AlgorithmPlugin& plugin = algo::GetAlgorithm(algo_name);
   if (plugin.parse) a.options = plugin.parse(c);
   a.segments = std::move(segments);

@@ -226,12 +226,15 @@ namespace {
 // compression parameters only when something is compressed, a partitioner's, topology's or
 // dataset's parameters only for that one.
 bool Relevant(const Config& c, const std::string& key) {
-  const algo::AlgorithmTraits& traits = algo::GetAlgorithm(c.get_string("algorithm.name")).traits;
-  if (key.rfind("algorithm.gamma", 0) == 0) return traits.tunes_gamma;
-  // An algorithm's own keys say something only for that algorithm.
+  // An algorithm's own keys say something only for the algorithms that own them.
+  bool owned = false;
   for (const auto* entry : algo::AlgorithmRegistry().entries())
     for (const OptionSpec& spec : entry->value.keys)
-      if (spec.key == key) return entry->name == c.get_string("algorithm.name");
+      if (spec.key == key) {
+        if (entry->name == c.get_string("algorithm.name")) return true;
+        owned = true;
+      }
+  if (owned) return false;
   if (key.rfind("compression.", 0) == 0 && key != "compression.name")
     return c.get_string("compression.name") != "none";
   const std::string& partition = c.get_string("partition.name");

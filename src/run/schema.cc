@@ -120,21 +120,6 @@ std::vector<KeySpec> Build() {
 
       S("algorithm.name", "dpsgd", "decentralized algorithm",
         [] { return algo::AlgorithmRegistry().names(); }),
-      F("algorithm.gamma", 0.0, 0, 1,
-        "choco/sparse_push/scsp: consensus step size; 0 = tune it automatically at start "
-        "(compressed gossip on Gaussian vectors, as `murmur tune-gamma`: the largest gamma "
-        "that stays stable for 2000 rounds among those near the smallest 200-round error)"),
-      I("algorithm.gamma_steps_per_octave", 1, 1, 8,
-        "choco/sparse_push/scsp with algorithm.gamma = 0: steps per octave of the tuner's log "
-        "grid 1 ... 2^-10 (1: powers of 2; 2: also 2^-0.5, 2^-1.5, ..., which finds a stable "
-        "gamma closer to the stability edge, at twice the tuning time)"),
-      I("algorithm.average_every", 0, 0, 1e9,
-        "scsp: exact global average (one all-reduce) every N rounds; 0 = never"),
-      B("algorithm.final_average", true, "scsp: exact global average after the last round"),
-      S("algorithm.copy_start", "initial_model",
-        "choco/sparse_push/scsp: where the public copies start: initial_model (the common "
-        "initial model; the same algorithm on x - x0) or zero (as in the papers)",
-        Fixed({"initial_model", "zero"})),
 
       S("compression.name", "none",
         "message compressor for algorithms that compress (none = full precision)",
@@ -243,9 +228,12 @@ const std::vector<KeySpec>& Schema() {
     // Every algorithm's own section, before the compression keys.
     auto at = std::find_if(keys.begin(), keys.end(),
                            [](const KeySpec& k) { return k.key == "compression.name"; });
+    // (once each: choco, sparse_push and scsp share theirs).
     for (const auto* entry : algo::AlgorithmRegistry().entries())
-      at = keys.insert(at, entry->value.keys.begin(), entry->value.keys.end()) +
-           static_cast<std::ptrdiff_t>(entry->value.keys.size());
+      for (const KeySpec& spec : entry->value.keys)
+        if (std::none_of(keys.begin(), keys.end(),
+                         [&](const KeySpec& k) { return k.key == spec.key; }))
+          at = keys.insert(at, spec) + 1;
     return keys;
   }();
   return schema;

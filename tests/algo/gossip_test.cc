@@ -9,6 +9,7 @@
 #include "../../src/algo/messages.h"
 #include "algo/harness.h"
 #include "error_text.h"
+#include "murmur/algo/compressed_gossip.h"
 #include "murmur/algo/kernels.h"
 #include "murmur/algo/majority_vote.h"
 #include "murmur/algo/tune_gamma.h"
@@ -19,11 +20,20 @@ namespace {
 using testing::Sim;
 using testing::Topo;
 
+// choco / sparse_push / scsp's options with this gamma (0 = tune), changed by `more`.
+void Gossip(AlgorithmContext& c, double gamma,
+            const std::function<void(GossipOptions&)>& more = {}) {
+  GossipOptions o = c.options_or_default<GossipOptions>();
+  o.gamma = gamma;
+  if (more) more(o);
+  c.options = o;
+}
+
 auto Compression(const std::string& name, double ratio, double gamma) {
   return [=](AlgorithmContext& c) {
     c.compression = name;
     c.compressor.ratio = ratio;
-    c.gamma = gamma;
+    Gossip(c, gamma);
   };
 }
 
@@ -227,9 +237,10 @@ TEST(Scsp, AveragesExactlyOnItsRoundsAndAfterTheLast) {
   Sim s("scsp", Topo("one_peer_exponential", n), 50, 6, [](AlgorithmContext& c) {
     c.compression = "topk";
     c.compressor.ratio = 0.1;
-    c.gamma = 0.5;
-    c.average_every = 4;
-    c.final_average = true;
+    Gossip(c, 0.5, [](GossipOptions& o) {
+      o.average_every = 4;
+      o.final_average = true;
+    });
     c.rounds = 10;
   });
   EXPECT_EQ(s.algorithm->phases(), 3);
@@ -251,9 +262,10 @@ TEST(Scsp, AveragesExactlyOnItsRoundsAndAfterTheLast) {
   }
   EXPECT_THROW(Sim("scsp", Topo("directed_ring", 4), 10, 1,
                    [](AlgorithmContext& c) {
-                     c.average_every = 0;
-                     c.final_average = false;
-                     c.gamma = 1;
+                     Gossip(c, 1, [](GossipOptions& o) {
+                       o.average_every = 0;
+                       o.final_average = false;
+                     });
                    }),
                ConfigError);
 }
@@ -265,9 +277,10 @@ TEST(Scsp, StaysConsistentAfterAveraging) {
   Sim s("scsp", Topo("one_peer_exponential", 8), 40, 6, [](AlgorithmContext& c) {
     c.compression = "topk";
     c.compressor.ratio = 0.2;
-    c.gamma = 0.5;
-    c.average_every = 5;
-    c.final_average = false;
+    Gossip(c, 0.5, [](GossipOptions& o) {
+      o.average_every = 5;
+      o.final_average = false;
+    });
   });
   for (uint32_t r = 0; r < 5; ++r) s.round(r, pool, true);
   ExpectMassPreserved(s, pool, 4, "scsp after an average");
@@ -371,7 +384,7 @@ TEST(TuneGamma, AHalfOctaveGridFindsAStableGammaBetweenThePowersOfTwo) {
   // An automatic gamma (algorithm.gamma = 0) uses the option.
   Sim s("choco", Topo("ring", 8), 256, 1, [](AlgorithmContext& c) {
     Compression("topk", 0.03, 0.0)(c);
-    c.gamma_steps_per_octave = 2;
+    Gossip(c, 0.0, [](GossipOptions& o) { o.gamma_steps_per_octave = 2; });
   });
   EXPECT_EQ(s.algorithm->resolved_parameters()[0].second, t[7].gamma);
   o.steps_per_octave = 0;
@@ -540,7 +553,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{"scsp", "directed_ring",
                                 [](AlgorithmContext& c) {
                                   Compression("topk", 0.1, 0.5)(c);
-                                  c.average_every = 7;
+                                  Gossip(c, 0.5, [](GossipOptions& o) { o.average_every = 7; });
                                   c.rounds = 30;
                                 }},
                       FaultCase{"relaysum", "double_binary_tree", FaultInit},

@@ -57,22 +57,12 @@ struct AlgorithmContext {
   // The learning rate of a round (train.*), for algorithms whose state carries it; empty when
   // the caller has no schedule.
   std::function<double(int64_t round)> learning_rate;
-  // Consensus step size of choco / sparse_push / scsp, in (0, 1]. 0 = tuned by MakeAlgorithm
-  // before the algorithm is built, by compressed gossip on Gaussian vectors (tune_gamma.h).
-  double gamma = 0.0;
-  // Steps per octave of the tuner's log grid of gamma (algorithm.gamma_steps_per_octave).
-  int gamma_steps_per_octave = 1;
-  // scsp: exact global average of the models every N rounds (0 = never) and after the last
-  // round. Each average costs one all-reduce: 2 (n-1)/n * 4d payload bytes per node.
-  int64_t average_every = 0;
-  bool final_average = true;
   // The vector every node starts from, when they all start from the same one (the runner's
-  // common initial model); empty otherwise. choco / sparse_push / scsp start their public
-  // copies from it when copies_from_initial is set (else from 0, as in the papers).
+  // common initial model); empty otherwise.
   std::span<const float> initial_model;
-  bool copies_from_initial = true;
   // The algorithm's own options (its registry entry's parse() made them from its keys): a
-  // RelayOptions for relaysum, a VoteOptions for majority_vote, ...; empty = its defaults.
+  // RelayOptions for relaysum, a VoteOptions for majority_vote, a GossipOptions for choco,
+  // sparse_push and scsp, ...; empty = its defaults.
   std::any options;
   template <typename T>
   T options_or_default() const;
@@ -166,8 +156,8 @@ struct AlgorithmPlugin {
 
 const Registry<AlgorithmPlugin>& AlgorithmRegistry();
 const AlgorithmPlugin& GetAlgorithm(const std::string& name);
-// Builds the named algorithm; first, for an algorithm that tunes_gamma and gets gamma = 0,
-// tunes gamma (tune_gamma.h) and hands the result to it.
+// Builds the named algorithm with its plugin's factory (which runs the algorithm's set-up
+// steps first: choco / sparse_push / scsp tune gamma when it is 0).
 std::unique_ptr<Algorithm> MakeAlgorithm(const std::string& name, const AlgorithmContext& ctx);
 
 // The built-ins (each in its own .cc; registered in algorithm.cc).

@@ -54,7 +54,8 @@ struct GammaResult {
   bool stable = true;
 };
 
-// ctx supplies the topology, compression and seed (ctx.dim and ctx.gamma are ignored).
+// ctx supplies the topology, compression and seed (ctx.dim and the gamma of its options are
+// ignored).
 std::vector<GammaResult> TuneGamma(const AlgorithmContext& ctx, const TuneGammaOptions& options);
 // Errors within this factor of the smallest count as equally good.
 inline constexpr double kGammaErrorSlack = 2.0;
