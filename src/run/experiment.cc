@@ -21,7 +21,6 @@
 #include "murmur/comm/cluster.h"
 #include "murmur/comm/network_model.h"
 #include "murmur/comm/transport.h"
-#include "murmur/compress/codecs.h"
 #include "murmur/core/coding.h"
 #include "murmur/core/log.h"
 #include "murmur/core/state_io.h"
