@@ -1,7 +1,6 @@
 #include "murmur/algo/algorithm.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <vector>
 

@@ -204,7 +204,9 @@ class Jwins final : public Algorithm {
                  node, " has ", b.size(), " bytes");
     std::vector<uint32_t> count(L);
     std::memcpy(count.data(), b.data(), L * 4);
-    tally_.add(node, count, o_.share_counts == JwinsOptions::ShareCounts::kPerNode);
+    tally_.add(count);
+    if (o_.share_counts == JwinsOptions::ShareCounts::kPerNode)
+      remote_counts_[node] = std::move(count);
     if (acc) {
       std::vector<float>& a = remote_acc_[node];
       a.resize(L);
@@ -215,12 +217,15 @@ class Jwins final : public Algorithm {
   std::vector<OutputFile> outputs() const override {
     const size_t L = wt_.coefficient_count();
     const bool per_node = o_.share_counts == JwinsOptions::ShareCounts::kPerNode;
-    ShareTally tally = tally_;
+    ShareTally tally = tally_;  // the other ranks' nodes, then this process's
+    std::map<int, const std::vector<uint32_t>*> columns;  // per_node: every node's counts
     std::map<int, const std::vector<float>*> accs;
+    for (const auto& [i, c] : remote_counts_) columns[i] = &c;
     for (const auto& [i, a] : remote_acc_) accs[i] = &a;
     for (int i = 0; i < ctx_.nodes; ++i)
       if (ctx_.hosts(i)) {
-        tally.add(i, nodes_[i].count, per_node);
+        tally.add(nodes_[i].count);
+        if (per_node) columns[i] = &nodes_[i].count;
         accs[i] = &nodes_[i].acc;
       }
     MURMUR_ASSERT(tally.nodes == ctx_.nodes, "jwins: share counts of ", tally.nodes, " of ",
@@ -236,12 +241,12 @@ class Jwins final : public Algorithm {
     }
     std::ostringstream os;
     os << "coefficient,band,total,min_node,max_node";
-    for (const auto& [i, _] : tally.per_node) os << ",node_" << i;
+    for (const auto& [i, _] : columns) os << ",node_" << i;
     os << "\n";
     for (size_t k = 0; k < L; ++k) {
       os << k << "," << band[k] << "," << tally.total[k] << "," << tally.lo[k] << ","
          << tally.hi[k];
-      for (const auto& [_, c] : tally.per_node) os << "," << c[k];
+      for (const auto& [_, c] : columns) os << "," << (*c)[k];
       os << "\n";
     }
     std::vector<OutputFile> files;
@@ -270,14 +275,12 @@ class Jwins final : public Algorithm {
     Rng rng{1};
   };
 
-  // How often each coefficient was shared: summed, smallest and largest over the nodes, and
-  // (jwins.share_counts = per_node) every node's own column.
+  // How often each coefficient was shared: summed, smallest and largest over the nodes.
   struct ShareTally {
     int nodes = 0;
     std::vector<uint64_t> total;
     std::vector<uint32_t> lo, hi;
-    std::map<int, std::vector<uint32_t>> per_node;
-    void add(int node, std::span<const uint32_t> count, bool keep) {
+    void add(std::span<const uint32_t> count) {
       if (nodes++ == 0) {
         total.assign(count.size(), 0);
         lo.assign(count.size(), UINT32_MAX);
@@ -288,7 +291,6 @@ class Jwins final : public Algorithm {
         lo[k] = std::min(lo[k], count[k]);
         hi[k] = std::max(hi[k], count[k]);
       }
-      if (keep) per_node[node].assign(count.begin(), count.end());
     }
   };
 
@@ -297,8 +299,11 @@ class Jwins final : public Algorithm {
   compress::WaveletTransform wt_;
   compress::ValueOptions values_;
   std::vector<State> nodes_;
-  ShareTally tally_;                              // rank 0: the other ranks' nodes
-  std::map<int, std::vector<float>> remote_acc_;  // rank 0: their accumulators, when saved
+  // Rank 0: the other ranks' nodes' share counts (tallied; per node only for per_node) and
+  // accumulators (when saved).
+  ShareTally tally_;
+  std::map<int, std::vector<uint32_t>> remote_counts_;
+  std::map<int, std::vector<float>> remote_acc_;
 };
 
 }  // namespace

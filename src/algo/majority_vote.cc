@@ -415,6 +415,11 @@ class VoteCore : public Algorithm {
       ctx_.transport->send(encode(h));
     }
   }
+  // The same with `payload` as every frame's payload.
+  void BroadcastFrame(const comm::FrameHeader& h, int from,
+                      std::span<const uint8_t> payload) const {
+    Broadcast(h, from, [&](const comm::FrameHeader& g) { return comm::EncodeFrame(g, payload); });
+  }
   // Tallies this node's own vote and every vote that arrived in phase 0 (a lost vote is an
   // absent voter), then picks the mask.
   void TallyVotes(State& s, int node, uint32_t round, std::vector<uint32_t>& mask) const {
@@ -547,8 +552,7 @@ class ServerVote final : public VoteCore {
       case kMask:
         if (!VoteRound(round) || node != server) return;
         EncodeIndexSet(s, s.mask, h);
-        Broadcast(h, server,
-                  [&](const comm::FrameHeader& g) { return comm::EncodeFrame(g, s.bytes); });
+        BroadcastFrame(h, server, s.bytes);
         return;
       case kValues:
         if (s.mask.empty()) return;  // a worker that missed the mask sits out
@@ -574,8 +578,7 @@ class ServerVote final : public VoteCore {
         s.bytes.clear();
         AppendRoundedMean(s);
         RoundedHeader(h);
-        Broadcast(h, server,
-                  [&](const comm::FrameHeader& g) { return comm::EncodeFrame(g, s.bytes); });
+        BroadcastFrame(h, server, s.bytes);
         return;
     }
   }
@@ -657,7 +660,7 @@ class AllToAllVote final : public VoteCore {
     Vote(s);
     comm::FrameHeader h = Header(round, node, phase);
     EncodeIndexSet(s, s.vote, h);
-    Broadcast(h, node, [&](const comm::FrameHeader& g) { return comm::EncodeFrame(g, s.bytes); });
+    BroadcastFrame(h, node, s.bytes);
   }
 
   void receive(int phase, uint32_t round, int node, std::span<float> x) override {
@@ -721,7 +724,7 @@ class PipelinedVote final : public VoteCore {
     }
     compress::EncodeIndices(s.next, Dim(), ctx_.compressor.index_codec, s.bytes);
     h.count = k_;
-    Broadcast(h, server, [&](const comm::FrameHeader& g) { return comm::EncodeFrame(g, s.bytes); });
+    BroadcastFrame(h, server, s.bytes);
   }
 
   void receive(int phase, uint32_t round, int node, std::span<float> x) override {

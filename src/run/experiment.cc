@@ -229,7 +229,7 @@ class Experiment::Impl {
   nlohmann::ordered_json summary_head() const;
   void write_diverged_summary(int64_t round, const DivergenceError& e);
   nlohmann::ordered_json gather_final();
-  nlohmann::ordered_json timing(double wall) const;
+  nlohmann::ordered_json timing(double loop_s, double wall) const;
 
   const Config config_;
   const RunOptions options_;
@@ -840,8 +840,7 @@ nlohmann::ordered_json Experiment::Impl::gather_final() {
 
 // What this process measured (differs between any two runs) goes to timing.json, so that
 // summary.json depends on the config, seed and launch alone.
-nlohmann::ordered_json Experiment::Impl::timing(double wall) const {
-  const double loop_s = loop_before_ + Seconds(t_loop_, Clock::now()) - (eval_s_ - eval_before_);
+nlohmann::ordered_json Experiment::Impl::timing(double loop_s, double wall) const {
   nlohmann::ordered_json t;
   t["wall_seconds"] = wall;
   t["setup_seconds"] = setup_seconds_;
@@ -860,13 +859,14 @@ nlohmann::ordered_json Experiment::Impl::timing(double wall) const {
 RunResult Experiment::Impl::finish() {
   MURMUR_ASSERT(next_round_ == total_rounds() && last_eval_round_ == total_rounds() - 1);
   progress_->finish();
-  nlohmann::ordered_json t = timing(0.0);
+  // The rounds' time without evaluations, before the final gathers.
+  const double loop_s = loop_before_ + Seconds(t_loop_, Clock::now()) - (eval_s_ - eval_before_);
   const nlohmann::ordered_json per_rank = gather_final();
   RunResult res;
   res.out_dir = out_dir_;
   if (!root_) return res;
   const double wall = Seconds(t_start_, Clock::now());
-  t["wall_seconds"] = wall;
+  nlohmann::ordered_json t = timing(loop_s, wall);
   if (ranks_ > 1) t["per_rank"] = per_rank;
   double acc_min = 1.0, acc_max = 0.0, acc_mean = 0.0, loss_mean = 0.0;
   for (const NodeEval& e : node_eval_) {

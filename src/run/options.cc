@@ -126,6 +126,15 @@ double LearningRateSchedule::at(int64_t round) const {
   return v;
 }
 
+LearningRateSchedule LearningRateScheduleFrom(const Config& c) {
+  LearningRateSchedule s;
+  s.lr = c.get_double("train.lr");
+  s.warmup_rounds = c.get_int("train.warmup_rounds");
+  s.decay_rounds = c.get_int_list("train.lr_decay_rounds");
+  s.decay_factor = c.get_double("train.lr_decay_factor");
+  return s;
+}
+
 RunSettings RunSettingsFrom(const Config& c) {
   RunSettings s;
   s.nodes = static_cast<int>(c.get_int("run.nodes"));
@@ -135,10 +144,7 @@ RunSettings RunSettingsFrom(const Config& c) {
   s.algorithm = c.get_string("algorithm.name");
   s.local_steps = static_cast<int>(c.get_int("train.local_steps"));
   s.batch_size = static_cast<int>(c.get_int("train.batch_size"));
-  s.lr.lr = c.get_double("train.lr");
-  s.lr.warmup_rounds = c.get_int("train.warmup_rounds");
-  s.lr.decay_rounds = c.get_int_list("train.lr_decay_rounds");
-  s.lr.decay_factor = c.get_double("train.lr_decay_factor");
+  s.lr = LearningRateScheduleFrom(c);
   s.model_compute = c.get_string("network.compute") == "model";
   s.seconds_per_sample = c.get_double("network.seconds_per_sample");
   s.eval_every = c.get_int("output.eval_every");
@@ -162,7 +168,7 @@ algo::AlgorithmContext AlgorithmContextFrom(const Config& c, std::vector<int64_t
   a.compressor = CompressorOptionsFrom(c);
   // scsp's final average comes after the gossip-only rounds.
   a.rounds = c.get_int("run.rounds") + c.get_int("run.final_gossip_rounds");
-  a.learning_rate = [schedule = RunSettingsFrom(c).lr](int64_t round) {
+  a.learning_rate = [schedule = LearningRateScheduleFrom(c)](int64_t round) {
     return schedule.at(round);
   };
   const algo::AlgorithmPlugin& plugin = algo::GetAlgorithm(algo_name);

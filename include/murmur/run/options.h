@@ -35,6 +35,7 @@ struct LearningRateSchedule {
   double decay_factor = 0.1;  // applied at each of decay_rounds
   double at(int64_t round) const;
 };
+LearningRateSchedule LearningRateScheduleFrom(const Config& c);
 
 // The keys of the round loop itself: run.*, output.*, the training loop's train.* keys,
 // network.compute and comm.*.
