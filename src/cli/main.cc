@@ -89,6 +89,57 @@ struct RunCommand {
   }
 };
 
+struct EvaluateCommand {
+  CLI::App* app = nullptr;
+  std::string model_path, config_path, split = "test";
+  std::vector<std::string> sets;
+  bool json = false;
+
+  void add(CLI::App& parent) {
+    app = parent.add_subcommand("evaluate",
+                                "evaluate a saved model (RUN_DIR/model.pt, models/node_<i>.pt) "
+                                "on a dataset");
+    app->add_option("model", model_path, "the model file")->required();
+    app->add_option("--config,-c", config_path,
+                    "config giving the data and model keys (default: the config.toml of the "
+                    "run directory the model file is in)");
+    app->add_option("--set", sets, "override a key: --set data.name=mnist (repeatable)");
+    app->add_option("--split", split, "test or train")->check(CLI::IsMember({"test", "train"}));
+    app->add_flag("--json", json, "print the result as JSON");
+  }
+
+  int run() {
+    namespace fs = std::filesystem;
+    if (config_path.empty()) {
+      // RUN_DIR/model.pt or RUN_DIR/models/node_<i>.pt.
+      const fs::path dir = fs::path(model_path).parent_path();
+      for (const fs::path& c : {dir / "config.toml", dir.parent_path() / "config.toml"})
+        if (fs::is_regular_file(c)) {
+          config_path = c.string();
+          break;
+        }
+      if (config_path.empty())
+        throw murmur::ConfigError("murmur evaluate: " + model_path +
+                                  " is not in a run directory; give its config with --config");
+    }
+    murmur::run::Config cfg = murmur::run::Config::FromFile(config_path);
+    for (const auto& s : sets) cfg.set(s);
+    const murmur::run::SavedModelEval r =
+        murmur::run::EvaluateSavedModel(cfg, model_path, split == "train");
+    if (json)
+      std::printf(
+          "{\"model\": \"%s\", \"split\": \"%s\", \"samples\": %lld, \"params\": %lld, "
+          "\"loss\": %.9g, \"accuracy\": %.9g}\n",
+          model_path.c_str(), split.c_str(), static_cast<long long>(r.samples),
+          static_cast<long long>(r.params), r.loss, r.accuracy);
+    else
+      std::printf("%s on the %s split of %s (%lld samples): loss %.6g, accuracy %.6g\n",
+                  model_path.c_str(), split.c_str(), cfg.get_string("data.name").c_str(),
+                  static_cast<long long>(r.samples), r.loss, r.accuracy);
+    return 0;
+  }
+};
+
 struct SweepCommand {
   CLI::App* app = nullptr;
   std::string path;
@@ -341,6 +392,7 @@ int main(int argc, char** argv) {
   app.add_flag("--verbose,-v", verbose,
                "errors also name the source location that raised them (for bug reports)");
   RunCommand run;
+  EvaluateCommand evaluate;
   SweepCommand sweep;
   PlotCommand plot;
   CompareCommand compare;
@@ -348,6 +400,7 @@ int main(int argc, char** argv) {
   TuneGammaCli tune;
   BenchCli bench;
   run.add(app);
+  evaluate.add(app);
   sweep.add(app);
   plot.add(app);
   compare.add(app);
@@ -361,6 +414,7 @@ int main(int argc, char** argv) {
   return Guarded(
       [&] {
         if (*run.app) return run.run();
+        if (*evaluate.app) return evaluate.run();
         if (*sweep.app) return sweep.run();
         if (*plot.app) return plot.run();
         if (*compare.app) return compare.run();

@@ -163,7 +163,7 @@ DataSplits LoadIdxDir(const std::string& name, const std::string& dir) {
     d.width = static_cast<int>(im.dims[2]);
     d.num_classes = 10;
     d.pixels = std::move(im.data);
-    d.labels = std::move(lb.data);
+    d.labels.assign(lb.data.begin(), lb.data.end());
     for (int64_t i = 0; i < d.size; ++i)
       MURMUR_CHECK(DataError, d.labels[i] < 10, lpath, ": label ", int{d.labels[i]}, " at index ",
                    i, " outside [0, 10)");

@@ -110,7 +110,53 @@ std::vector<std::vector<int64_t>> Dirichlet(const Dataset& d, const PartitionOpt
               "partition.min_samples");
 }
 
+// Whole users, dealt round-robin to the nodes in a seeded random order.
+std::vector<std::vector<int64_t>> Natural(const Dataset& d, const PartitionOptions& o, Rng& rng) {
+  MURMUR_CHECK(ConfigError, !d.owners.empty(),
+               "partition.name: natural needs data with users "
+               "(data.name = leaf, or npy with train_owner.npy); dataset '",
+               d.name, "' has none");
+  std::vector<std::vector<int64_t>> by_user(d.users.size());
+  for (int64_t i = 0; i < d.size; ++i) by_user[d.owners[i]].push_back(i);
+  std::vector<int64_t> users;
+  for (size_t u = 0; u < by_user.size(); ++u)
+    if (!by_user[u].empty()) users.push_back(static_cast<int64_t>(u));
+  MURMUR_CHECK(ConfigError, static_cast<int64_t>(users.size()) >= o.nodes,
+               "partition.name: natural: the training set has ", users.size(), " users for ",
+               o.nodes, " nodes; every node needs at least one whole user (lower run.nodes)");
+  rng.shuffle(std::span<int64_t>(users));
+  std::vector<std::vector<int64_t>> parts(o.nodes);
+  for (size_t k = 0; k < users.size(); ++k) {
+    auto& p = parts[k % o.nodes];
+    const auto& samples = by_user[users[k]];
+    p.insert(p.end(), samples.begin(), samples.end());
+  }
+  return parts;
+}
+
 }  // namespace
+
+std::string UserMappingCsv(const Dataset& train, const std::vector<std::vector<int64_t>>& parts) {
+  std::vector<int> node(train.users.size(), -1);
+  std::vector<int64_t> count(train.users.size(), 0);
+  for (size_t i = 0; i < parts.size(); ++i)
+    for (int64_t s : parts[i]) {
+      node[train.owners[s]] = static_cast<int>(i);
+      ++count[train.owners[s]];
+    }
+  std::string out = "user,node,samples\n";
+  for (size_t u = 0; u < node.size(); ++u) {
+    if (node[u] < 0) continue;
+    std::string name = train.users[u];  // quoted when CSV needs it
+    if (name.find_first_of(",\"\n") != std::string::npos) {
+      std::string q = "\"";
+      for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      name = q + "\"";
+    }
+    out += name + "," + std::to_string(node[u]) + "," + std::to_string(count[u]) + "\n";
+  }
+  return out;
+}
 
 const Registry<Partitioner>& PartitionerRegistry() {
   static const Registry<Partitioner> registry = [] {
@@ -120,6 +166,10 @@ const Registry<Partitioner>& PartitionerRegistry() {
           Shards);
     r.add("dirichlet", "per-class proportions drawn from Dir(partition.alpha): label skew",
           Dirichlet);
+    r.add("natural",
+          "whole users of the data (LEAF users, npy train_owner.npy) dealt round-robin to the "
+          "nodes in a seeded random order; the mapping is written to users.csv",
+          Natural);
     return r;
   }();
   return registry;
@@ -142,6 +192,10 @@ NodeLoader::NodeLoader(const Dataset& data, std::vector<int64_t> indices, Rng rn
 }
 
 void NodeLoader::next_batch(int batch, float* x, int64_t* y) {
+  data_.gather(next_indices(batch), x, y);
+}
+
+std::span<const int64_t> NodeLoader::next_indices(int batch) {
   batch_idx_.resize(batch);
   for (int b = 0; b < batch; ++b) {
     if (pos_ == order_.size()) {
@@ -151,7 +205,7 @@ void NodeLoader::next_batch(int batch, float* x, int64_t* y) {
     }
     batch_idx_[b] = order_[pos_++];
   }
-  data_.gather(batch_idx_, x, y);
+  return batch_idx_;
 }
 
 void NodeLoader::checkpoint(StateIo& io) {

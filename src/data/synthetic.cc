@@ -32,7 +32,7 @@ DataSplits MakeSynthetic(const DataOptions& o) {
     d.labels.resize(n);
     for (int64_t i = 0; i < n; ++i) {
       const int c = static_cast<int>(i % o.synthetic_classes);
-      d.labels[i] = static_cast<uint8_t>(c);
+      d.labels[i] = static_cast<uint16_t>(c);
       for (int k = 0; k < dim; ++k)
         d.features[i * dim + k] = means[c * dim + k] + static_cast<float>(rng.normal());
     }

@@ -229,6 +229,7 @@ class Experiment::Impl {
   nlohmann::ordered_json summary_head() const;
   void write_diverged_summary(int64_t round, const DivergenceError& e);
   nlohmann::ordered_json gather_final();
+  void save_models();
   nlohmann::ordered_json timing(double loop_s, double wall) const;
 
   const Config config_;
@@ -266,6 +267,7 @@ class Experiment::Impl {
   std::vector<train::QuasiGlobalMomentum> quasi_global_;
   std::unique_ptr<algo::Algorithm> algorithm_;
   std::string gamma_text_;  // the gamma in use, empty for algorithms without one
+  std::string users_csv_;   // natural partitions: which node has which user
   std::unique_ptr<train::NodeModel> avg_model_;
 
   // Outputs: written by rank 0 alone.
@@ -348,8 +350,9 @@ void Experiment::Impl::build_nodes() {
   if (root_) WarnAboutSchedule(s_, parts);
   mopt_ = ModelOptionsFrom(config_);
   oopt_ = OptimizerOptionsFrom(config_);
-  shape_ = {splits_.train.channels, splits_.train.height, splits_.train.width,
-            splits_.train.num_classes};
+  shape_ = train::InputShapeOf(splits_.train);
+  if (!splits_.train.owners.empty() && popt_.name == "natural")
+    users_csv_ = data::UserMappingCsv(splits_.train, parts);
   x0_ = train::InitialParameters(mopt_, shape_, s_.seed);
   dim_ = static_cast<int64_t>(x0_.size());
   // Worker threads: run.threads, or this machine's cores shared by the ranks on it.
@@ -421,6 +424,7 @@ void Experiment::Impl::open_run_dir() {
                                                 : RunDir::Mode::kNew);
   if (root_ && !options_.resume) {
     run_dir_->write_file("config.toml", config_text_);
+    if (!users_csv_.empty()) run_dir_->write_file("users.csv", users_csv_);
     metrics_.emplace(run_dir_->claim("metrics.csv").string(), kMetricColumns);
     evals_.emplace(run_dir_->claim("eval.csv").string(), kEvalColumns);
   }
@@ -838,6 +842,39 @@ nlohmann::ordered_json Experiment::Impl::gather_final() {
   return per_rank;
 }
 
+// output.save_model / output.save_node_models: the final models as files PyTorch loads. Node
+// models travel to rank 0 one at a time, as the files they become.
+void Experiment::Impl::save_models() {
+  if (s_.save_node_models) {
+    if (root_) fs::create_directories(run_dir_->claim("models"));
+    std::vector<bool> here(n_, false);
+    for (int i : local_) here[i] = true;
+    for (int i = 0; i < n_; ++i) {
+      Bytes p;
+      if (here[i]) {
+        const std::vector<char> file = models_[i]->export_model();
+        p.assign(file.begin(), file.end());
+      }
+      std::vector<comm::Bytes> all =
+          cluster_->gather(std::move(p), "final model of node " + std::to_string(i));
+      if (!root_) continue;
+      char name[32];
+      std::snprintf(name, sizeof name, "node_%03d.pt", i);
+      for (const comm::Bytes& b : all)
+        if (!b.empty()) WriteFileAtomic(dir_ / "models" / name, std::string(b.begin(), b.end()));
+    }
+  }
+  if (!root_ || !s_.save_model) return;
+  // The averaged model: mean_ holds it after the final evaluation.
+  std::unique_ptr<train::NodeModel> avg =
+      avg_model_ ? nullptr : train::MakeNodeModel(mopt_, oopt_, shape_, x0_);
+  train::NodeModel& m = avg_model_ ? *avg_model_ : *avg;
+  std::copy(mean_.begin(), mean_.end(), m.params().begin());
+  m.copy_local_state_from(*models_[0]);
+  const std::vector<char> file = m.export_model();
+  run_dir_->write_file("model.pt", std::string(file.begin(), file.end()));
+}
+
 // What this process measured (differs between any two runs) goes to timing.json, so that
 // summary.json depends on the config, seed and launch alone.
 nlohmann::ordered_json Experiment::Impl::timing(double loop_s, double wall) const {
@@ -862,6 +899,7 @@ RunResult Experiment::Impl::finish() {
   // The rounds' time without evaluations, before the final gathers.
   const double loop_s = loop_before_ + Seconds(t_loop_, Clock::now()) - (eval_s_ - eval_before_);
   const nlohmann::ordered_json per_rank = gather_final();
+  save_models();
   RunResult res;
   res.out_dir = out_dir_;
   if (!root_) return res;

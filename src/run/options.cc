@@ -19,6 +19,8 @@ data::DataOptions DataOptionsFrom(const Config& c) {
   o.synthetic_train = c.get_int("data.synthetic_train");
   o.synthetic_test = c.get_int("data.synthetic_test");
   o.synthetic_separation = c.get_double("data.synthetic_separation");
+  o.task = c.get_string("data.task");
+  o.cifar100_labels = c.get_string("data.cifar100_labels");
   o.seed = static_cast<uint64_t>(c.get_int("run.seed"));
   return o;
 }
@@ -52,8 +54,13 @@ graph::TopologyOptions TopologyOptionsFrom(const Config& c) {
 train::ModelOptions ModelOptionsFrom(const Config& c) {
   train::ModelOptions o;
   o.name = c.get_string("model.name");
-  o.include_buffers = c.get_bool("model.include_buffers");
+  o.path = c.get_string("model.path");
+  o.include_buffers = o.name == "torchscript" ? c.get_string("model.script_buffers") == "average"
+                                              : c.get_bool("model.include_buffers");
   o.mlp_hidden = static_cast<int>(c.get_int("model.mlp_hidden"));
+  o.embedding_dim = static_cast<int>(c.get_int("model.embedding_dim"));
+  o.lstm_hidden = static_cast<int>(c.get_int("model.lstm_hidden"));
+  o.lstm_layers = static_cast<int>(c.get_int("model.lstm_layers"));
   o.device = c.get_string("train.device");
   return o;
 }
@@ -150,6 +157,8 @@ RunSettings RunSettingsFrom(const Config& c) {
   s.eval_every = c.get_int("output.eval_every");
   s.eval_samples = c.get_int("output.eval_samples");
   s.eval_avg_model = c.get_bool("output.eval_avg_model");
+  s.save_model = c.get_bool("output.save_model");
+  s.save_node_models = c.get_bool("output.save_node_models");
   s.acc_targets = c.get_double_list("output.acc_targets");
   s.checkpoint_every = c.get_int("output.checkpoint_every");
   s.checkpoint_keep = static_cast<int>(c.get_int("output.checkpoint_keep"));

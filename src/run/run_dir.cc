@@ -26,7 +26,10 @@ const std::vector<std::string> kRunFiles = {"config.toml",
                                             "summary.json",
                                             "checkpoints",
                                             "jwins_share_counts.csv",
-                                            "jwins_accumulator.csv"};
+                                            "jwins_accumulator.csv",
+                                            "users.csv",
+                                            "model.pt",
+                                            "models"};
 
 namespace {
 
@@ -152,6 +155,16 @@ void RunDir::remove_previous_run() {
       for (const fs::path& f : ListCheckpoints(dir_)) fs::remove(f, ec);
       for (const auto& e : fs::directory_iterator(p, ec))
         if (e.path().extension() == ".tmp") fs::remove(e.path(), ec);
+      fs::remove(p, ec);  // only when empty
+      continue;
+    }
+    if (n == "models") {
+      // Only the node models murmur writes there (node_<i>.pt).
+      for (const auto& e : fs::directory_iterator(p, ec)) {
+        const std::string f = e.path().filename().string();
+        if (f.rfind("node_", 0) == 0 && (f.ends_with(".pt") || f.ends_with(".pt.tmp")))
+          fs::remove(e.path(), ec);
+      }
       fs::remove(p, ec);  // only when empty
       continue;
     }

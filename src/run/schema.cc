@@ -71,6 +71,12 @@ std::vector<KeySpec> Build() {
       I("data.synthetic_test", 1024, 1, 1e9, "synthetic: test samples"),
       F("data.synthetic_separation", 1.0, 0, kNoMax,
         "synthetic: std of the class means (larger = easier)"),
+      S("data.task", "femnist",
+        "leaf: the task of the JSON files: femnist (28x28 images, 62 classes) or shakespeare "
+        "(80-character sequences, next-character prediction over LEAF's 80 letters)",
+        Fixed({"femnist", "shakespeare"})),
+      S("data.cifar100_labels", "fine", "cifar100: fine (100 classes) or coarse (20) labels",
+        Fixed({"fine", "coarse"})),
 
       S("partition.name", "iid", "how training samples are split across nodes",
         [] { return data::PartitionerRegistry().names(); }),
@@ -82,9 +88,22 @@ std::vector<KeySpec> Build() {
         "dirichlet: redraw until every node has at least this many samples"),
 
       S("model.name", "cnn", "network", [] { return train::ModelRegistry().names(); }),
+      S("model.path", "",
+        "torchscript: the module file, saved in Python with torch.jit.script(model).save(path) "
+        "(or torch.jit.trace); forward(x) takes a batch as the dataset gives it and returns "
+        "[batch, classes] logits. Every node starts from the weights in the file"),
       B("model.include_buffers", true,
-        "average BatchNorm running statistics along with the parameters"),
+        "built-in models: average BatchNorm running statistics along with the parameters "
+        "(false: each node keeps its own; the averaged model uses node 0's)"),
+      S("model.script_buffers", "local",
+        "torchscript: the module's buffers (BatchNorm running statistics) stay local to each "
+        "node (checkpointed; the averaged model uses node 0's), or are averaged with the "
+        "parameters like model.include_buffers",
+        Fixed({"local", "average"})),
       I("model.mlp_hidden", 200, 1, 1e6, "mlp: width of both hidden layers"),
+      I("model.embedding_dim", 8, 1, 1e6, "char_lstm: width of the character embedding"),
+      I("model.lstm_hidden", 256, 1, 1e6, "char_lstm: hidden width of each LSTM layer"),
+      I("model.lstm_layers", 2, 1, 64, "char_lstm: stacked LSTM layers"),
 
       F("train.lr", 0.05, 0, kNoMax, "learning rate"),
       I("train.batch_size", 32, 1, 1e6, "samples per local SGD step"),
@@ -207,6 +226,12 @@ std::vector<KeySpec> Build() {
         "test samples used by intermediate evaluations (0 = all); the final evaluation uses the "
         "whole test set"),
       B("output.eval_avg_model", true, "also evaluate the average of all node models"),
+      B("output.save_model", true,
+        "after the last round write the average of the node models to RUN_DIR/model.pt, in a "
+        "form PyTorch loads: a TorchScript archive for model.name = torchscript "
+        "(torch.jit.load), else a state_dict (torch.load; see docs/models.md)"),
+      B("output.save_node_models", false,
+        "also write every node's final model to RUN_DIR/models/node_<i>.pt (same format)"),
       FL("output.acc_targets", std::vector<double>{}, 0, 1,
          "mean test accuracies for which summary.json reports time_to_acc (the first evaluation "
          "reaching each: round, simulated seconds, bytes sent per node)"),

@@ -13,6 +13,11 @@
 //    in the RelaySGD paper; max-pools that would shrink the map below 1x1 are skipped, and
 //    the features are globally average-pooled, so small inputs work too. No dropout, so
 //    training is deterministic.
+//  - char_lstm: the next-character model of LEAF's Shakespeare baseline (also decentralizepy's):
+//    embedding (model.embedding_dim, 8) - LSTM (model.lstm_layers = 2 layers of
+//    model.lstm_hidden = 256) - linear to the classes, read at the last position. 0.82 M
+//    parameters for LEAF's 80 letters.
+//  - torchscript: a user's module from model.path (script_model.cc).
 #include "models.h"
 
 namespace murmur::train {
@@ -174,6 +179,29 @@ struct Vgg11 : Net {
   }
 };
 
+struct CharLstm : Net {
+  nn::Embedding embedding{nullptr};
+  nn::LSTM lstm{nullptr};
+  nn::Linear fc{nullptr};
+  CharLstm(const ModelOptions& o, const InputShape& s) {
+    MURMUR_CHECK(ConfigError, s.vocab > 0,
+                 "model.name: char_lstm reads token sequences (data.name = leaf with data.task = "
+                 "shakespeare, or npy with integer x); the dataset gives ",
+                 s.describe());
+    MURMUR_CHECK(ConfigError, o.embedding_dim >= 1 && o.lstm_hidden >= 1 && o.lstm_layers >= 1,
+                 "model.embedding_dim, model.lstm_hidden, model.lstm_layers: must be >= 1");
+    embedding = register_module("embedding", nn::Embedding(s.vocab, o.embedding_dim));
+    lstm = register_module("lstm", nn::LSTM(nn::LSTMOptions(o.embedding_dim, o.lstm_hidden)
+                                                .num_layers(o.lstm_layers)
+                                                .batch_first(true)));
+    fc = register_module("fc", nn::Linear(o.lstm_hidden, s.classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    torch::Tensor h = std::get<0>(lstm->forward(embedding(x)));
+    return fc(h.select(1, -1));
+  }
+};
+
 }  // namespace
 
 const Registry<NetBuilder>& ModelRegistry() {
@@ -200,6 +228,16 @@ const Registry<NetBuilder>& ModelRegistry() {
     r.add("vgg11_bn", "VGG-11 with BatchNorm", [](const ModelOptions&, const InputShape& s) {
       return std::make_shared<Vgg11>(s, true);
     });
+    r.add("char_lstm",
+          "character LSTM of LEAF's Shakespeare task: embedding 8, 2 x LSTM 256, linear "
+          "(model.embedding_dim, lstm_hidden, lstm_layers)",
+          [](const ModelOptions& o, const InputShape& s) {
+            return std::make_shared<CharLstm>(o, s);
+          });
+    r.add("torchscript",
+          "your own torch.nn.Module saved with torch.jit.script(m).save(path) or "
+          "torch.jit.trace, from model.path; forward(x) -> logits",
+          [](const ModelOptions& o, const InputShape&) { return LoadScriptNet(o); });
     return r;
   }();
   return registry;

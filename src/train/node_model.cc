@@ -1,11 +1,54 @@
 #include <ATen/Parallel.h>
 
 #include <mutex>
+#include <sstream>
 
 #include "models.h"
 
 namespace murmur::train {
+
+std::string InputShape::describe() const {
+  std::string s = "[B, ";
+  if (rank == 1)
+    s += std::to_string(width);
+  else
+    s += std::to_string(channels) + ", " + std::to_string(height) + ", " + std::to_string(width);
+  return s + (vocab > 0 ? "] int64 token ids in [0, " + std::to_string(vocab) + ")" : "] float32");
+}
+
+InputShape InputShapeOf(const data::Dataset& d) {
+  return {d.channels, d.height, d.width, d.num_classes, d.rank, d.vocab};
+}
+
+std::string ExportedModelFormat(const ModelOptions& options) {
+  return options.name == "torchscript" ? "torchscript" : "state_dict";
+}
+
 namespace {
+
+// Input and target tensors of samples `idx` of `d`, in buffers reused from call to call.
+struct BatchBuffers {
+  std::vector<float> x;
+  std::vector<int64_t> tokens, y;
+  std::pair<torch::Tensor, torch::Tensor> fill(const data::Dataset& d,
+                                               std::span<const int64_t> idx) {
+    const auto n = static_cast<int64_t>(idx.size());
+    std::vector<int64_t> sizes{n};
+    for (int64_t k : d.sample_shape()) sizes.push_back(k);
+    y.resize(idx.size());
+    torch::Tensor input;
+    if (d.vocab > 0) {
+      tokens.resize(idx.size() * d.sample_dim());
+      d.gather_tokens(idx, tokens.data(), y.data());
+      input = torch::from_blob(tokens.data(), sizes, torch::kLong);
+    } else {
+      x.resize(idx.size() * d.sample_dim());
+      d.gather(idx, x.data(), y.data());
+      input = torch::from_blob(x.data(), sizes);
+    }
+    return {input, torch::from_blob(y.data(), {n}, torch::kLong)};
+  }
+};
 
 torch::Device ParseDevice(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
@@ -94,15 +137,9 @@ class TorchNodeModel final : public NodeModel {
   double train_steps(int steps, int batch, double lr, data::NodeLoader& loader) override {
     net_->train();
     to_device();
-    const int64_t dim = int64_t{shape_.channels} * shape_.height * shape_.width;
-    xbuf_.resize(static_cast<size_t>(batch) * dim);
-    ybuf_.resize(batch);
     double loss_sum = 0.0;
     for (int s = 0; s < steps; ++s) {
-      loader.next_batch(batch, xbuf_.data(), ybuf_.data());
-      torch::Tensor x =
-          torch::from_blob(xbuf_.data(), {batch, shape_.channels, shape_.height, shape_.width});
-      torch::Tensor y = torch::from_blob(ybuf_.data(), {batch}, torch::kLong);
+      auto [x, y] = batch_.fill(loader.data(), loader.next_indices(batch));
       if (!device_.is_cpu()) {
         x = x.to(device_);
         y = y.to(device_);
@@ -134,24 +171,21 @@ class TorchNodeModel final : public NodeModel {
     net_->eval();
     to_device();
     const int64_t n = max_samples > 0 ? std::min(max_samples, data.size) : data.size;
-    const int64_t dim = data.sample_dim();
     // Evaluation batches of 64: large enough to amortise the per-batch overhead, small enough
     // that the activations of a conv net stay a few MB per thread. The input buffers are local,
     // so a node keeps nothing of the evaluation between rounds (a node's resident state is its
     // parameters, optimizer and training batch).
     const int64_t kBatch = std::max<int64_t>(1, std::min<int64_t>(64, n));
-    std::vector<float> xbuf(static_cast<size_t>(kBatch * dim));
-    std::vector<int64_t> ybuf(kBatch);
+    BatchBuffers buffers;
     std::vector<int64_t> idx(kBatch);
     double loss_sum = 0.0;
     int64_t correct = 0;
     for (int64_t start = 0; start < n; start += kBatch) {
       const int64_t b = std::min(kBatch, n - start);
       for (int64_t i = 0; i < b; ++i) idx[i] = start + i;
-      data.gather(std::span<const int64_t>(idx.data(), b), xbuf.data(), ybuf.data());
-      torch::Tensor x =
-          torch::from_blob(xbuf.data(), {b, data.channels, data.height, data.width}).to(device_);
-      torch::Tensor y = torch::from_blob(ybuf.data(), {b}, torch::kLong).to(device_);
+      auto [x, y] = buffers.fill(data, std::span<const int64_t>(idx.data(), b));
+      x = x.to(device_);
+      y = y.to(device_);
       torch::Tensor out = net_->forward(x);
       loss_sum +=
           torch::nn::functional::cross_entropy(
@@ -182,6 +216,64 @@ class TorchNodeModel final : public NodeModel {
       io.fixed(raw, "a BatchNorm buffer");
       if (io.loading()) b.copy_(c);
     }
+  }
+
+  std::vector<char> export_model() override {
+    torch::NoGradGuard ng;
+    to_device();
+    if (torch::jit::Module* m = net_->script()) {
+      // The module computes with this node's flat buffer: saving it saves the model.
+      std::ostringstream out;
+      m->save(out);
+      const std::string bytes = out.str();
+      return std::vector<char>(bytes.begin(), bytes.end());
+    }
+    c10::Dict<std::string, torch::Tensor> dict;
+    for (const auto& p : net_->named_parameters()) dict.insert(p.key(), p.value().cpu().clone());
+    for (const auto& b : net_->named_buffers()) dict.insert(b.key(), b.value().cpu().clone());
+    return torch::pickle_save(dict);
+  }
+
+  void import_model(const std::vector<char>& bytes, const std::string& what) override {
+    torch::NoGradGuard ng;
+    std::vector<std::pair<std::string, torch::Tensor>> mine, theirs;
+    for (const auto& p : net_->named_parameters()) mine.emplace_back(p.key(), p.value());
+    for (const auto& b : net_->named_buffers()) mine.emplace_back(b.key(), b.value());
+    try {
+      if (net_->script()) {  // positionally, as LoadScriptNet registered them
+        std::istringstream in(std::string(bytes.begin(), bytes.end()));
+        torch::jit::Module m = torch::jit::load(in, torch::kCPU);
+        for (const auto& p : m.named_parameters(true)) theirs.emplace_back(p.name, p.value);
+        for (const auto& b : m.named_buffers(true)) theirs.emplace_back(b.name, b.value);
+        MURMUR_CHECK(DataError, theirs.size() == mine.size(), what, ": holds ", theirs.size(),
+                     " parameters and buffers; the model of model.path has ", mine.size());
+      } else {
+        const c10::IValue v = torch::pickle_load(bytes);
+        MURMUR_CHECK(DataError, v.isGenericDict(), what,
+                     ": not a state_dict (a dict of tensors written by murmur or torch.save)");
+        const c10::impl::GenericDict dict = v.toGenericDict();
+        MURMUR_CHECK(DataError, dict.size() == mine.size(), what, ": holds ", dict.size(),
+                     " tensors; a state_dict of model '", options_.name, "' has ", mine.size());
+        for (const auto& [name, t] : mine) {
+          const auto it = dict.find(name);
+          MURMUR_CHECK(DataError, it != dict.end() && it->value().isTensor(), what,
+                       ": has no tensor '", name, "' (a state_dict of model '", options_.name,
+                       "' is expected)");
+          theirs.emplace_back(name, it->value().toTensor());
+        }
+      }
+    } catch (const c10::Error& e) {
+      std::string m = e.what_without_backtrace();
+      MURMUR_FAIL(DataError, what, ": cannot be read as a ", ExportedModelFormat(options_),
+                  " file: ", m.substr(0, m.find('\n')));
+    }
+    for (size_t k = 0; k < mine.size(); ++k) {
+      MURMUR_CHECK(DataError, theirs[k].second.sizes() == mine[k].second.sizes(), what, ": '",
+                   theirs[k].first, "' has shape ", theirs[k].second.sizes(), ", the model's '",
+                   mine[k].first, "' ", mine[k].second.sizes());
+      mine[k].second.copy_(theirs[k].second);
+    }
+    to_host();
   }
 
   void copy_local_state_from(NodeModel& other) override {
@@ -258,8 +350,8 @@ class TorchNodeModel final : public NodeModel {
   InputShape shape_;
   torch::Device device_;
   std::shared_ptr<Net> net_;
-  std::vector<float> host_, momentum_, xbuf_;
-  std::vector<int64_t> ybuf_;
+  std::vector<float> host_, momentum_;
+  BatchBuffers batch_;
   torch::Tensor flat_, grad_, mom_dev_;
   std::vector<torch::Tensor> params_, grad_views_;
   int64_t trainable_ = 0;
@@ -275,6 +367,7 @@ std::vector<float> InitialParameters(const ModelOptions& options, const InputSha
   ModelOptions cpu = options;
   cpu.device = "cpu";
   auto net = BuildNet(cpu, shape);
+  CheckNet(*net, cpu, shape);
   Slots slots = CollectSlots(*net, options.include_buffers);
   std::vector<float> out;
   for (auto* group : {&slots.params, &slots.buffers})

@@ -281,8 +281,9 @@ TEST(Registry, UnknownDatasetListsAllowed) {
   DataOptions o;
   o.name = "imagenet";
   const std::string err = ErrorText([&] { LoadData(o); });
-  EXPECT_NE(err.find("data.name: unknown dataset 'imagenet'; allowed: cifar10, fashion_mnist"),
-            std::string::npos)
+  EXPECT_NE(
+      err.find("data.name: unknown dataset 'imagenet'; allowed: cifar10, cifar100, fashion_mnist"),
+      std::string::npos)
       << err;
 }
 

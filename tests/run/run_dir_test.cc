@@ -63,9 +63,9 @@ TEST_F(RunDirTest, OverwriteLeavesOnlyTheNewRunAndWhatMurmurDidNotWrite) {
   // A shorter run of another algorithm over it.
   Config second = Small("dpsgd", 3);
   Run(second, true);
-  EXPECT_EQ(Names(dir()),
-            (std::vector<std::string>{".murmur-run", "checkpoints", "config.toml", "eval.csv",
-                                      "metrics.csv", "notes.txt", "summary.json", "timing.json"}));
+  EXPECT_EQ(Names(dir()), (std::vector<std::string>{".murmur-run", "checkpoints", "config.toml",
+                                                    "eval.csv", "metrics.csv", "model.pt",
+                                                    "notes.txt", "summary.json", "timing.json"}));
   const auto ckpts = ListCheckpoints(dir());
   ASSERT_EQ(ckpts.size(), 2u);
   EXPECT_EQ(ckpts[0].filename(), "round-00000002.ckpt");

@@ -9,7 +9,9 @@
 #include <map>
 #include <sstream>
 
+#include "data_files.h"
 #include "error_text.h"
+#include "murmur/algo/algorithm.h"
 #include "murmur/core/check.h"
 #include "murmur/core/log.h"
 #include "murmur/run/experiment.h"
@@ -253,6 +255,110 @@ INSTANTIATE_TEST_SUITE_P(
                      false,
                      true}),
     [](const ::testing::TestParamInfo<EndToEndCase>& info) { return info.param.name; });
+
+// A user's TorchScript model (tests/fixtures/tiny_mlp.pt) trains with every algorithm, and
+// the averaged model it leaves in model.pt (a TorchScript archive) is the one evaluated.
+TEST_F(RunnerTest, TorchScriptModelTrainsWithEveryAlgorithm) {
+  const std::map<std::string, std::vector<std::string>> recipes = {
+      {"dpsgd", {}},
+      {"allreduce", {}},
+      {"local", {}},
+      {"sgp", {"topology.name=one_peer_exponential"}},
+      {"choco", {"compression.name=topk", "compression.ratio=0.1"}},
+      {"sparse_push",
+       {"topology.name=one_peer_exponential", "compression.name=topk", "compression.ratio=0.1",
+        "algorithm.gamma=0.25"}},
+      {"scsp",
+       {"topology.name=k_peer_exponential", "compression.name=topk", "compression.ratio=0.1",
+        "algorithm.average_every=3"}},
+      {"relaysum", {"topology.name=double_binary_tree"}},
+      {"majority_vote", {"vote.mask_ratio=0.05"}},
+      {"jwins", {"topology.name=regular", "topology.degree=3"}},
+  };
+  for (const std::string& name : algo::AlgorithmRegistry().names()) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(recipes.count(name)) << "no recipe for algorithm " << name;
+    Config c = Small();
+    for (const char* s : {"data.synthetic_side=12", "model.name=torchscript", "run.rounds=4"})
+      c.set(s);
+    c.set("model.path=" + std::string(MURMUR_SOURCE_DIR) + "/tests/fixtures/tiny_mlp.pt");
+    c.set("algorithm.name=" + name);
+    for (const std::string& s : recipes.at(name)) c.set(s);
+    const RunResult r = Run(c, name);
+    const auto s = nlohmann::json::parse(r.summary_json);
+    EXPECT_EQ(s["status"], "finished");
+    EXPECT_EQ(s["params"], 144 * 32 + 32 + 32 * 10 + 10);
+    EXPECT_GT(s["final_acc_mean"].get<double>(), 0.2);  // 10 classes: chance is 0.1
+    const SavedModelEval e =
+        EvaluateSavedModel(c, (fs::path(r.out_dir) / "model.pt").string(), false);
+    EXPECT_EQ(e.accuracy, s["final_acc_avg_model"].get<double>());
+    EXPECT_DOUBLE_EQ(e.loss, s["final_loss_avg_model"].get<double>());
+  }
+}
+
+// Every node's final model with output.save_node_models, readable by murmur evaluate; the
+// model files of a run are its own (an overwrite removes them, nothing else in models/).
+TEST_F(RunnerTest, SavesEveryNodeModel) {
+  Config c = Small();
+  c.set("output.save_node_models=true");
+  c.set("run.rounds=2");
+  const RunResult r = Run(c, "nodes");
+  const fs::path dir(r.out_dir);
+  const auto evals = Csv(dir / "eval.csv");
+  for (int i = 0; i < 6; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "node_%03d.pt", i);
+    const SavedModelEval e = EvaluateSavedModel(c, (dir / "models" / name).string(), false);
+    // eval.csv's last rows: round, node, accuracy, loss, ...
+    const auto& row = evals[evals.size() - 6 + i];
+    EXPECT_EQ(row[1], std::to_string(i));
+    EXPECT_NEAR(e.accuracy, std::stod(row[2]), 1e-9);
+  }
+  // --overwrite deletes the node models and nothing else; a file of the user's in models/
+  // then makes the directory theirs, and the new run refuses to write there.
+  std::ofstream(dir / "models" / "mine.txt") << "keep me";
+  RunOptions o;
+  o.out_dir = r.out_dir;
+  o.quiet = true;
+  o.overwrite = true;
+  EXPECT_TRUE(test_util::Contains(test_util::ErrorText<IoError>([&] { RunExperiment(c, o); }),
+                                  "models was not written by murmur"));
+  EXPECT_FALSE(fs::exists(dir / "models" / "node_000.pt"));
+  EXPECT_EQ(Slurp(dir / "models" / "mine.txt"), "keep me");
+}
+
+// LEAF data with the natural partition: whole users per node, the mapping in users.csv.
+TEST_F(RunnerTest, LeafUsersAreDealtToNodes) {
+  const fs::path data = root_ / "leaf";
+  fs::create_directories(data / "train");
+  fs::create_directories(data / "test");
+  std::string users;
+  for (int u = 0; u < 5; ++u)
+    users += (u ? ", " : "") + test_util::FemnistUser("w" + std::to_string(u), 3 + u, 0.1 * u, u);
+  std::ofstream(data / "train" / "all.json") << "{\"user_data\": {" << users << "}}";
+  std::ofstream(data / "test" / "all.json")
+      << "{\"user_data\": {" << test_util::FemnistUser("w9", 4, 0.3, 2) << "}}";
+  Config c = Small();
+  for (const char* s : {"data.name=leaf", "partition.name=natural", "run.nodes=2",
+                        "model.name=logreg", "run.rounds=2"})
+    c.set(s);
+  c.set("data.path=" + data.string());
+  const RunResult r = Run(c, "leaf");
+  const auto rows = Csv(fs::path(r.out_dir) / "users.csv");
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"user", "node", "samples"}));
+  int per_node[2] = {0, 0};
+  for (size_t k = 1; k < rows.size(); ++k) {
+    const int u = std::stoi(rows[k][0].substr(1));
+    EXPECT_EQ(rows[k][2], std::to_string(3 + u));
+    ++per_node[std::stoi(rows[k][1])];
+  }
+  EXPECT_EQ(per_node[0] + per_node[1], 5);
+  EXPECT_GE(std::min(per_node[0], per_node[1]), 2);  // dealt round-robin
+  c.set("run.nodes=6");
+  EXPECT_TRUE(test_util::Contains(test_util::ErrorText<ConfigError>([&] { Run(c, "leaf6"); }),
+                                  "has 5 users for 6 nodes"));
+}
 
 // compression.per_tensor compresses each tensor on its own: sign then sends one
 // (length, scale) pair per tensor, 8 bytes each, instead of one for the whole vector.

@@ -53,6 +53,7 @@ struct RunSettings {
   int64_t eval_every = 0;
   int64_t eval_samples = 0;
   bool eval_avg_model = false;
+  bool save_model = true, save_node_models = false;
   std::vector<double> acc_targets;
   int64_t checkpoint_every = 0;
   int checkpoint_keep = 2;

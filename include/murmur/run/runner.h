@@ -46,6 +46,16 @@ struct RunResult {
 
 RunResult RunExperiment(const Config& config, const RunOptions& options);
 
+// A saved model (RUN_DIR/model.pt, models/node_<i>.pt, or any file of that format) evaluated
+// on the dataset of `config` (its data.* and model.* keys): the test split, or the training
+// split with train_split. The model is read as ExportedModelFormat says for model.name.
+struct SavedModelEval {
+  double loss = 0.0, accuracy = 0.0;
+  int64_t samples = 0, params = 0;
+};
+SavedModelEval EvaluateSavedModel(const Config& config, const std::string& model_file,
+                                  bool train_split);
+
 // Peak resident set size of this process in bytes (VmHWM), 0 where unknown.
 int64_t PeakRssBytes();
 // Starts a new peak (RunExperiment calls it first, so its peak is its own in a sweep).

@@ -25,18 +25,32 @@
 
 namespace murmur::train {
 
+// What a model receives: batches of [B, channels, height, width] floats (rank 3), or of
+// [B, width] floats (rank 1), or of [B, width] int64 token ids in [0, vocab) (vocab > 0).
 struct InputShape {
   int channels = 1, height = 28, width = 28, classes = 10;
+  int rank = 3;
+  int vocab = 0;
+  // "[B, 1, 28, 28] float32", for error messages.
+  std::string describe() const;
 };
+InputShape InputShapeOf(const data::Dataset& d);
 
 struct ModelOptions {
-  // logreg, mlp, cnn, lenet_gn, resnet20, vgg11, vgg11_bn (see ModelRegistry()).
+  // logreg, mlp, cnn, lenet_gn, resnet20, vgg11, vgg11_bn, char_lstm, torchscript (see
+  // ModelRegistry()).
   std::string name = "cnn";
+  // torchscript: the module file (torch.jit.script(m).save(path) or torch.jit.trace).
+  std::string path;
   // Put BatchNorm running statistics into the flat buffer so algorithms average them too.
   // Off: each node keeps its own statistics (and the averaged model uses node 0's).
   bool include_buffers = true;
   // Width of the two hidden layers of `mlp`.
   int mlp_hidden = 200;
+  // char_lstm: embedding width, LSTM hidden width and layers.
+  int embedding_dim = 8;
+  int lstm_hidden = 256;
+  int lstm_layers = 2;
   // "cpu", or "cuda" / "cuda:N" where LibTorch was built with CUDA.
   std::string device = "cpu";
 };
@@ -81,7 +95,16 @@ class NodeModel {
   // Saves or loads (io.loading()) the parameters, the optimizer state and the state outside
   // params() (BatchNorm statistics without include_buffers), for checkpoints.
   virtual void checkpoint(StateIo& io) = 0;
+  // The model as a file PyTorch loads (see ExportedModelFormat): parameters and buffers.
+  virtual std::vector<char> export_model() = 0;
+  // Reads such a file (parameters and every buffer); `what` names it in errors.
+  virtual void import_model(const std::vector<char>& bytes, const std::string& what) = 0;
 };
+
+// What export_model() writes for a model: "torchscript" (a TorchScript archive:
+// torch.jit.load(path)) for TorchScript models, "state_dict" (torch.load(path) gives a dict of
+// tensors for the model's load_state_dict) for the built-in ones.
+std::string ExportedModelFormat(const ModelOptions& options);
 
 // The network of a model name (a torch module, defined in src/train/models.h; this header
 // stays free of torch).
@@ -90,6 +113,8 @@ using NetBuilder = std::function<std::shared_ptr<Net>(const ModelOptions&, const
 const Registry<NetBuilder>& ModelRegistry();
 
 // Deterministic initial model vector x0 for (options, shape, seed); every node starts here.
+// A TorchScript model starts from the weights saved in its file (the seed is not used); its
+// input and output are checked against `shape` here (ConfigError naming model.path).
 std::vector<float> InitialParameters(const ModelOptions& options, const InputShape& shape,
                                      uint64_t seed);
 // A node model whose params() equal `init` (which must have the right length).
