@@ -35,7 +35,7 @@ sanitize:
 
 # libFuzzer on every network-facing decoder, FUZZ_SECONDS per fuzzer (clang, ASan + UBSan):
 # payload/index/frame decoders, the algorithms' message checks, the MPI batch framing, the
-# majority-vote frames (votes, masks, values, means).
+# majority-vote frames (votes, masks, values, means), the .npy header parser.
 # Every input that once crashed a fuzzer is kept in fuzz/regressions/ and replayed first.
 fuzz:
 	bash scripts/install-deps.sh --fuzz
@@ -44,7 +44,7 @@ fuzz:
 	build-fuzz/fuzz/make_seeds build-fuzz/corpus
 	# Inputs that once crashed a decoder (fuzz/regressions/<fuzzer>-<hash>) must pass first.
 	build-fuzz/fuzz/decode_fuzzer fuzz/regressions/decode-*
-	for f in decode message mpi_framing vote; do \
+	for f in decode message mpi_framing vote npy; do \
 	  echo "== $${f}_fuzzer for $(FUZZ_SECONDS) s"; \
 	  build-fuzz/fuzz/$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -max_len=4096 build-fuzz/corpus/$$f || exit 1; \

@@ -1,7 +1,7 @@
 // Writes valid inputs for the fuzzers into DIR/decode (one frame, one payload of every
 // compressor with several options, index blocks of every codec), DIR/message (a frame of every
 // message codec as the algorithms send them), DIR/mpi_framing (batches of frames) and
-// DIR/vote (every frame of a majority-vote exchange, vote_scene.h).
+// DIR/vote (every frame of a majority-vote exchange, vote_scene.h) and DIR/npy (.npy headers).
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,7 +19,7 @@ using namespace murmur;
 int main(int argc, char** argv) {
   const std::filesystem::path root = argc > 1 ? argv[1] : "fuzz/corpus";
   std::filesystem::path dir = root / "decode";
-  for (const char* sub : {"decode", "message", "mpi_framing", "vote"})
+  for (const char* sub : {"decode", "message", "mpi_framing", "vote", "npy"})
     std::filesystem::create_directories(root / sub);
   int count = 0;
   auto write = [&](uint8_t which, const std::vector<uint8_t>& bytes) {
@@ -120,5 +120,22 @@ int main(int argc, char** argv) {
     b.insert(b.end(), view.payload.begin(), view.payload.end());
     write(k, b);
   }
+
+  // .npy headers as numpy writes them (versions 1.0 and 2.0).
+  dir = root / "npy";
+  int npy = 0;
+  for (const char* dict : {"{'descr': '|u1', 'fortran_order': False, 'shape': (6, 28, 28), }",
+                           "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }",
+                           "{'descr': '<i8', 'fortran_order': True, 'shape': (5,), }"})
+    for (int version : {1, 2}) {
+      std::string h = std::string(dict) + "\n";
+      std::string b = "\x93NUMPY";
+      b += static_cast<char>(version);
+      b += '\0';
+      b += static_cast<char>(h.size());
+      b += version == 1 ? std::string(1, '\0') : std::string(3, '\0');
+      b += h + std::string(16, '\0');
+      std::ofstream(dir / ("seed" + std::to_string(npy++)), std::ios::binary) << b;
+    }
   return 0;
 }

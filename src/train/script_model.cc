@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
 #include "models.h"
 
 namespace murmur::train {
@@ -55,6 +57,10 @@ struct ScriptNet : Net {
       register_buffer(Name('b', k++), b.value);
   }
   torch::Tensor forward(torch::Tensor x) override {
+    // The graph executor's optimisations (profiling runs, autodiff subgraphs) cost LeNet-5
+    // 30% of its round time on the CPU; unoptimised, the module runs its ops as written, with
+    // LibTorch's autograd, as fast as the built-in models (BENCHMARKS.md).
+    torch::jit::GraphOptimizerEnabledGuard plain(false);
     const c10::IValue out = module.forward({x});
     MURMUR_CHECK(ConfigError, out.isTensor(), "model.name = torchscript: forward(x) returned ",
                  out.tagKind(), ", not a tensor of logits");
