@@ -25,6 +25,7 @@ cases=(
   "dpsgd_faults|algorithm.name=dpsgd topology.name=exponential faults.loss=0.1 faults.crash=2@3:8 faults.link_down=0-1@0:6"
   "sparse_push_faults|algorithm.name=sparse_push topology.name=one_peer_exponential compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5 faults.loss=0.1 faults.crash=6@4"
   "relaysum_faults|algorithm.name=relaysum topology.name=double_binary_tree faults.loss=0.1"
+  "torchscript_bn|algorithm.name=dpsgd topology.name=ring model.name=torchscript model.path=$src/tests/fixtures/bn_net.pt output.save_node_models=true"
 )
 source "$(dirname "$0")/compare.sh"
 fail=0
@@ -38,6 +39,10 @@ for c in "${cases[@]}"; do
   a=$work/$name-inproc b=$work/$name-mpi
   compare_runs "$name" "$a" "$b"
   grep -q "\"ranks\": $ranks" "$b/summary.json" || { echo "FAIL $name: not $ranks ranks"; fail=1; }
+  # The saved models (node models gathered from every rank) are the same files.
+  for m in model.pt $(cd "$a" && ls models/* 2>/dev/null); do
+    cmp -s "$a/$m" "$b/$m" || { echo "FAIL $name: $m differs"; fail=1; }
+  done
   echo "ok $name ($(ls "$a" | tr '\n' ' '))"
 done
 exit $fail

@@ -168,6 +168,17 @@ TEST_F(ResumeTest, QuasiGlobalMomentumResumesToTheSameOutputs) {
   }
 }
 
+// A TorchScript model with BatchNorm keeps its running statistics local to each node; the
+// checkpoint carries them, so a resumed run gives the same files, and the same model.pt.
+TEST_F(ResumeTest, TorchScriptModelWithLocalBuffersResumesToTheSameOutputs) {
+  Config c = Small();
+  for (const char* s : {"data.synthetic_side=12", "model.name=torchscript"}) c.set(s);
+  c.set("model.path=" + std::string(MURMUR_SOURCE_DIR) + "/tests/fixtures/bn_net.pt");
+  ExpectResumeReproduces(c, "torchscript");
+  EXPECT_EQ(Slurp(root_ / "full_torchscript" / "model.pt"),
+            Slurp(root_ / "cut_torchscript" / "model.pt"));
+}
+
 // Majority vote with rounded values carries the server's error memory through a checkpoint:
 // a resumed run gives the same files.
 // With and without vote.pipeline (whose next mask is carried over the round boundary), and
