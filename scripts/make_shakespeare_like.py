@@ -4,12 +4,14 @@ Debian package ships (issue #30): no LEAF Shakespeare can be downloaded here.
 
   apt-get install bible-kjv      # the King James Version (1611), with its `bible` reader
   /usr/bin/python3 scripts/make_shakespeare_like.py OUT_DIR [--seq 80] [--stride 64]
+                   [--test-stride 256]
 
 The text: every verse of the KJV as `bible "Gen1:1-Rev22:21"` prints it, verse numbers and
 chapter headings removed, one text per book. Users are the 66 books (LEAF's Shakespeare
 users are the speaking roles of the plays); the KJV is of Shakespeare's time and uses only
 letters of LEAF's 80-letter alphabet. As in LEAF, a sample is `seq` characters and its label
-the character after them; windows start every `stride` characters (LEAF: every character).
+the character after them; training windows start every `stride` characters (LEAF: every
+character), test windows every `test_stride` (a smaller test set, spread over every book).
 The first 90% of each book's text gives its training samples, the last 10% its test samples
 (split by position, so that no test window overlaps a training one).
 Writes OUT_DIR/train/all_data.json and OUT_DIR/test/all_data.json; read them with
@@ -56,6 +58,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--seq", type=int, default=80)
     ap.add_argument("--stride", type=int, default=64)
+    ap.add_argument("--test-stride", type=int, default=256)
     args = ap.parse_args()
     docs = {s: {"users": [], "num_samples": [], "user_data": {}} for s in ("train", "test")}
     counts = {}
@@ -68,7 +71,7 @@ def main():
         cut = int(len(text) * 0.9)
         user = name.replace(" ", "_")
         for split, part in (("train", text[:cut]), ("test", text[cut:])):
-            w = windows(part, args.seq, args.stride)
+            w = windows(part, args.seq, args.stride if split == "train" else args.test_stride)
             if not w:
                 continue
             docs[split]["users"].append(user)
