@@ -175,8 +175,14 @@ DataSplits LoadNpyDir(const std::string& dir) {
   MURMUR_CHECK(DataError, fs::is_directory(dir), "data.path '", dir,
                "': not a directory (npy needs train_x.npy, train_y.npy, test_x.npy, test_y.npy)");
   auto file = [&](const char* name) { return (fs::path(dir) / name).string(); };
+  std::string missing;
+  for (const char* name : {"train_x.npy", "train_y.npy", "test_x.npy", "test_y.npy"})
+    if (!fs::exists(file(name))) missing += (missing.empty() ? "" : ", ") + std::string(name);
+  MURMUR_CHECK(DataError, missing.empty(), "data.path '", dir, "': missing ", missing,
+               " (npy reads train_x.npy, train_y.npy, test_x.npy and test_y.npy)");
   auto load = [&](const char* xname, const char* yname) {
-    return DatasetFromArrays(file(xname), ReadNpy(file(xname)), file(yname), ReadNpy(file(yname)));
+    NpyArray x = ReadNpy(file(xname));  // x first: its errors come first
+    return DatasetFromArrays(file(xname), std::move(x), file(yname), ReadNpy(file(yname)));
   };
   DataSplits s{load("train_x.npy", "train_y.npy"), load("test_x.npy", "test_y.npy")};
   // One class count and vocabulary for both splits: the largest seen in either.

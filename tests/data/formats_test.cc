@@ -179,6 +179,8 @@ TEST_F(Formats, NpyImagesFeaturesTokensAndOwners) {
 }
 
 TEST_F(Formats, NpyRejectsWhatItCannotRead) {
+  EXPECT_TRUE(Contains(ErrorText<DataError>([&] { LoadNpyDir(dir_.string()); }),
+                       "': missing train_x.npy, train_y.npy, test_x.npy, test_y.npy"));
   const std::string y = Npy("<i8", "(2,)", Raw(std::vector<int64_t>{0, 1}));
   Write(dir_ / "train_y.npy", y);
   Write(dir_ / "test_y.npy", y);

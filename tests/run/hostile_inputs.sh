@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The command line against inputs a careful adversarial user tries (issue #28): a directory
 # as a config, --overwrite over a run and then SIGKILL, a second process on a run directory,
-# a rerun after an interruption, a diverging run, and error lines with and without --verbose.
+# a rerun after an interruption, a diverging run, error lines with and without --verbose, and
+# (issue #30) a model file or dataset that is not what it claims.
 #   hostile_inputs.sh MURMUR SOURCE_DIR WORK_DIR
 set -uo pipefail
 murmur=$1 src=$2 work=$3
@@ -87,5 +88,29 @@ mkdir -p d4 && echo "# mine" >d4/config.toml
 "$murmur" run "$smoke" --out d4 --overwrite >mine.log 2>&1
 check "foreign config.toml: refused" has mine.log "d4/config.toml was not written by murmur"
 check "foreign config.toml: untouched" test "$(cat d4/config.toml)" = "# mine"
+
+# 8. Your own model and data, wrong: exit 2 or 1 with a line naming the file, nothing run.
+echo "not a model" >notes.pt
+"$murmur" run "$smoke" --out d5 --set model.name=torchscript --set model.path=notes.pt >ts.log 2>&1
+rc=$?
+check "torchscript: not an archive, exit 2" test "$rc" -eq 2
+check "torchscript: named" has ts.log "model.path 'notes.pt': not a TorchScript archive"
+check "torchscript: nothing ran" test ! -e d5/metrics.csv
+"$murmur" run "$smoke" --out d6 --set model.name=torchscript \
+  --set "model.path=$src/tests/fixtures/lenet5.pt" >shape.log 2>&1
+check "torchscript: input shapes named" has shape.log \
+  "the data gives [B, 1, 12, 12] float32; the module said: RuntimeError: mat1 and mat2"
+mkdir -p npy && printf '\x93NUMPY\x01\x00\x10\x00{garbage}      \n' >npy/train_x.npy
+for f in train_y test_x test_y; do cp npy/train_x.npy npy/$f.npy; done
+"$murmur" run "$smoke" --out d7 --set data.name=npy --set data.path=npy >npy.log 2>&1
+rc=$?
+check "npy: bad header, exit 1" test "$rc" -eq 1
+check "npy: named" has npy.log "npy/train_x.npy: bad .npy header"
+mkdir -p leaf/train leaf/test && echo '{"user_data": {"u": {"x": [[0.5' >leaf/train/a.json
+"$murmur" run "$smoke" --out d8 --set data.name=leaf --set data.path=leaf >leaf.log 2>&1
+check "leaf: truncated JSON named" has leaf.log "leaf/train/a.json: not valid JSON at byte"
+"$murmur" evaluate notes.pt --config "$smoke" >eval.log 2>&1
+check "evaluate: a file that is not a state_dict" has eval.log \
+  "notes.pt: cannot be read as a state_dict file"
 
 exit $fail
