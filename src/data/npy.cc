@@ -29,19 +29,9 @@ NpyArray ReadNpy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   MURMUR_CHECK(IoError, in.good(), path, ": cannot open (", std::strerror(errno), ")");
   const auto size = static_cast<int64_t>(std::filesystem::file_size(path));
-  // The fixed part, then the header as long as it says it is.
-  std::vector<uint8_t> head(static_cast<size_t>(std::min<int64_t>(size, 12)));
+  // The header lies in the first kMaxHeader + 12 bytes (ParseNpyHeader's bound).
+  std::vector<uint8_t> head(static_cast<size_t>(std::min(size, kMaxHeader + 12)));
   in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-  const int64_t want = head.size() >= 10 && head[6] == 1 ? 10 + (head[8] | (head[9] << 8))
-                       : head.size() >= 12
-                           ? 12 + (int64_t{head[8]} | (int64_t{head[9]} << 8) |
-                                   (int64_t{head[10]} << 16) | (int64_t{head[11]} << 24))
-                           : 0;
-  if (want > static_cast<int64_t>(head.size()) && want <= std::min(size, kMaxHeader + 12)) {
-    const size_t have = head.size();
-    head.resize(static_cast<size_t>(want));
-    in.read(reinterpret_cast<char*>(head.data() + have), static_cast<std::streamsize>(want - have));
-  }
   NpyArray a;
   a.header = ParseNpyHeader(head, path);
   const int64_t bytes = a.header.count() * a.header.item_size;
@@ -49,6 +39,7 @@ NpyArray ReadNpy(const std::string& path) {
                bytes, " bytes of data but the file holds ", size - a.header.data_offset,
                " after its header (truncated, or not one array)");
   a.data.resize(static_cast<size_t>(bytes));
+  in.clear();
   in.seekg(a.header.data_offset);
   in.read(reinterpret_cast<char*>(a.data.data()), static_cast<std::streamsize>(bytes));
   MURMUR_CHECK(IoError, in.gcount() == bytes, path, ": short read (", std::strerror(errno), ")");
