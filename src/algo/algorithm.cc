@@ -131,8 +131,9 @@ void CommunicationRound(Algorithm& algorithm, comm::Transport& transport, uint32
   }
 }
 
-const Registry<AlgorithmPlugin>& AlgorithmRegistry() {
-  static const Registry<AlgorithmPlugin> registry = [] {
+namespace {
+Registry<AlgorithmPlugin>& MutableRegistry() {
+  static Registry<AlgorithmPlugin> registry = [] {
     Registry<AlgorithmPlugin> r("algorithm");
     r.add("dpsgd", "D-PSGD (Lian et al. 2017): full-precision gossip averaging with W",
           DpsgdPlugin());
@@ -173,6 +174,17 @@ const Registry<AlgorithmPlugin>& AlgorithmRegistry() {
     return r;
   }();
   return registry;
+}
+}  // namespace
+
+const Registry<AlgorithmPlugin>& AlgorithmRegistry() { return MutableRegistry(); }
+
+void RegisterAlgorithm(std::string name, std::string help, AlgorithmPlugin plugin) {
+  MURMUR_CHECK(ConfigError, !MutableRegistry().contains(name), "RegisterAlgorithm: '", name,
+               "' is already an algorithm");
+  MURMUR_CHECK(ConfigError, static_cast<bool>(plugin.make), "RegisterAlgorithm: '", name,
+               "' has no factory (AlgorithmPlugin::make)");
+  MutableRegistry().add(std::move(name), std::move(help), std::move(plugin));
 }
 
 const AlgorithmPlugin& GetAlgorithm(const std::string& name) {

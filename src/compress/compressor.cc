@@ -350,9 +350,19 @@ Registry<CompressorFactory> MakeBuiltins() {
 
 }  // namespace
 
-const Registry<CompressorFactory>& CompressorRegistry() {
-  static const Registry<CompressorFactory> registry = MakeBuiltins();
+namespace {
+Registry<CompressorFactory>& MutableRegistry() {
+  static Registry<CompressorFactory> registry = MakeBuiltins();
   return registry;
+}
+}  // namespace
+
+const Registry<CompressorFactory>& CompressorRegistry() { return MutableRegistry(); }
+
+void RegisterCompressor(std::string name, std::string help, CompressorFactory factory) {
+  MURMUR_CHECK(ConfigError, !MutableRegistry().contains(name), "RegisterCompressor: '", name,
+               "' is already a compressor");
+  MutableRegistry().add(std::move(name), std::move(help), std::move(factory));
 }
 
 std::unique_ptr<Compressor> MakeCompressor(const std::string& name, const CompressorOptions& o) {

@@ -12,6 +12,20 @@ namespace {
 
 using testing::Sim;
 
+// Algorithms registered from outside get a name like the built-ins; a taken name, or a plugin
+// without a factory, is refused.
+TEST(AlgorithmRegistry, RegisteredFromOutside) {
+  AlgorithmPlugin copy = GetAlgorithm("dpsgd");
+  RegisterAlgorithm("test_dpsgd_copy", "D-PSGD under another name", copy);
+  EXPECT_TRUE(AlgorithmRegistry().contains("test_dpsgd_copy"));
+  EXPECT_TRUE(test_util::Contains(
+      test_util::ErrorText<ConfigError>([&] { RegisterAlgorithm("dpsgd", "", copy); }),
+      "RegisterAlgorithm: 'dpsgd' is already an algorithm"));
+  EXPECT_TRUE(test_util::Contains(
+      test_util::ErrorText<ConfigError>([] { RegisterAlgorithm("test_empty", "", {}); }),
+      "'test_empty' has no factory"));
+}
+
 TEST(Dpsgd, CompleteGraphWithUniformWeightsEqualsAllReduceExactly) {
   for (int n : {2, 5, 8}) {
     for (int threads : {1, 2}) {

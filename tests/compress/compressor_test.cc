@@ -48,6 +48,27 @@ struct Case {
   bool index_free;       // payload carries no index block
 };
 
+// A compressor registered from outside (as examples/cpp/own_plugins.cc does) is made by name;
+// a name already taken is refused.
+TEST(Compressors, RegisteredFromOutside) {
+  RegisterCompressor("test_dense_copy", "identity under another name",
+                     [](const CompressorOptions& o) { return MakeCompressor("identity", o); });
+  EXPECT_TRUE(CompressorRegistry().contains("test_dense_copy"));
+  const auto c = MakeCompressor("test_dense_copy", {});
+  std::vector<float> x = {1.0f, -2.0f, 3.5f}, y(3);
+  Rng rng(1);
+  Bytes payload;
+  c->compress(x, rng, payload);
+  Decompress(payload, y);
+  EXPECT_EQ(x, y);
+  EXPECT_TRUE(test_util::Contains(test_util::ErrorText<ConfigError>([] {
+                                    RegisterCompressor("topk", "", [](const CompressorOptions& o) {
+                                      return MakeCompressor("identity", o);
+                                    });
+                                  }),
+                                  "RegisterCompressor: 'topk' is already a compressor"));
+}
+
 TEST(Compressors, RoundTripWithinTheirError) {
   CompressorOptions topk;
   topk.ratio = 0.1;

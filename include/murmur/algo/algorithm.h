@@ -155,6 +155,11 @@ struct AlgorithmPlugin {
 };
 
 const Registry<AlgorithmPlugin>& AlgorithmRegistry();
+// Adds an algorithm from outside murmur (a program linking murmur::murmur, examples/cpp/):
+// algorithm.name then accepts `name`. Call it at start-up, from one thread, before the first
+// run::Config is made: the config schema takes the algorithms' own keys (plugin.keys) when it
+// is first built. A taken name is a ConfigError.
+void RegisterAlgorithm(std::string name, std::string help, AlgorithmPlugin plugin);
 const AlgorithmPlugin& GetAlgorithm(const std::string& name);
 // Builds the named algorithm with its plugin's factory (which runs the algorithm's set-up
 // steps first: choco / sparse_push / scsp tune gamma when it is 0).

@@ -58,6 +58,11 @@ class Compressor {
 using CompressorFactory = std::function<std::unique_ptr<Compressor>(const CompressorOptions&)>;
 // identity, fp16, bf16, topk, randomk, threshold, sign, qsgd, topk_quant.
 const Registry<CompressorFactory>& CompressorRegistry();
+// Adds a compressor from outside murmur (a program linking murmur::murmur, examples/cpp/):
+// compression.name then accepts `name`. Its payloads must be one of the formats below
+// (EncodeSparsePayload, EncodeDensePayload, ...) so that every receiver decodes them. Call
+// it at start-up, before any run and from one thread; a taken name is a ConfigError.
+void RegisterCompressor(std::string name, std::string help, CompressorFactory factory);
 std::unique_ptr<Compressor> MakeCompressor(const std::string& name, const CompressorOptions& o);
 
 // Payload formats (first byte of every payload); each format's encoder and decoder are one row
