@@ -20,6 +20,7 @@ packages=(
   dataset-fashion-mnist   # default dataset
   libopenmpi-dev openmpi-bin  # MPI transport (mpirun -np P murmur run ...)
   gnuplot-nox             # murmur plot
+  python3-dev pybind11-dev python3-numpy python3-pytest  # the Python package (build/python)
 )
 for arg in "$@"; do
   case "$arg" in

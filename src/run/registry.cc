@@ -16,12 +16,6 @@ void Line(std::ostringstream& os, const std::string& name, const std::string& he
   for (size_t i = name.size(); i < 22; ++i) os << ' ';
   os << help << "\n";
 }
-template <typename R>
-void Section(std::ostringstream& os, const char* title, const R& reg) {
-  os << title << ":\n";
-  for (auto* e : reg.entries()) Line(os, e->name, e->help);
-}
-
 // What an algorithm's traits tell a user: "[compressed, directed graphs, ...]".
 std::string TraitTags(const algo::AlgorithmTraits& t) {
   std::string tags;
@@ -35,18 +29,37 @@ std::string TraitTags(const algo::AlgorithmTraits& t) {
 }
 }  // namespace
 
-std::string ListComponents() {
-  std::ostringstream os;
-  os << "algorithms (algorithm.name):\n";
+std::vector<Component> Components() {
+  std::vector<Component> out;
+  auto add = [&](const char* kind, const auto& registry) {
+    for (auto* e : registry.entries()) out.push_back({kind, e->name, e->help});
+  };
   for (auto* e : algo::AlgorithmRegistry().entries())
-    Line(os, e->name, e->help + TraitTags(e->value.traits));
-  Section(os, "topologies (topology.name)", graph::TopologyRegistry());
-  Section(os, "models (model.name)", train::ModelRegistry());
-  Section(os, "datasets (data.name)", data::DatasetRegistry());
-  Section(os, "partitioners (partition.name)", data::PartitionerRegistry());
-  os << "compressors (compression.name):\n";
-  Line(os, "none", "full precision, no compressor");
-  for (auto* e : compress::CompressorRegistry().entries()) Line(os, e->name, e->help);
+    out.push_back({"algorithm", e->name, e->help + TraitTags(e->value.traits)});
+  add("topology", graph::TopologyRegistry());
+  add("model", train::ModelRegistry());
+  add("dataset", data::DatasetRegistry());
+  add("partitioner", data::PartitionerRegistry());
+  out.push_back({"compressor", "none", "full precision, no compressor"});
+  add("compressor", compress::CompressorRegistry());
+  return out;
+}
+
+std::string ListComponents() {
+  static const std::pair<const char*, const char*> kTitles[] = {
+      {"algorithm", "algorithms (algorithm.name)"},
+      {"topology", "topologies (topology.name)"},
+      {"model", "models (model.name)"},
+      {"dataset", "datasets (data.name)"},
+      {"partitioner", "partitioners (partition.name)"},
+      {"compressor", "compressors (compression.name)"}};
+  const std::vector<Component> all = Components();
+  std::ostringstream os;
+  for (const auto& [kind, title] : kTitles) {
+    os << title << ":\n";
+    for (const Component& c : all)
+      if (c.kind == kind) Line(os, c.name, c.help);
+  }
   return os.str();
 }
 
