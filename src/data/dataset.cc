@@ -46,28 +46,6 @@ void Dataset::gather_tokens(std::span<const int64_t> idx, int64_t* out, int64_t*
   }
 }
 
-void Dataset::set_pixel_statistics() {
-  const int64_t plane = int64_t{height} * width;
-  mean.assign(channels, 0.0f);
-  stddev.assign(channels, 1.0f);
-  for (int c = 0; c < channels; ++c) {
-    double sum = 0.0, sq = 0.0;
-    for (int64_t s = 0; s < size; ++s) {
-      const uint8_t* p = pixels.data() + (s * channels + c) * plane;
-      for (int64_t k = 0; k < plane; ++k) {
-        const double v = p[k] / 255.0;
-        sum += v;
-        sq += v * v;
-      }
-    }
-    const double n = static_cast<double>(size) * plane;
-    if (n == 0) continue;
-    const double m = sum / n, var = std::max(0.0, sq / n - m * m);
-    mean[c] = static_cast<float>(m);
-    stddev[c] = var > 1e-12 ? static_cast<float>(std::sqrt(var)) : 1.0f;
-  }
-}
-
 void Dataset::truncate(int64_t n) {
   if (n <= 0 || n >= size) return;
   size = n;
@@ -151,6 +129,32 @@ Registry<DatasetLoader> MakeBuiltins() {
 const Registry<DatasetLoader>& DatasetRegistry() {
   static const Registry<DatasetLoader> registry = MakeBuiltins();
   return registry;
+}
+
+void UseTrainingPixelStatistics(DataSplits& splits) {
+  Dataset& d = splits.train;
+  if (d.pixels.empty()) return;
+  const int64_t plane = int64_t{d.height} * d.width;
+  d.mean.assign(d.channels, 0.0f);
+  d.stddev.assign(d.channels, 1.0f);
+  for (int c = 0; c < d.channels; ++c) {
+    double sum = 0.0, sq = 0.0;
+    for (int64_t s = 0; s < d.size; ++s) {
+      const uint8_t* p = d.pixels.data() + (s * d.channels + c) * plane;
+      for (int64_t k = 0; k < plane; ++k) {
+        const double v = p[k] / 255.0;
+        sum += v;
+        sq += v * v;
+      }
+    }
+    const double n = static_cast<double>(d.size) * plane;
+    if (n == 0) continue;
+    const double m = sum / n, var = std::max(0.0, sq / n - m * m);
+    d.mean[c] = static_cast<float>(m);
+    d.stddev[c] = var > 1e-12 ? static_cast<float>(std::sqrt(var)) : 1.0f;
+  }
+  splits.test.mean = d.mean;
+  splits.test.stddev = d.stddev;
 }
 
 DataSplits LoadData(const DataOptions& options) {

@@ -220,11 +220,7 @@ DataSplits LoadLeaf(const std::string& dir, const std::string& task) {
                ReadLeafFiles(JsonFiles(fs::path(dir) / "test", dir), task)};
   MURMUR_CHECK(DataError, s.train.width == s.test.width, "data.path '", dir,
                "': train samples have ", s.train.width, " characters, test samples ", s.test.width);
-  if (!s.train.pixels.empty()) {
-    s.train.set_pixel_statistics();
-    s.test.mean = s.train.mean;
-    s.test.stddev = s.train.stddev;
-  }
+  UseTrainingPixelStatistics(s);
   s.test.owners.clear();  // evaluation uses the whole test set
   s.test.users.clear();
   return s;

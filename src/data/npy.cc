@@ -186,11 +186,7 @@ DataSplits LoadNpyDir(const std::string& dir) {
   s.train.vocab = s.test.vocab = std::max(s.train.vocab, s.test.vocab);
   MURMUR_CHECK(DataError, s.train.pixels.empty() == s.test.pixels.empty(), "data.path '", dir,
                "': train_x.npy and test_x.npy must both be uint8 or neither");
-  if (!s.train.pixels.empty()) {
-    s.train.set_pixel_statistics();
-    s.test.mean = s.train.mean;
-    s.test.stddev = s.train.stddev;
-  }
+  UseTrainingPixelStatistics(s);
   const std::string owner = file("train_owner.npy");
   if (fs::exists(owner)) {
     const std::vector<int64_t> ids = IntegerValues(ReadNpy(owner), owner, s.train.size, "owner",

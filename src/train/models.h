@@ -16,6 +16,10 @@ struct Net : torch::nn::Module {
   virtual torch::jit::Module* script() { return nullptr; }
 };
 
+// What a LibTorch error says, without the C++ backtrace or the TorchScript call stack: the
+// interpreter's last "RuntimeError: ..." line, or else the first line.
+std::string TorchErrorText(const std::exception& e);
+
 // model.name = torchscript: the module of model.path; its parameters and buffers are
 // registered on the returned Net (same tensors), so views into a flat buffer reach the module.
 std::shared_ptr<Net> LoadScriptNet(const ModelOptions& options);

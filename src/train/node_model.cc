@@ -262,10 +262,11 @@ class TorchNodeModel final : public NodeModel {
           theirs.emplace_back(name, it->value().toTensor());
         }
       }
-    } catch (const c10::Error& e) {
-      std::string m = e.what_without_backtrace();
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
       MURMUR_FAIL(DataError, what, ": cannot be read as a ", ExportedModelFormat(options_),
-                  " file: ", m.substr(0, m.find('\n')));
+                  " file: ", TorchErrorText(e));
     }
     for (size_t k = 0; k < mine.size(); ++k) {
       MURMUR_CHECK(DataError, theirs[k].second.sizes() == mine[k].second.sizes(), what, ": '",

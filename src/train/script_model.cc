@@ -12,11 +12,8 @@
 #include "models.h"
 
 namespace murmur::train {
-namespace {
 
-// What a LibTorch error says, without the C++ backtrace or the TorchScript call stack: the
-// interpreter's last "RuntimeError: ..." line, or else the first line.
-std::string Summary(const std::exception& e) {
+std::string TorchErrorText(const std::exception& e) {
   const auto* c10 = dynamic_cast<const c10::Error*>(&e);
   std::string s = c10 ? c10->what_without_backtrace() : e.what();
   const size_t err = s.rfind("Error: ");
@@ -27,6 +24,8 @@ std::string Summary(const std::exception& e) {
   const size_t nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl);
 }
+
+namespace {
 
 std::string Shape(const torch::Tensor& t) {
   std::string s = "[";
@@ -88,7 +87,7 @@ std::shared_ptr<Net> LoadScriptNet(const ModelOptions& o) {
     MURMUR_FAIL(ConfigError, "model.path '", o.path,
                 "': not a TorchScript archive (save the model with torch.jit.script(model)"
                 ".save(path) or torch.jit.trace(model, example).save(path)): ",
-                Summary(e));
+                TorchErrorText(e));
   }
   return std::make_shared<ScriptNet>(std::move(m), o.path);
 }
@@ -115,7 +114,7 @@ void CheckNet(Net& net, const ModelOptions& o, const InputShape& s) {
     MURMUR_FAIL(ConfigError, who,
                 ": the module does not accept the dataset's input: the data "
                 "gives ",
-                s.describe(), "; the module said: ", Summary(e));
+                s.describe(), "; the module said: ", TorchErrorText(e));
   }
   net.train(was_training);
   MURMUR_CHECK(ConfigError, out.dim() == 2 && out.size(0) == 2 && out.size(1) == s.classes, who,

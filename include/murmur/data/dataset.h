@@ -47,9 +47,6 @@ struct Dataset {
   void gather_tokens(std::span<const int64_t> idx, int64_t* out, int64_t* labels_out) const;
   // Keeps only the first n samples (n <= 0 keeps all).
   void truncate(int64_t n);
-  // Sets mean and stddev per channel from the pixels (for image data without published
-  // statistics); a constant channel gets stddev 1.
-  void set_pixel_statistics();
 };
 
 struct DataSplits {
@@ -79,6 +76,10 @@ struct DataOptions {
 
 using DatasetLoader = std::function<DataSplits(const DataOptions&)>;
 const Registry<DatasetLoader>& DatasetRegistry();
+// Image data without published statistics (LEAF, npy): sets both splits' per-channel mean and
+// stddev to those of the training pixels (a constant channel gets stddev 1); no-op without
+// pixels.
+void UseTrainingPixelStatistics(DataSplits& s);
 // Loads, truncates to the subsets, and checks the splits agree on shape and classes.
 DataSplits LoadData(const DataOptions& options);
 
