@@ -21,6 +21,7 @@ packages=(
   libopenmpi-dev openmpi-bin  # MPI transport (mpirun -np P murmur run ...)
   gnuplot-nox             # murmur plot
   python3-dev pybind11-dev python3-numpy python3-pytest  # the Python package (build/python)
+  python3-torch           # murmur.run(model=a torch.nn.Module); the fixture scripts
 )
 for arg in "$@"; do
   case "$arg" in

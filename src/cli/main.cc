@@ -25,13 +25,6 @@
 
 namespace {
 
-// The number in the first of `names` that is set in the environment, 0 when none is.
-int EnvInt(std::initializer_list<const char*> names) {
-  for (const char* name : names)
-    if (const char* v = std::getenv(name)) return std::atoi(v);
-  return 0;
-}
-
 // The user's line: the message, and with --verbose the source location that raised it.
 void Report(const char* kind, const murmur::Error& e, bool verbose) {
   std::string text(verbose ? std::string_view(e.what()) : e.message());
@@ -81,9 +74,7 @@ struct RunCommand {
     ro.out_dir = out_dir;
     ro.quiet = quiet;
     ro.overwrite = overwrite;
-    // Open MPI's mpirun, then MPICH/Hydra's mpiexec.
-    ro.launcher_ranks = EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"});
-    ro.launcher_local_ranks = EnvInt({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"});
+    murmur::run::SetLauncherFromEnvironment(ro);
     murmur::run::RunExperiment(cfg, ro);
     return 0;
   }
@@ -157,7 +148,9 @@ struct SweepCommand {
   }
 
   int run() {
-    if (EnvInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) > 1)
+    murmur::run::RunOptions launcher;
+    murmur::run::SetLauncherFromEnvironment(launcher);
+    if (launcher.launcher_ranks > 1)
       throw murmur::ConfigError(
           "murmur sweep runs its points in one process; start it without mpirun (each rank "
           "would run every point into the same directories)");

@@ -10,6 +10,10 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
 
 #include "bits.h"
 #include "internal.h"
@@ -158,6 +162,47 @@ bool DecodeQsgd(ByteReader& in, const Header& h, std::vector<uint32_t>&, std::ve
   return true;
 }
 
+// ---- kExternal: name length u8, name, then the registering compressor's own bytes -----------
+// Encoder: EncodeExternalPayload.
+std::map<std::string, ExternalDecoder, std::less<>>& ExternalDecoders() {
+  static std::map<std::string, ExternalDecoder, std::less<>> decoders;
+  return decoders;
+}
+std::shared_mutex& ExternalDecodersMutex() {
+  static std::shared_mutex m;
+  return m;
+}
+
+bool DecodeExternal(ByteReader& in, const Header& h, std::vector<uint32_t>& idx,
+                    std::vector<float>& vals) {
+  const uint8_t len = in.u8();
+  const std::span<const uint8_t> name_bytes = in.take(len);
+  const std::string_view name(reinterpret_cast<const char*>(name_bytes.data()), len);
+  const std::span<const uint8_t> body = in.take(in.remaining());
+  ExternalDecoder decode;
+  {
+    std::shared_lock lock(ExternalDecodersMutex());
+    auto it = ExternalDecoders().find(name);
+    MURMUR_CHECK(ProtocolError, it != ExternalDecoders().end(), "payload: written by compressor '",
+                 name, "', whose decoder this process does not have");
+    decode = it->second;
+  }
+  idx.clear();
+  vals.clear();
+  const bool all = decode(body, h.n, idx, vals);
+  if (all) {
+    MURMUR_CHECK(ProtocolError, vals.size() == h.n, "payload: compressor '", name, "' decoded ",
+                 vals.size(), " values, dimension is ", h.n);
+    return true;
+  }
+  MURMUR_CHECK(ProtocolError, idx.size() == vals.size(), "payload: compressor '", name,
+               "' decoded ", idx.size(), " indices but ", vals.size(), " values");
+  for (uint32_t i : idx)
+    MURMUR_CHECK(ProtocolError, i < h.n, "payload: compressor '", name, "' decoded index ", i,
+                 " for dimension ", h.n);
+  return false;
+}
+
 // The table: one row per format, in Format order.
 struct FormatRow {
   Format format;
@@ -170,6 +215,7 @@ constexpr FormatRow kFormats[] = {
     {Format::kSeededSparse, DecodeSeededSparse, false},
     {Format::kSign, DecodeSign, false},
     {Format::kQsgd, DecodeQsgd, false},
+    {Format::kExternal, DecodeExternal, false},
 };
 
 const FormatRow& ReadHeader(ByteReader& in, Header& h) {
@@ -205,7 +251,7 @@ void Decode(std::span<const uint8_t> payload, size_t expected_n, Begin begin, Em
   if (all) {
     for (uint32_t i = 0; i < h.n; ++i) emit(i, vals[i]);
   } else {
-    for (uint32_t j = 0; j < h.k; ++j) emit(idx[j], vals[j]);
+    for (size_t j = 0; j < idx.size(); ++j) emit(idx[j], vals[j]);
   }
 }
 
@@ -296,6 +342,24 @@ void PutQsgdLayout(uint32_t n, uint32_t levels, int code_bits, size_t segments, 
   PutU32(out, levels);
   PutU8(out, static_cast<uint8_t>(code_bits));
   PutU32(out, static_cast<uint32_t>(segments));
+}
+
+void EncodeExternalPayload(std::string_view name, uint32_t n, std::span<const uint8_t> body,
+                           Bytes& out) {
+  MURMUR_CHECK(ConfigError, !name.empty() && name.size() <= 255, "compressor name '", name,
+               "': 1 to 255 bytes");
+  PutHeader(out, Format::kExternal, n, 0);
+  PutU8(out, static_cast<uint8_t>(name.size()));
+  out.insert(out.end(), name.begin(), name.end());
+  out.insert(out.end(), body.begin(), body.end());
+}
+
+void RegisterPayloadDecoder(std::string name, ExternalDecoder decoder) {
+  std::unique_lock lock(ExternalDecodersMutex());
+  if (decoder)
+    ExternalDecoders()[std::move(name)] = std::move(decoder);
+  else
+    ExternalDecoders().erase(name);
 }
 
 }  // namespace murmur::compress

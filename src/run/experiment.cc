@@ -203,6 +203,12 @@ class Experiment::Impl {
   int64_t total_rounds() const { return s_.total_rounds(); }
   void run_round();
   RunResult finish();
+  const RoundFigures& last_round() const { return figures_; }
+  bool writes_outputs() const { return root_; }
+  bool any_rank(bool flag) {
+    return cluster_->any(flag, "stop request after round " + std::to_string(next_round_ - 1));
+  }
+  std::string stop();
 
  private:
   // Set-up, in this order.
@@ -213,6 +219,7 @@ class Experiment::Impl {
   void resume();
   // One round.
   void one_round(int64_t round);
+  void record_figures(int64_t round, double lr, double loss_mean, bool evaluated);
   void local_steps(int64_t round, double lr, bool training);
   void check_models(int64_t round, const char* when, bool training) const;
   std::string advice(bool training) const;
@@ -295,7 +302,9 @@ class Experiment::Impl {
   uint64_t sent_total_ = 0;
   std::map<double, nlohmann::ordered_json> reached_;  // accuracy target -> when
   int64_t last_eval_round_ = -1;
-  std::string last_checkpoint_;  // path of the newest checkpoint written or resumed from
+  std::string last_checkpoint_;         // path of the newest checkpoint written or resumed from
+  int64_t last_checkpoint_round_ = -1;  // the rounds it holds (-1: none)
+  RoundFigures figures_;
   // Loop seconds (without evaluations) and evaluation seconds of the rounds a resumed run did
   // before its checkpoint; t_loop_ starts this process's rounds.
   double loop_before_ = 0.0, eval_before_ = 0.0;
@@ -468,6 +477,7 @@ void Experiment::Impl::resume() {
   }
   io.expect_end();
   last_checkpoint_ = resume_from_->path;
+  last_checkpoint_round_ = next_round_;
   if (root_) {
     metrics_.emplace((dir_ / "metrics.csv").string(), kMetricColumns, resume_metrics);
     evals_.emplace((dir_ / "eval.csv").string(), kEvalColumns, resume_evals);
@@ -529,6 +539,7 @@ void Experiment::Impl::write_checkpoint(int64_t rounds_done) {
   const std::vector<comm::Bytes> all =
       cluster_->gather(std::move(p), "checkpoint after round " + std::to_string(rounds_done));
   last_checkpoint_ = CheckpointPath(dir_, rounds_done).string();
+  last_checkpoint_round_ = rounds_done;
   if (!root_) return;
   StateIo io;
   std::string text = config_text_;
@@ -623,9 +634,40 @@ void Experiment::Impl::one_round(int64_t round) {
   }
   progress_->update(round, loss_mean, last_acc_, static_cast<double>(sent_total_) / n_ / 1e6,
                     Seconds(t_loop_, Clock::now()));
+  record_figures(round, lr, loss_mean, last_eval_round_ == round);
   if (s_.checkpoint_every > 0 && (round + 1) % s_.checkpoint_every == 0 &&
       round + 1 < total_rounds())
     write_checkpoint(round + 1);
+}
+
+void Experiment::Impl::record_figures(int64_t round, double lr, double loss_mean, bool evaluated) {
+  RoundFigures& f = figures_;
+  f = RoundFigures{};
+  f.round = round;
+  if (!root_) return;
+  f.lr = lr;
+  f.loss_mean = loss_mean;
+  f.mb_sent_per_node = static_cast<double>(sent_total_) / n_ / 1e6;
+  f.sim_seconds = sim_total_;
+  f.evaluated = evaluated;
+  if (!evaluated) return;
+  f.acc_mean = last_acc_;
+  f.acc_min = 1.0;
+  for (const NodeEval& e : node_eval_) {
+    f.acc_min = std::min(f.acc_min, e.acc);
+    f.acc_max = std::max(f.acc_max, e.acc);
+  }
+  f.acc_avg_model = avg_model_ ? avg_acc_ : -1.0;
+  f.consensus = consensus_;
+}
+
+std::string Experiment::Impl::stop() {
+  progress_->finish();
+  if (last_checkpoint_round_ != next_round_) write_checkpoint(next_round_);
+  if (root_ && !quiet_)
+    LogInfo("stopped after ", next_round_, " of ", total_rounds(), " rounds; checkpoint ",
+            last_checkpoint_, " (murmur run --resume ", out_dir_, " continues)");
+  return root_ ? last_checkpoint_ : std::string();
 }
 
 void Experiment::Impl::run_round() {
@@ -964,5 +1006,9 @@ int64_t Experiment::next_round() const { return impl_->next_round(); }
 int64_t Experiment::total_rounds() const { return impl_->total_rounds(); }
 void Experiment::run_round() { impl_->run_round(); }
 RunResult Experiment::finish() { return impl_->finish(); }
+const RoundFigures& Experiment::last_round() const { return impl_->last_round(); }
+bool Experiment::writes_outputs() const { return impl_->writes_outputs(); }
+bool Experiment::any_rank(bool flag) { return impl_->any_rank(flag); }
+std::string Experiment::stop() { return impl_->stop(); }
 
 }  // namespace murmur::run

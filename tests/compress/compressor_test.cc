@@ -69,6 +69,51 @@ TEST(Compressors, RegisteredFromOutside) {
                                   "RegisterCompressor: 'topk' is already a compressor"));
 }
 
+// An external payload (a Python compressor's) is decoded by the decoder registered under its
+// name, sparse or dense; a payload of an unknown compressor, or a decoder's out-of-range index,
+// is a ProtocolError before anything is written.
+TEST(Compressors, ExternalPayloadsUseTheirRegisteredDecoder) {
+  // Body: pairs (index u32, value f32).
+  RegisterPayloadDecoder("test_pairs", [](std::span<const uint8_t> body, uint32_t n,
+                                          std::vector<uint32_t>& idx, std::vector<float>& vals) {
+    ByteReader in(body, "pairs");
+    while (!in.done()) {
+      idx.push_back(in.u32());
+      vals.push_back(in.f32());
+    }
+    return false;
+  });
+  Bytes body;
+  PutU32(body, 2);
+  PutU32(body, std::bit_cast<uint32_t>(1.5f));
+  PutU32(body, 0);
+  PutU32(body, std::bit_cast<uint32_t>(-2.0f));
+  Bytes payload;
+  EncodeExternalPayload("test_pairs", 4, body, payload);
+  EXPECT_EQ(InspectPayload(payload).format, Format::kExternal);
+  std::vector<float> y = {9, 9, 9, 9};
+  Decompress(payload, y);
+  EXPECT_EQ(y, (std::vector<float>{-2.0f, 0, 1.5f, 0}));
+  std::vector<float> acc = {1, 1, 1, 1};
+  DecompressAdd(payload, 2.0f, acc);
+  EXPECT_EQ(acc, (std::vector<float>{-3.0f, 1, 4.0f, 1}));
+  // Dimension 2: index 2 is out of range.
+  Bytes small;
+  EncodeExternalPayload("test_pairs", 2, body, small);
+  std::vector<float> z = {7, 7};
+  EXPECT_TRUE(
+      test_util::Contains(test_util::ErrorText<ProtocolError>([&] { Decompress(small, z); }),
+                          "compressor 'test_pairs' decoded index 2 for dimension 2"));
+  EXPECT_EQ(z, (std::vector<float>{7, 7}));
+  Bytes unknown;
+  EncodeExternalPayload("nobody", 4, body, unknown);
+  EXPECT_TRUE(
+      test_util::Contains(test_util::ErrorText<ProtocolError>([&] { Decompress(unknown, y); }),
+                          "written by compressor 'nobody', whose decoder"));
+  RegisterPayloadDecoder("test_pairs", {});
+  EXPECT_THROW(Decompress(payload, y), ProtocolError);
+}
+
 TEST(Compressors, RoundTripWithinTheirError) {
   CompressorOptions topk;
   topk.ratio = 0.1;

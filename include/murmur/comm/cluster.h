@@ -57,6 +57,8 @@ class Cluster {
   // Every rank's `local` at rank 0, in rank order; an empty vector on other ranks.
   // Collective: every rank calls it, in the same order. `what` names the data in errors.
   virtual std::vector<Bytes> gather(Bytes local, std::string_view what) = 0;
+  // True on every rank when `flag` is true on any rank (a stop request). Collective.
+  virtual bool any(bool flag, std::string_view what) = 0;
 };
 
 // This process alone.

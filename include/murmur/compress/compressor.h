@@ -67,7 +67,14 @@ std::unique_ptr<Compressor> MakeCompressor(const std::string& name, const Compre
 
 // Payload formats (first byte of every payload); each format's encoder and decoder are one row
 // of src/compress/payload.cc.
-enum class Format : uint8_t { kDense = 1, kSparse = 2, kSeededSparse = 3, kSign = 4, kQsgd = 5 };
+enum class Format : uint8_t {
+  kDense = 1,
+  kSparse = 2,
+  kSeededSparse = 3,
+  kSign = 4,
+  kQsgd = 5,
+  kExternal = 6,  // written by a compressor from outside murmur: see EncodeExternalPayload
+};
 // 2: Rice index blocks hold the remainders, then the quotients in unary (docs/compression.md).
 // 3: QSGD codes are the signed level offset by s (level + s), not sign bit and magnitude.
 inline constexpr uint8_t kPayloadVersion = 3;
@@ -114,6 +121,22 @@ SignLayout PutSignLayout(uint32_t n, std::span<const uint32_t> segments, Bytes& 
 // QSGD: header, levels, code width and segment count; the compressor appends (len, unit) per
 // segment, then the codes.
 void PutQsgdLayout(uint32_t n, uint32_t levels, int code_bits, size_t segments, Bytes& out);
+
+// kExternal: a payload whose body a compressor from outside murmur (a Python
+// murmur.Compressor) writes in its own format: the compressor's name (u8 length, then the
+// name), then its bytes. Receivers decode it with the decoder registered under that name; a
+// payload whose decoder is not registered in the receiving process is a ProtocolError.
+void EncodeExternalPayload(std::string_view name, uint32_t n, std::span<const uint8_t> body,
+                           Bytes& out);
+// Decodes an external payload's body for dimension n: either every value (vals.size() == n;
+// returns true) or the carried coordinates (idx and vals of equal length, every index < n, in
+// any order; returns false). Throwing murmur::Error (or ProtocolError) rejects the payload.
+// May be called from several threads at once.
+using ExternalDecoder = std::function<bool(std::span<const uint8_t> body, uint32_t n,
+                                           std::vector<uint32_t>& idx, std::vector<float>& vals)>;
+// Registers (or, for a taken name, replaces) the decoder of `name`'s payloads; an empty
+// decoder removes it. Not while payloads of that name are being decoded.
+void RegisterPayloadDecoder(std::string name, ExternalDecoder decoder);
 
 // The sorted indices random-k keeps for (seed, n, k); sender and receiver both call it.
 void SeededIndices(uint64_t seed, uint32_t n, uint32_t k, std::vector<uint32_t>& out);

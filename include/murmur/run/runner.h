@@ -34,6 +34,10 @@ struct RunOptions {
   int launcher_local_ranks = 0;
 };
 
+// Fills launcher_ranks and launcher_local_ranks from the environment mpirun (Open MPI) or
+// mpiexec (MPICH/Hydra) gives the processes it starts; 0 where there is none.
+void SetLauncherFromEnvironment(RunOptions& options);
+
 struct RunResult {
   std::string out_dir;
   std::string summary_json;  // contents of summary.json

@@ -356,6 +356,32 @@ class MpiCluster final : public Cluster {
     return out;
   }
 
+  // The flags gathered to rank 0, which sends their OR back to every rank (point to point, so
+  // that a rank that died is named, as in gather).
+  bool any(bool flag, std::string_view what) override {
+    constexpr int kAnyTag = 3;
+    const std::vector<Bytes> flags = gather(Bytes{static_cast<uint8_t>(flag ? 1 : 0)}, what);
+    const int ranks = dup_.size();
+    if (dup_.rank() != 0) {
+      int32_t result = 0;
+      MPI_Request req;
+      Check(MPI_Irecv(&result, 1, MPI_INT32_T, 0, kAnyTag, dup_.get(), &req), "MPI_Irecv");
+      const int peers[1] = {0};
+      wait({&req, 1}, peers, what);
+      return result != 0;
+    }
+    int32_t result = 0;
+    for (const Bytes& b : flags) result |= (!b.empty() && b[0] != 0) ? 1 : 0;
+    std::vector<MPI_Request> reqs(ranks - 1);
+    std::vector<int> to(ranks - 1);
+    for (int q = 1; q < ranks; ++q) {
+      to[q - 1] = q;
+      Check(MPI_Isend(&result, 1, MPI_INT32_T, q, kAnyTag, dup_.get(), &reqs[q - 1]), "MPI_Isend");
+    }
+    wait(reqs, to, what);
+    return result != 0;
+  }
+
  private:
   // Waits for every request; on timeout names the rank of the first unfinished one.
   void wait(std::span<MPI_Request> reqs, std::span<const int> peers, std::string_view what) {
