@@ -70,6 +70,11 @@ cases=(
   "vote_global_momentum|algorithm.name=majority_vote vote.mode=all_to_all vote.mask_ratio=0.05 train.momentum=0 vote.global_momentum=0.9 vote.mask_reuse=3"
   "jwins|algorithm.name=jwins topology.name=regular topology.degree=3 jwins.save_accumulator=true"
   "jwins_per_node_zstd|algorithm.name=jwins topology.name=ring jwins.share_counts=per_node compression.value_codec=zstd faults.loss=0.1"
+  "gradient_tracking|algorithm.name=gradient_tracking topology.name=ring faults.loss=0.1"
+  "d2|algorithm.name=d2 topology.name=chain"
+  "exact_diffusion|algorithm.name=exact_diffusion topology.name=exponential"
+  "epidemic_oracle|algorithm.name=epidemic epidemic.peers=3"
+  "epidemic_local|algorithm.name=epidemic topology.name=complete epidemic.variant=local faults.loss=0.1"
 )
 
 # The digest of a run directory: its CSV files and its summary without the launch's lines.

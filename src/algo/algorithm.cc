@@ -169,6 +169,22 @@ Registry<AlgorithmPlugin>& MutableRegistry() {
           "JWINS (Dhasade et al. 2023): wavelet-domain sparsification of the whole model with a "
           "randomized cut-off and accumulated changes; jwins.* options",
           JwinsPlugin());
+    r.add("gradient_tracking",
+          "gradient tracking / DSGT (Pu & Nedic 2020; as in the RelaySGD paper): models and a "
+          "tracker of the average update mixed with W, one frame of two vectors per round",
+          GradientTrackingPlugin());
+    r.add("d2",
+          "D² (Tang et al. 2018): gossip with a correction by the previous iterate that removes "
+          "the bias of heterogeneous data; W's smallest eigenvalue must exceed -1/3",
+          D2Plugin());
+    r.add("exact_diffusion",
+          "Exact Diffusion (Yuan et al. 2019): D² mixing with (I + W)/2 (any doubly stochastic W)",
+          ExactDiffusionPlugin());
+    r.add("epidemic",
+          "Epidemic Learning (de Vos et al. 2023): each round every node sends its model to "
+          "epidemic.peers random peers and averages what it received uniformly; epidemic.* "
+          "options",
+          EpidemicPlugin());
     r.add("local", "no communication: every node trains alone (baseline, overhead benchmark)",
           LocalPlugin());
     return r;

@@ -54,6 +54,21 @@ inline void Debias(std::span<const float> x, float w, std::span<float> z) {
   for (size_t k = 0; k < z.size(); ++k) z[k] = x[k] * inv;
 }
 
+// Full-precision gossip of one vector per round and phase (gradient tracking, D²): sends v to
+// every out-neighbour of `node` in `round`'s graph as a dense f32 frame of `phase`.
+void SendDense(const AlgorithmContext& ctx, uint32_t round, uint8_t phase, int node,
+               std::span<const float> v);
+// out = sum_j w_ij v_j over `node` itself (v = self) and its in-neighbours' dense frames of
+// (round, phase), computed as self + sum_j w_ij (v_j - self) in double, in node-id order, so
+// that weights which do not sum to exactly 1 in float do not scale the vector. When messages
+// are lost (injected faults) the weights of what arrived are renormalised to sum to 1, as dpsgd
+// does. out may not alias self.
+void GossipMix(const AlgorithmContext& ctx, std::string_view algo, uint32_t round, uint8_t phase,
+               int node, std::span<const float> self, std::span<float> out);
+// The same, in double (for state that integrates the mixing's output).
+void GossipMix(const AlgorithmContext& ctx, std::string_view algo, uint32_t round, uint8_t phase,
+               int node, std::span<const float> self, std::span<double> out);
+
 // Throws ConfigError naming compression.name when ctx.compression is not "none".
 void RequireNoCompression(const AlgorithmContext& ctx, std::string_view algo,
                           std::string_view hint);

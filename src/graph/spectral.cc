@@ -94,6 +94,28 @@ double SecondEigenvalueModulus(const Topology& t, int iterations, uint64_t seed)
   return std::pow(per_period, 1.0 / t.period());
 }
 
+double SmallestEigenvalue(const Graph& g, int iterations, uint64_t seed) {
+  const int n = g.n;
+  if (n <= 1) return n == 1 ? g.w_self[0] : 1.0;
+  Rng rng(seed, 1, Stream::kTopology);
+  std::vector<double> x(n), wx(n);
+  for (double& v : x) v = rng.normal();
+  double rayleigh = 0.0;
+  for (int it = 0; it < iterations; ++it) {
+    const double norm = Norm(x);
+    if (norm == 0.0) return 1.0;
+    for (double& v : x) v /= norm;
+    Apply(g, x, wx);
+    rayleigh = 0.0;  // x^T (I - W) x with ||x|| = 1
+    for (int i = 0; i < n; ++i) {
+      wx[i] = x[i] - wx[i];
+      rayleigh += x[i] * wx[i];
+    }
+    x.swap(wx);
+  }
+  return 1.0 - rayleigh;
+}
+
 double SpectralGap(const Topology& topology) { return 1.0 - SecondEigenvalueModulus(topology); }
 
 }  // namespace murmur::graph

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -170,43 +171,11 @@ std::unique_ptr<Topology> Regular(const TopologyOptions& o) {
                d);
   CheckEdges("regular", n, 0.5 * n * d, "lower topology.degree");
   Rng rng(o.seed, 0, Stream::kTopology);
-  // Pairing model with restarts: pair up n*d stubs at random, keep the graph only if it is
-  // simple and connected. Stubs that would form a loop or duplicate are re-drawn a few times
-  // before restarting, which keeps the restart rate low for larger degrees.
-  for (int attempt = 0; attempt < 10000; ++attempt) {
-    std::vector<int> stubs;
-    for (int i = 0; i < n; ++i)
-      for (int k = 0; k < d; ++k) stubs.push_back(i);
-    std::vector<std::vector<int>> adj(n);
-    bool ok = true;
-    while (!stubs.empty() && ok) {
-      ok = false;
-      for (int tries = 0; tries < 100; ++tries) {
-        size_t a = rng.uniform_int(stubs.size()), b = rng.uniform_int(stubs.size());
-        int u = stubs[a], v = stubs[b];
-        if (a == b || u == v || std::find(adj[u].begin(), adj[u].end(), v) != adj[u].end())
-          continue;
-        adj[u].push_back(v);
-        adj[v].push_back(u);
-        if (a < b) std::swap(a, b);
-        stubs.erase(stubs.begin() + a);
-        stubs.erase(stubs.begin() + b);
-        ok = true;
-        break;
-      }
-    }
-    if (!ok) continue;
-    Edges e;
-    for (int u = 0; u < n; ++u)
-      for (int v : adj[u])
-        if (u < v) e.emplace_back(u, v);
-    Graph g = GraphFromEdges(n, false, e);
-    if (!IsStronglyConnected(g)) continue;
-    std::vector<Graph> period{std::move(g)};
-    return std::make_unique<Topology>("regular", std::move(period));
-  }
-  MURMUR_FAIL(ConfigError, "topology: could not draw a connected ", d, "-regular graph on ", n,
-              " nodes");
+  std::optional<Graph> g = RandomRegularGraph(n, d, rng, /*connected=*/true);
+  MURMUR_CHECK(ConfigError, g.has_value(), "topology: could not draw a connected ", d,
+               "-regular graph on ", n, " nodes");
+  std::vector<Graph> period{std::move(*g)};
+  return std::make_unique<Topology>("regular", std::move(period));
 }
 
 std::unique_ptr<Topology> ErdosRenyi(const TopologyOptions& o) {
@@ -331,6 +300,45 @@ std::unique_ptr<Topology> MakeTopology(const TopologyOptions& options) {
                "topology.name: '", options.name, "' on ", options.nodes,
                " nodes is not (strongly) connected");
   return std::make_unique<Topology>(topo->name(), std::move(period), topo->trees());
+}
+
+std::optional<Graph> RandomRegularGraph(int n, int d, Rng& rng, bool connected) {
+  MURMUR_ASSERT(d >= 1 && d < n && (static_cast<int64_t>(n) * d) % 2 == 0);
+  // Pairing model with restarts: pair up n*d stubs at random, keep the graph only if it is
+  // simple (and connected, when asked). Stubs that would form a loop or duplicate are re-drawn
+  // a few times before restarting, which keeps the restart rate low for larger degrees.
+  for (int attempt = 0; attempt < 10000; ++attempt) {
+    std::vector<int> stubs;
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < d; ++k) stubs.push_back(i);
+    std::vector<std::vector<int>> adj(n);
+    bool ok = true;
+    while (!stubs.empty() && ok) {
+      ok = false;
+      for (int tries = 0; tries < 100; ++tries) {
+        size_t a = rng.uniform_int(stubs.size()), b = rng.uniform_int(stubs.size());
+        int u = stubs[a], v = stubs[b];
+        if (a == b || u == v || std::find(adj[u].begin(), adj[u].end(), v) != adj[u].end())
+          continue;
+        adj[u].push_back(v);
+        adj[v].push_back(u);
+        if (a < b) std::swap(a, b);
+        stubs.erase(stubs.begin() + a);
+        stubs.erase(stubs.begin() + b);
+        ok = true;
+        break;
+      }
+    }
+    if (!ok) continue;
+    Edges e;
+    for (int u = 0; u < n; ++u)
+      for (int v : adj[u])
+        if (u < v) e.emplace_back(u, v);
+    Graph g = GraphFromEdges(n, false, e);
+    if (connected && !IsStronglyConnected(g)) continue;
+    return g;
+  }
+  return std::nullopt;
 }
 
 }  // namespace murmur::graph

@@ -17,6 +17,7 @@
 namespace murmur::algo {
 namespace {
 
+using testing::MaxRelDiff;
 using testing::Sim;
 using testing::Topo;
 
@@ -35,15 +36,6 @@ auto Compression(const std::string& name, double ratio, double gamma) {
     c.compressor.ratio = ratio;
     Gossip(c, gamma);
   };
-}
-
-double MaxRelDiff(const std::vector<std::vector<float>>& a,
-                  const std::vector<std::vector<float>>& b) {
-  double worst = 0.0;
-  for (size_t i = 0; i < a.size(); ++i)
-    for (size_t k = 0; k < a[i].size(); ++k)
-      worst = std::max(worst, std::abs(a[i][k] - b[i][k]) / (1.0 + std::abs(b[i][k])));
-  return worst;
 }
 
 double ConsensusOf(const std::vector<std::vector<float>>& x) {
@@ -109,28 +101,13 @@ TEST(Choco, TopKOnQuadraticObjectivesConvergesToTheGlobalOptimum) {
   const int64_t d = 100;
   ThreadPool pool(2);
   Sim s("choco", Topo("ring", n), d, 5, Compression("topk", 0.1, 0.3));
-  std::vector<std::vector<float>> b(n, std::vector<float>(d));
-  Rng rng(77);
-  for (auto& v : b)
-    for (float& e : v) e = static_cast<float>(3.0 * rng.normal());
-  std::vector<double> opt(d, 0.0);
-  for (auto& v : b)
-    for (int64_t k = 0; k < d; ++k) opt[k] += v[k] / n;
+  const testing::Quadratics q(n, d, 77);
   for (auto& v : s.x) std::fill(v.begin(), v.end(), 0.0f);
   for (uint32_t t = 0; t < 3000; ++t) {
-    const float lr = 2.0f / (t + 20.0f);
-    for (int i = 0; i < n; ++i)
-      for (int64_t k = 0; k < d; ++k) s.x[i][k] -= lr * (s.x[i][k] - b[i][k]);
+    q.step(s.x, 2.0f / (t + 20.0f));
     s.round(t, pool);
   }
-  double opt_norm = 0.0, worst = 0.0;
-  for (double v : opt) opt_norm += v * v;
-  for (auto& v : s.x) {
-    double e = 0.0;
-    for (int64_t k = 0; k < d; ++k) e += (v[k] - opt[k]) * (v[k] - opt[k]);
-    worst = std::max(worst, e);
-  }
-  EXPECT_LT(std::sqrt(worst / opt_norm), 0.02);
+  EXPECT_LT(q.worst_error(s.x), 0.02);
 }
 
 TEST(SparsePush, IdentityCompressorAndUnitGammaEqualsSgp) {

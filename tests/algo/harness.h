@@ -1,6 +1,8 @@
 // Test harness: N nodes as threads over the in-process transport, no torch.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
@@ -83,5 +85,45 @@ struct Sim {
     return m;
   }
 };
+
+// f_i(x) = 1/2 ||x - b_i||^2 with a different b_i ~ N(0, 9) per node (heterogeneous data):
+// the optimum of sum_i f_i is the mean of the b_i.
+struct Quadratics {
+  std::vector<std::vector<float>> b;
+  std::vector<double> opt;
+  Quadratics(int n, int64_t d, uint64_t seed) : b(n, std::vector<float>(d)), opt(d, 0.0) {
+    Rng rng(seed);
+    for (auto& v : b)
+      for (float& e : v) e = static_cast<float>(3.0 * rng.normal());
+    for (auto& v : b)
+      for (int64_t k = 0; k < d; ++k) opt[k] += v[k] / n;
+  }
+  // One exact gradient step on every node: x_i -= lr (x_i - b_i).
+  void step(std::vector<std::vector<float>>& x, float lr) const {
+    for (size_t i = 0; i < x.size(); ++i)
+      for (size_t k = 0; k < x[i].size(); ++k) x[i][k] -= lr * (x[i][k] - b[i][k]);
+  }
+  // The worst node's distance to the optimum, relative to the optimum's norm.
+  double worst_error(const std::vector<std::vector<float>>& x) const {
+    double opt_norm = 0.0, worst = 0.0;
+    for (double v : opt) opt_norm += v * v;
+    for (auto& v : x) {
+      double e = 0.0;
+      for (size_t k = 0; k < v.size(); ++k) e += (v[k] - opt[k]) * (v[k] - opt[k]);
+      worst = std::max(worst, e);
+    }
+    return std::sqrt(worst / opt_norm);
+  }
+};
+
+// Largest |a - b| / (1 + |b|) over every node's every coordinate.
+inline double MaxRelDiff(const std::vector<std::vector<float>>& a,
+                         const std::vector<std::vector<float>>& b) {
+  double worst = 0.0;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t k = 0; k < a[i].size(); ++k)
+      worst = std::max(worst, std::abs(a[i][k] - b[i][k]) / (1.0 + std::abs(b[i][k])));
+  return worst;
+}
 
 }  // namespace murmur::algo::testing

@@ -26,6 +26,10 @@ cases=(
   "vote_server_reuse|algorithm.name=majority_vote vote.mask_ratio=0.05 vote.server=5 vote.mask_reuse=4"
   "vote_all_to_all|algorithm.name=majority_vote vote.mode=all_to_all vote.mask_ratio=0.05 vote.layerwise=true"
   "jwins|algorithm.name=jwins topology.name=regular topology.degree=3 jwins.save_accumulator=true"
+  "gradient_tracking_faults|algorithm.name=gradient_tracking topology.name=ring faults.loss=0.1 faults.crash=3@10:30"
+  "d2_chain|algorithm.name=d2 topology.name=chain"
+  "exact_diffusion|algorithm.name=exact_diffusion topology.name=torus"
+  "epidemic_oracle|algorithm.name=epidemic epidemic.peers=3"
   "sgp_faults|algorithm.name=sgp topology.name=one_peer_exponential faults.loss=0.1 faults.crash=3@10:30,5@20"
   "choco_faults|algorithm.name=choco topology.name=ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5 faults.loss=0.1 faults.crash=3@10:30"
 )

@@ -274,6 +274,10 @@ TEST_F(RunnerTest, TorchScriptModelTrainsWithEveryAlgorithm) {
       {"relaysum", {"topology.name=double_binary_tree"}},
       {"majority_vote", {"vote.mask_ratio=0.05"}},
       {"jwins", {"topology.name=regular", "topology.degree=3"}},
+      {"gradient_tracking", {}},
+      {"d2", {"topology.name=chain"}},
+      {"exact_diffusion", {}},
+      {"epidemic", {"topology.name=complete", "epidemic.variant=local"}},
   };
   for (const std::string& name : algo::AlgorithmRegistry().names()) {
     SCOPED_TRACE(name);

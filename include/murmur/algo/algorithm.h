@@ -176,5 +176,9 @@ AlgorithmPlugin ScspPlugin();
 AlgorithmPlugin RelaySumPlugin();
 AlgorithmPlugin MajorityVotePlugin();
 AlgorithmPlugin JwinsPlugin();
+AlgorithmPlugin GradientTrackingPlugin();
+AlgorithmPlugin D2Plugin();
+AlgorithmPlugin ExactDiffusionPlugin();
+AlgorithmPlugin EpidemicPlugin();
 
 }  // namespace murmur::algo

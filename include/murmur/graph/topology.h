@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "murmur/core/registry.h"
+#include "murmur/core/rng.h"
 
 namespace murmur::graph {
 
@@ -119,6 +121,11 @@ class Topology {
 using TopologyFactory = std::function<std::unique_ptr<Topology>(const TopologyOptions&)>;
 // All built-in topologies, registered on first use.
 const Registry<TopologyFactory>& TopologyRegistry();
+// A random simple d-regular undirected graph on n nodes (n * d even, 1 <= d < n), without
+// weights, drawn with `rng`; nullopt when 10,000 draws found none (connected: only connected
+// graphs count). The "regular" topology and Epidemic Learning's per-round graphs use it.
+std::optional<Graph> RandomRegularGraph(int n, int d, Rng& rng, bool connected);
+
 // Builds, weights and validates (connected, stochastic) the named topology.
 std::unique_ptr<Topology> MakeTopology(const TopologyOptions& options);
 
