@@ -75,6 +75,8 @@ cases=(
   "exact_diffusion|algorithm.name=exact_diffusion topology.name=exponential"
   "epidemic_oracle|algorithm.name=epidemic epidemic.peers=3"
   "epidemic_local|algorithm.name=epidemic topology.name=complete epidemic.variant=local faults.loss=0.1"
+  "beer_topk|algorithm.name=beer topology.name=ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.4"
+  "gradient_tracking_cta|algorithm.name=gradient_tracking gradient_tracking.form=cta"
 )
 
 # The digest of a run directory: its CSV files and its summary without the launch's lines.

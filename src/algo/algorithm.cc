@@ -180,6 +180,10 @@ Registry<AlgorithmPlugin>& MutableRegistry() {
     r.add("exact_diffusion",
           "Exact Diffusion (Yuan et al. 2019): D² mixing with (I + W)/2 (any doubly stochastic W)",
           ExactDiffusionPlugin());
+    r.add("beer",
+          "BEER (Zhao et al. 2022): gradient tracking with compressed changes of public copies "
+          "of the model and the tracker (any compressor), consensus step algorithm.gamma",
+          BeerPlugin());
     r.add("epidemic",
           "Epidemic Learning (de Vos et al. 2023): each round every node sends its model to "
           "epidemic.peers random peers and averages what it received uniformly; epidemic.* "

@@ -436,6 +436,10 @@ AlgorithmPlugin CompressedGossipPlugin(Kind kind) {
 }  // namespace
 
 AlgorithmPlugin ChocoPlugin() { return CompressedGossipPlugin(Kind::kChoco); }
+
+AlgorithmContext detail::WithTunedChocoGamma(const AlgorithmContext& ctx) {
+  return WithGamma(ctx, Kind::kChoco);
+}
 AlgorithmPlugin SparsePushPlugin() { return CompressedGossipPlugin(Kind::kSparsePush); }
 AlgorithmPlugin ScspPlugin() { return CompressedGossipPlugin(Kind::kScsp); }
 

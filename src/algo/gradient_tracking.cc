@@ -16,6 +16,12 @@
 // cancels the drift between heterogeneous nodes: with a constant step, GT reaches the exact
 // optimum of sum_i f_i where D-PSGD keeps a bias (tests/algo/tracking_test.cc).
 //
+// gradient_tracking.form = "cta" runs the combine-then-adapt form instead: node i sends
+// [p_i, y_i] (y_i the tracker of the average update, 0 at the start) and sets
+//     y_i <- sum_j w_ij y_j + u_i - u_i(previous round),   x_i <- sum_j w_ij p_j + y_i,
+// i.e. x⁺ = W x - eta y, y⁺ = W y + g(x⁺) - g(x) with one SGD step: Pu & Nedić's DSGT as written,
+// and what BEER with the identity compressor and gamma = 1 reduces to.
+//
 // The first round takes p_i from the common initial model when there is one (the runner's), else
 // from x_i itself (an update of 0). A message lost to a fault: the weights of what arrived are
 // renormalised (as dpsgd does); the invariant then holds only approximately. Undirected graphs
@@ -25,13 +31,21 @@
 
 #include "internal.h"
 #include "murmur/algo/algorithm.h"
+#include "murmur/algo/tracking.h"
+#include "murmur/core/enum_names.h"
 
 namespace murmur::algo {
 namespace {
 
+using Form = GradientTrackingOptions::Form;
+constexpr EnumNames<Form, 2> kFormNames = {{{Form::kAtc, "atc"}, {Form::kCta, "cta"}}};
+
 class GradientTracking final : public Algorithm {
  public:
-  explicit GradientTracking(const AlgorithmContext& ctx) : ctx_(ctx), nodes_(ctx.nodes) {
+  explicit GradientTracking(const AlgorithmContext& ctx)
+      : ctx_(ctx),
+        cta_(ctx.options_or_default<GradientTrackingOptions>().form == Form::kCta),
+        nodes_(ctx.nodes) {
     detail::RequireNoCompression(ctx, "gradient_tracking", "");
     detail::RequireMixing(ctx, "gradient_tracking", detail::Mixing::kDoublyStochastic,
                           "use metropolis_hastings (or a regular graph with uniform)");
@@ -45,14 +59,15 @@ class GradientTracking final : public Algorithm {
       s.p.assign(x.begin(), x.end());
       if (ctx_.initial_model.size() == d)
         s.p.assign(ctx_.initial_model.begin(), ctx_.initial_model.end());
-      s.c.assign(d, 0.0f);
+      s.c.assign(d, 0.0f);  // cta: the tracker y
+      s.u_prev.assign(d, 0.0f);
     }
     s.u.resize(d);
     s.out.resize(2 * d);
     for (size_t k = 0; k < d; ++k) {
       s.u[k] = x[k] - s.p[k];
-      s.out[k] = x[k] + s.c[k];
-      s.out[d + k] = s.c[k] + s.u[k];
+      s.out[k] = cta_ ? s.p[k] : x[k] + s.c[k];
+      s.out[d + k] = cta_ ? s.c[k] : s.c[k] + s.u[k];
     }
     detail::SendDense(ctx_, round, 0, node, s.out);
   }
@@ -63,9 +78,15 @@ class GradientTracking final : public Algorithm {
     s.mixed.resize(2 * d);
     detail::GossipMix(ctx_, "gradient_tracking", round, 0, node, s.out, s.mixed);
     for (size_t k = 0; k < d; ++k) {
-      x[k] = s.mixed[k];
-      s.c[k] = s.mixed[d + k] - s.u[k];
+      if (cta_) {
+        s.c[k] = s.mixed[d + k] + s.u[k] - s.u_prev[k];
+        x[k] = s.mixed[k] + s.c[k];
+      } else {
+        x[k] = s.mixed[k];
+        s.c[k] = s.mixed[d + k] - s.u[k];
+      }
     }
+    s.u_prev.swap(s.u);
     s.p.assign(x.begin(), x.end());
   }
 
@@ -73,14 +94,16 @@ class GradientTracking final : public Algorithm {
     State& s = nodes_[node];
     io.vector(s.p);
     io.vector(s.c);
+    if (cta_) io.vector(s.u_prev);
   }
 
  private:
   struct State {
-    std::vector<float> p, c;           // kept between rounds
+    std::vector<float> p, c, u_prev;   // kept between rounds (u_prev: cta only)
     std::vector<float> u, out, mixed;  // within a round
   };
   AlgorithmContext ctx_;
+  bool cta_;
   std::vector<State> nodes_;
 };
 
@@ -90,6 +113,12 @@ AlgorithmPlugin GradientTrackingPlugin() {
   AlgorithmPlugin p;
   p.make = [](const AlgorithmContext& ctx) { return std::make_unique<GradientTracking>(ctx); };
   p.traits.full_sharing = true;
+  p.keys = {EnumOption("gradient_tracking.form", GradientTrackingOptions{}.form, kFormNames,
+                       "gradient_tracking: atc (x⁺ = W(x + u + c), epfml/relaysgd's form) or cta "
+                       "(x⁺ = W x + y, DSGT as Pu & Nedic write it)")};
+  p.parse = [](const OptionReader& c) -> std::any {
+    return GradientTrackingOptions{c.get_enum("gradient_tracking.form", kFormNames)};
+  };
   return p;
 }
 

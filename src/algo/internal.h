@@ -69,6 +69,10 @@ void GossipMix(const AlgorithmContext& ctx, std::string_view algo, uint32_t roun
 void GossipMix(const AlgorithmContext& ctx, std::string_view algo, uint32_t round, uint8_t phase,
                int node, std::span<const float> self, std::span<double> out);
 
+// ctx with algorithm.gamma (GossipOptions) tuned as for choco when it is 0 (tune_gamma.h);
+// BEER's consensus steps are CHOCO's.
+AlgorithmContext WithTunedChocoGamma(const AlgorithmContext& ctx);
+
 // Throws ConfigError naming compression.name when ctx.compression is not "none".
 void RequireNoCompression(const AlgorithmContext& ctx, std::string_view algo,
                           std::string_view hint);

@@ -6,7 +6,9 @@
 
 #include "error_text.h"
 #include "harness.h"
+#include "murmur/algo/compressed_gossip.h"
 #include "murmur/algo/epidemic.h"
+#include "murmur/algo/tracking.h"
 #include "murmur/comm/transport.h"
 #include "murmur/graph/spectral.h"
 
@@ -140,6 +142,62 @@ TEST(Epidemic, OptionErrors) {
                                         Epidemic(EpidemicOptions::Variant::kOracle, 8));
                                   }),
                                   "epidemic.peers: must be in [1, 7]"));
+}
+
+}  // namespace
+}  // namespace murmur::algo::testing
+
+namespace murmur::algo::testing {
+namespace {
+
+std::function<void(AlgorithmContext&)> Beer(const std::string& compressor, double ratio,
+                                            double gamma) {
+  return [=](AlgorithmContext& c) {
+    c.compression = compressor;
+    c.compressor.ratio = ratio;
+    GossipOptions o;
+    o.gamma = gamma;
+    c.options = o;
+  };
+}
+
+// With the identity compressor and gamma = 1 the public copies are the vectors themselves, and
+// BEER is gradient tracking in its combine-then-adapt form.
+TEST(Beer, IdentityIsGradientTracking) {
+  ThreadPool pool(2);
+  static const std::vector<float> zeros(64, 0.0f);
+  auto start = [](AlgorithmContext& c) { c.initial_model = zeros; };
+  Sim beer("beer", Topo("ring", 8), 64, 4, [&](AlgorithmContext& c) {
+    Beer("identity", 1.0, 1.0)(c);
+    start(c);
+  });
+  Sim gt("gradient_tracking", Topo("ring", 8), 64, 4, [&](AlgorithmContext& c) {
+    c.options = GradientTrackingOptions{GradientTrackingOptions::Form::kCta};
+    start(c);
+  });
+  for (auto* s : {&beer, &gt})
+    for (auto& v : s->x) std::fill(v.begin(), v.end(), 0.0f);
+  for (uint32_t r = 0; r < 30; ++r) {
+    beer.round(r, pool, /*perturb=*/true);
+    gt.round(r, pool, /*perturb=*/true);
+    ASSERT_LT(MaxRelDiff(beer.x, gt.x), 1e-4) << "round " << r;
+  }
+}
+
+// Compressed (top-10%) and with a constant step, BEER still removes the heterogeneity's bias.
+TEST(Beer, TopKWithAConstantStepReachesTheOptimum) {
+  const auto ring = Topo("ring", 8);
+  EXPECT_LT(QuadraticError("gradient_tracking", ring, 1500, 0.1f), 1e-5);  // the reference
+  const int64_t d = 20;
+  ThreadPool pool(2);
+  Sim s("beer", ring, d, 3, Beer("topk", 0.2, 0.3));
+  const Quadratics q(8, d, 7);
+  for (auto& v : s.x) std::fill(v.begin(), v.end(), 0.0f);
+  for (uint32_t t = 0; t < 4000; ++t) {
+    q.step(s.x, 0.05f);
+    s.round(t, pool);
+  }
+  EXPECT_LT(q.worst_error(s.x), 1e-3);
 }
 
 }  // namespace

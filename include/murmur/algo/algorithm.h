@@ -180,5 +180,6 @@ AlgorithmPlugin GradientTrackingPlugin();
 AlgorithmPlugin D2Plugin();
 AlgorithmPlugin ExactDiffusionPlugin();
 AlgorithmPlugin EpidemicPlugin();
+AlgorithmPlugin BeerPlugin();
 
 }  // namespace murmur::algo
