@@ -222,3 +222,53 @@ def test_python_threads_run_while_murmur_trains(tmp_path):
     ticks = np.array(ticks)
     inside = [np.any((ticks > a) & (ticks < b)) for a, b in zip(calls, calls[1:])]
     assert sum(inside) >= len(inside) // 2, inside
+
+
+def test_bad_messages_and_payloads_are_errors_not_crashes(tmp_path):
+    class SendsText(PythonDpsgd):
+        def send(self, ctx, round, node, x):
+            return "hello"
+
+    with pytest.raises(murmur.Error, match="a message is bytes or a NumPy array, got str"):
+        murmur.run(SMOKE, SMALL, out=str(tmp_path / "a"), algorithm=SendsText())
+
+    class SendsObjects(PythonDpsgd):
+        def send(self, ctx, round, node, x):
+            return np.array([object()], dtype=object)
+
+    with pytest.raises(murmur.Error, match="an array message needs a plain dtype"):
+        murmur.run(SMOKE, SMALL, out=str(tmp_path / "b"), algorithm=SendsObjects())
+
+    class ShortTopK(PythonTopK):
+        def decompress(self, data, n):
+            return np.zeros(n - 1, dtype=np.float32)  # one value short
+
+    keys = dict(SMALL, **{"algorithm.name": "choco", "algorithm.gamma": 0.4})
+    with pytest.raises(murmur.Error, match=r"compressor 'python' decoded \d+ values, dimension"):
+        murmur.run(SMOKE, keys, out=str(tmp_path / "c"), compressor=ShortTopK())
+
+    class OutOfRange(PythonTopK):
+        def decompress(self, data, n):
+            return np.array([n], dtype=np.int64), np.array([1.0], dtype=np.float32)
+
+    with pytest.raises(murmur.Error, match=r"OutOfRange.decompress: index \d+ for dimension"):
+        murmur.run(SMOKE, keys, out=str(tmp_path / "d"), compressor=OutOfRange())
+
+
+def test_messages_keep_their_dtype_and_shape(tmp_path):
+    seen = {}
+
+    class Shapes(PythonDpsgd):
+        def send(self, ctx, round, node, x):
+            return {peer: np.arange(6, dtype=np.int16).reshape(2, 3) + peer
+                    for peer in ctx.out_peers(round, node)}
+
+        def receive(self, ctx, round, node, x, inbox):
+            seen[node] = inbox
+            assert list(inbox) == sorted(inbox)  # sender-id order
+
+    murmur.run(SMOKE, dict(SMALL, **{"run.rounds": 1}), out=str(tmp_path / "a"),
+               algorithm=Shapes())
+    message = seen[0][1]
+    assert message.dtype == np.int16 and message.shape == (2, 3)
+    assert message[0, 0] == 0  # what node 1 sent to node 0: arange + 0
