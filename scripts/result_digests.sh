@@ -76,6 +76,7 @@ cases=(
   "epidemic_oracle|algorithm.name=epidemic epidemic.peers=3"
   "epidemic_local|algorithm.name=epidemic topology.name=complete epidemic.variant=local faults.loss=0.1"
   "beer_topk|algorithm.name=beer topology.name=ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.4"
+  "clipped_gossip|algorithm.name=clipped_gossip topology.name=torus faults.loss=0.1"
   "gradient_tracking_cta|algorithm.name=gradient_tracking gradient_tracking.form=cta"
 )
 

@@ -184,6 +184,11 @@ Registry<AlgorithmPlugin>& MutableRegistry() {
           "BEER (Zhao et al. 2022): gradient tracking with compressed changes of public copies "
           "of the model and the tracker (any compressor), consensus step algorithm.gamma",
           BeerPlugin());
+    r.add("clipped_gossip",
+          "ClippedGossip (He, Karimireddy, Jaggi 2022): D-PSGD whose neighbours' pulls are "
+          "clipped at a radius (adaptive by default), robust to a few malicious neighbours; "
+          "clipped_gossip.* options",
+          ClippedGossipPlugin());
     r.add("epidemic",
           "Epidemic Learning (de Vos et al. 2023): each round every node sends its model to "
           "epidemic.peers random peers and averages what it received uniformly; epidemic.* "

@@ -184,11 +184,13 @@ TEST(Kernels, ConsensusDistanceInBlocksIsBitIdentical) {
 }
 
 TEST(Registry, UnknownAlgorithmListsAllowed) {
-  EXPECT_TRUE(test_util::Contains(
-      test_util::ErrorText<ConfigError>([] { Sim s("choco2", "ring", 3, 2); }),
-      "algorithm.name: unknown algorithm 'choco2'; allowed: allreduce, beer, choco, d2, dpsgd, "
-      "epidemic, exact_diffusion, gradient_tracking, jwins, local, majority_vote, relaysum, "
-      "scsp, sgp, sparse_push"));
+  EXPECT_TRUE(
+      test_util::Contains(test_util::ErrorText<ConfigError>([] { Sim s("choco2", "ring", 3, 2); }),
+                          "algorithm.name: unknown algorithm 'choco2'; allowed: allreduce, beer, "
+                          "choco, clipped_gossip, "
+                          "d2, dpsgd, epidemic, exact_diffusion, gradient_tracking, jwins, local, "
+                          "majority_vote, relaysum, "
+                          "scsp, sgp, sparse_push"));
 }
 
 }  // namespace

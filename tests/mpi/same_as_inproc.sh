@@ -24,6 +24,7 @@ cases=(
   "jwins|algorithm.name=jwins topology.name=regular topology.degree=3 jwins.save_accumulator=true"
   "gradient_tracking_faults|algorithm.name=gradient_tracking topology.name=ring faults.loss=0.1"
   "epidemic_local|algorithm.name=epidemic topology.name=complete epidemic.variant=local"
+  "clipped_gossip|algorithm.name=clipped_gossip topology.name=exponential clipped_gossip.clip_count=2"
   "beer_topk|algorithm.name=beer topology.name=ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.4"
   "dpsgd_faults|algorithm.name=dpsgd topology.name=exponential faults.loss=0.1 faults.crash=2@3:8 faults.link_down=0-1@0:6"
   "sparse_push_faults|algorithm.name=sparse_push topology.name=one_peer_exponential compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5 faults.loss=0.1 faults.crash=6@4"

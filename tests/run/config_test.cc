@@ -64,8 +64,10 @@ TEST(Config, MalformedConfigsNameTheProblem) {
       {"[train]\nlr_decay_rounds = [1, \"x\"]",
        "train.lr_decay_rounds: expected a list of integers"},
       {"[algorithm]\nname = \"chocolate\"",
-       "algorithm.name: unknown value 'chocolate'; allowed: allreduce, beer, choco, d2, dpsgd, "
-       "epidemic, exact_diffusion, gradient_tracking, jwins, local, majority_vote, relaysum, "
+       "algorithm.name: unknown value 'chocolate'; allowed: allreduce, beer, choco, "
+       "clipped_gossip, "
+       "d2, dpsgd, epidemic, exact_diffusion, gradient_tracking, jwins, local, majority_vote, "
+       "relaysum, "
        "scsp, sgp, sparse_push"},
       {"[topology]\nname = \"hypercube\"",
        "topology.name: unknown value 'hypercube'; allowed: binary_tree, chain, complete"},

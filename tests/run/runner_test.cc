@@ -279,6 +279,7 @@ TEST_F(RunnerTest, TorchScriptModelTrainsWithEveryAlgorithm) {
       {"exact_diffusion", {}},
       {"epidemic", {"topology.name=complete", "epidemic.variant=local"}},
       {"beer", {"compression.name=topk", "compression.ratio=0.1", "algorithm.gamma=0.4"}},
+      {"clipped_gossip", {}},
   };
   for (const std::string& name : algo::AlgorithmRegistry().names()) {
     SCOPED_TRACE(name);

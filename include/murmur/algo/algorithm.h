@@ -181,5 +181,6 @@ AlgorithmPlugin D2Plugin();
 AlgorithmPlugin ExactDiffusionPlugin();
 AlgorithmPlugin EpidemicPlugin();
 AlgorithmPlugin BeerPlugin();
+AlgorithmPlugin ClippedGossipPlugin();
 
 }  // namespace murmur::algo
