@@ -148,6 +148,7 @@ py::tuple Drive(const Config& c, const murmur::run::RunOptions& o, const py::obj
     }
     if (!any) continue;
     const int64_t done = e->next_round();
+    const std::string out_dir = e->out_dir();
     e.reset();
     if (pending) {
       if (pending->matches(PyExc_KeyboardInterrupt)) {
@@ -159,7 +160,7 @@ py::tuple Drive(const Config& c, const murmur::run::RunOptions& o, const py::obj
       }
       throw std::move(*pending);
     }
-    return py::make_tuple("stopped", o.out_dir, "", checkpoint, done);
+    return py::make_tuple("stopped", out_dir, "", checkpoint, done);
   }
   murmur::run::RunResult r;
   {

@@ -205,6 +205,7 @@ class Experiment::Impl {
   RunResult finish();
   const RoundFigures& last_round() const { return figures_; }
   bool writes_outputs() const { return root_; }
+  const std::string& out_dir() const { return out_dir_; }
   bool any_rank(bool flag) {
     return cluster_->any(flag, "stop request after round " + std::to_string(next_round_ - 1));
   }
@@ -1008,6 +1009,7 @@ void Experiment::run_round() { impl_->run_round(); }
 RunResult Experiment::finish() { return impl_->finish(); }
 const RoundFigures& Experiment::last_round() const { return impl_->last_round(); }
 bool Experiment::writes_outputs() const { return impl_->writes_outputs(); }
+const std::string& Experiment::out_dir() const { return impl_->out_dir(); }
 bool Experiment::any_rank(bool flag) { return impl_->any_rank(flag); }
 std::string Experiment::stop() { return impl_->stop(); }
 

@@ -87,6 +87,7 @@ def test_progress_sees_every_round_and_false_stops_resumably(tmp_path):
     keys = dict(SMALL, **{"output.checkpoint_every": 4})
     r = murmur.run(SMOKE, keys, out=out, progress=progress, algorithm=CountingDpsgd())
     assert r.summary["status"] == "stopped" and r.summary["rounds_done"] == 3
+    assert r.out_dir == out
     assert os.path.exists(r.summary["checkpoint"])
     assert not os.path.exists(os.path.join(out, "summary.json"))
     assert [f["round"] for f in seen] == [0, 1, 2]
@@ -111,6 +112,14 @@ def test_ctrl_c_stops_cleanly_and_raises_keyboard_interrupt(tmp_path):
     assert glob.glob(os.path.join(out, "checkpoints", "*"))
     r = murmur.run(out=out, resume=True)
     assert r.summary["status"] == "finished"
+
+
+def test_a_stopped_run_names_the_directory_it_chose(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default directory is runs/<time>-<algorithm> under it
+    r = murmur.run(SMOKE, SMALL, progress=lambda f: False)
+    assert r.summary["status"] == "stopped" and r.out_dir.startswith("runs/")
+    assert os.path.isdir(tmp_path / r.out_dir)
+    assert murmur.run(out=r.out_dir, resume=True).summary["status"] == "finished"
 
 
 def test_a_progress_callback_that_raises_stops_the_run_and_raises(tmp_path):

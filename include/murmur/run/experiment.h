@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "murmur/run/config.h"
 #include "murmur/run/runner.h"
@@ -54,6 +55,8 @@ class Experiment {
   void run_round();
   // True in the process that writes the run directory (rank 0; the only one in process).
   bool writes_outputs() const;
+  // The run directory (options.out_dir, else output.dir, else the runs/<time>-<algorithm> made).
+  const std::string& out_dir() const;
   // The figures of the round run_round() ran last.
   const RoundFigures& last_round() const;
   // After the last round; the summary is filled on rank 0 only.
