@@ -77,6 +77,7 @@ cases=(
   "epidemic_local|algorithm.name=epidemic topology.name=complete epidemic.variant=local faults.loss=0.1"
   "beer_topk|algorithm.name=beer topology.name=ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.4"
   "clipped_gossip|algorithm.name=clipped_gossip topology.name=torus faults.loss=0.1"
+  "byzantine_gaussian|algorithm.name=clipped_gossip topology.name=regular topology.degree=4 faults.byzantine=2,5 faults.attack=gaussian faults.attack_scale=0.1 clipped_gossip.clip_count=2"
   "gradient_tracking_cta|algorithm.name=gradient_tracking gradient_tracking.form=cta"
 )
 

@@ -67,8 +67,10 @@ class ClippedGossip final : public Algorithm {
     if (messages.empty()) return;
     const double tau = radius(distances);
     std::vector<double> scale(messages.size());
-    for (size_t j = 0; j < messages.size(); ++j)
-      scale[j] = weights[j] * (distances[j] > tau ? tau / distances[j] : 1.0);
+    for (size_t j = 0; j < messages.size(); ++j)  // a non-finite message moves nothing
+      scale[j] = !std::isfinite(distances[j])
+                     ? 0.0
+                     : weights[j] * (distances[j] > tau ? tau / distances[j] : 1.0);
     for (size_t c = 0; c < d; ++c) {
       const double mine = x[c];
       double move = 0.0;
@@ -81,6 +83,8 @@ class ClippedGossip final : public Algorithm {
  private:
   double radius(std::vector<double> distances) const {
     if (o_.radius > 0.0) return o_.radius;
+    std::erase_if(distances, [](double v) { return !std::isfinite(v); });
+    if (distances.empty()) return 0.0;
     std::sort(distances.begin(), distances.end(), std::greater<>());
     const size_t k = std::min(static_cast<size_t>(o_.clip_count), distances.size() - 1);
     return distances[k];

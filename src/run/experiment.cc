@@ -220,6 +220,8 @@ class Experiment::Impl {
   void resume();
   // One round.
   void one_round(int64_t round);
+  void attack(int64_t round);
+  void restore_attackers();
   void record_figures(int64_t round, double lr, double loss_mean, bool evaluated);
   void local_steps(int64_t round, double lr, bool training);
   void check_models(int64_t round, const char* when, bool training) const;
@@ -256,6 +258,9 @@ class Experiment::Impl {
   std::unique_ptr<comm::Transport> transport_;
   std::optional<comm::NetworkModel> network_;
   std::optional<comm::FaultModel> faults_;
+  ByzantineOptions byzantine_;
+  std::vector<bool> malicious_;                      // per node
+  std::vector<std::vector<float>> attacker_models_;  // their own models while they attack
 
   // The nodes: data, models, loaders (hosted nodes only), the algorithm.
   data::DataOptions dopt_;
@@ -350,6 +355,14 @@ void Experiment::Impl::place_nodes() {
   faults_.emplace(fault_options, n_, s_.seed);  // checks the node ids first
   CheckLinkFaults(fault_options, *topology_);
   transport_->set_faults(&*faults_);
+  byzantine_ = ByzantineOptionsFrom(config_, n_);
+  malicious_.assign(n_, false);
+  for (int i : byzantine_.nodes) malicious_[i] = true;
+  MURMUR_CHECK(ConfigError,
+               !byzantine_.needs_honest_models() || !byzantine_.active() || ranks_ == 1,
+               "faults.attack = \"", config_.get_string("faults.attack"), "\" reads every honest ",
+               "node's model, which are spread over ", ranks_,
+               " MPI ranks here; run it in one process (sign_flip and gaussian run anywhere)");
 }
 
 void Experiment::Impl::build_nodes() {
@@ -573,9 +586,9 @@ std::string Experiment::Impl::advice(bool training) const {
 // compressed or saved.
 void Experiment::Impl::check_models(int64_t round, const char* when, bool training) const {
   for (int i : local_)
-    MURMUR_CHECK(DivergenceError, bad_[i] < 0, "training diverged: node ", i, "'s model holds ",
-                 models_[i]->params()[bad_[i]], " at coordinate ", bad_[i], " after ", when, round,
-                 advice(training), checkpoint_note());
+    MURMUR_CHECK(DivergenceError, bad_[i] < 0 || malicious_[i], "training diverged: node ", i,
+                 "'s model holds ", models_[i]->params()[bad_[i]], " at coordinate ", bad_[i],
+                 " after ", when, round, advice(training), checkpoint_note());
 }
 
 void Experiment::Impl::local_steps(int64_t round, double lr, bool training) {
@@ -597,9 +610,9 @@ void Experiment::Impl::local_steps(int64_t round, double lr, bool training) {
     bad_[i] = FirstNonFinite(models_[i]->params());
   });
   for (int i : local_)
-    MURMUR_CHECK(DivergenceError, std::isfinite(losses_[i]), "training diverged: node ", i,
-                 " has loss ", losses_[i], " in round ", round, advice(training),
-                 checkpoint_note());
+    MURMUR_CHECK(DivergenceError, std::isfinite(losses_[i]) || malicious_[i],
+                 "training diverged: node ", i, " has loss ", losses_[i], " in round ", round,
+                 advice(training), checkpoint_note());
   check_models(round, "the local steps of round ", training);
 }
 
@@ -609,10 +622,13 @@ void Experiment::Impl::one_round(int64_t round) {
   const double lr = training ? s_.lr.at(round) : 0.0;
   const auto t0 = Clock::now();
   local_steps(round, lr, training);
+  const bool attacking = byzantine_.active() && round >= byzantine_.from;
+  if (attacking) attack(round);
   const auto t1 = Clock::now();
   algo::CommunicationRound(
       *algorithm_, *transport_, r32, local_, [&](int i) { return models_[i]->params(); }, &*pool_,
       &*faults_);
+  if (attacking) restore_attackers();
   pool_->parallel_for(local_.size(), [&](size_t k) {
     const int i = local_[k];
     bad_[i] = FirstNonFinite(models_[i]->params());
@@ -639,6 +655,69 @@ void Experiment::Impl::one_round(int64_t round) {
   if (s_.checkpoint_every > 0 && (round + 1) % s_.checkpoint_every == 0 &&
       round + 1 < total_rounds())
     write_checkpoint(round + 1);
+}
+
+// Malicious nodes replace their model, after the local steps, by what faults.attack sends; the
+// algorithm then sends it through the transport like any model. ALIE and IPM read the honest
+// nodes' models (in process: every node is here).
+void Experiment::Impl::attack(int64_t round) {
+  using A = ByzantineOptions::Attack;
+  const uint32_t r32 = static_cast<uint32_t>(round);
+  std::vector<double> mean, sq;
+  if (byzantine_.needs_honest_models()) {
+    mean.assign(dim_, 0.0);
+    sq.assign(dim_, 0.0);
+    int honest = 0;
+    for (int i = 0; i < n_; ++i) {
+      if (malicious_[i] || faults_->down(i, r32)) continue;
+      const std::span<float> x = models_[i]->params();
+      for (int64_t k = 0; k < dim_; ++k) {
+        mean[k] += x[k];
+        sq[k] += static_cast<double>(x[k]) * x[k];
+      }
+      ++honest;
+    }
+    for (int64_t k = 0; k < dim_; ++k) {
+      mean[k] /= std::max(honest, 1);
+      sq[k] = std::sqrt(std::max(0.0, sq[k] / std::max(honest, 1) - mean[k] * mean[k]));
+    }
+  }
+  const double s = byzantine_.scale;
+  attacker_models_.resize(n_);
+  for (int i : local_) {
+    if (!malicious_[i] || faults_->down(i, r32)) continue;
+    const std::span<float> x = models_[i]->params();
+    attacker_models_[i].assign(x.begin(), x.end());
+    Rng rng(DeriveSeed(s_.seed, static_cast<uint64_t>(round), Stream::kFaults),
+            static_cast<uint64_t>(i), Stream::kFaults);
+    for (int64_t k = 0; k < dim_; ++k) {
+      switch (byzantine_.attack) {
+        case A::kSignFlip:
+          x[k] = static_cast<float>(-s * x[k]);
+          break;
+        case A::kGaussian:
+          x[k] = static_cast<float>(x[k] + s * rng.normal());
+          break;
+        case A::kAlie:
+          x[k] = static_cast<float>(mean[k] - s * sq[k]);
+          break;
+        case A::kIpm:
+          x[k] = static_cast<float>(-s * mean[k]);
+          break;
+      }
+    }
+  }
+}
+
+// A malicious node keeps its own model (it trains; it never takes in the others'): what the
+// algorithm did to it this round is undone.
+void Experiment::Impl::restore_attackers() {
+  for (int i : local_) {
+    std::vector<float>& own = attacker_models_[i];
+    if (own.empty()) continue;
+    std::copy(own.begin(), own.end(), models_[i]->params().begin());
+    own.clear();
+  }
 }
 
 void Experiment::Impl::record_figures(int64_t round, double lr, double loss_mean, bool evaluated) {
@@ -968,6 +1047,17 @@ RunResult Experiment::Impl::finish() {
   s["final_acc_min"] = acc_min;
   s["final_acc_max"] = acc_max;
   s["final_loss_mean"] = loss_mean;
+  if (byzantine_.active()) {
+    double h_min = 1.0, h_sum = 0.0;
+    for (int i = 0; i < n_; ++i)
+      if (!malicious_[i]) {
+        h_min = std::min(h_min, node_eval_[i].acc);
+        h_sum += node_eval_[i].acc;
+      }
+    s["byzantine_nodes"] = byzantine_.nodes;
+    s["final_acc_honest_mean"] = h_sum / static_cast<double>(n_ - byzantine_.nodes.size());
+    s["final_acc_honest_min"] = h_min;
+  }
   s["final_acc_avg_model"] = avg_model_ ? Json(avg_acc_) : Json();
   s["final_loss_avg_model"] = avg_model_ ? Json(avg_loss_) : Json();
   s["final_consensus_distance"] = consensus_;

@@ -100,28 +100,58 @@ comm::NetworkOptions NetworkOptionsFrom(const Config& c) {
   return o;
 }
 
+namespace {
+// The comma-separated entries of a string key, spaces removed.
+std::vector<std::string> Entries(const Config& c, const char* key) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : c.get_string(key) + ",") {
+    if (ch == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (ch != ' ') {
+      cur += ch;
+    }
+  }
+  return out;
+}
+}  // namespace
+
 comm::FaultOptions FaultOptionsFrom(const Config& c) {
   comm::FaultOptions o;
   o.loss = c.get_double("faults.loss");
   o.delay_prob = c.get_double("faults.delay_prob");
   o.delay_seconds = c.get_double("faults.delay_ms") * 1e-3;
-  auto entries = [&](const char* key) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char ch : c.get_string(key) + ",") {
-      if (ch == ',') {
-        if (!cur.empty()) out.push_back(cur);
-        cur.clear();
-      } else if (ch != ' ') {
-        cur += ch;
-      }
-    }
-    return out;
-  };
-  for (const std::string& e : entries("faults.link_down"))
+  for (const std::string& e : Entries(c, "faults.link_down"))
     o.link_down.push_back(comm::FaultOptions::ParseLinkDown(e, "faults.link_down"));
-  for (const std::string& e : entries("faults.crash"))
+  for (const std::string& e : Entries(c, "faults.crash"))
     o.crashes.push_back(comm::FaultOptions::ParseCrash(e, "faults.crash"));
+  return o;
+}
+
+ByzantineOptions ByzantineOptionsFrom(const Config& c, int nodes) {
+  ByzantineOptions o;
+  for (const std::string& e : Entries(c, "faults.byzantine")) {
+    const bool digits = !e.empty() && e.size() < 10 && std::all_of(e.begin(), e.end(), [](char ch) {
+      return ch >= '0' && ch <= '9';
+    });
+    MURMUR_CHECK(ConfigError, digits && std::stoi(e) < nodes, "faults.byzantine: '", e,
+                 "' is not a node id in [0, ", nodes, ")");
+    o.nodes.push_back(std::stoi(e));
+  }
+  std::sort(o.nodes.begin(), o.nodes.end());
+  MURMUR_CHECK(ConfigError, std::adjacent_find(o.nodes.begin(), o.nodes.end()) == o.nodes.end(),
+               "faults.byzantine: a node is named twice");
+  MURMUR_CHECK(ConfigError, static_cast<int>(o.nodes.size()) < nodes || o.nodes.empty(),
+               "faults.byzantine: every node is malicious; at least one must be honest");
+  const std::string& a = c.get_string("faults.attack");
+  using A = ByzantineOptions::Attack;
+  o.attack = a == "gaussian" ? A::kGaussian
+             : a == "alie"   ? A::kAlie
+             : a == "ipm"    ? A::kIpm
+                             : A::kSignFlip;
+  o.from = c.get_int("faults.attack_from");
+  o.scale = c.get_double("faults.attack_scale");
   return o;
 }
 

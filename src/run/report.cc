@@ -181,8 +181,10 @@ RunRecord LoadRun(const std::string& dir_name) {
         r.diverged_round = s.at("diverged_round").get<int64_t>();
         r.final_acc_mean = r.final_acc_min = std::nan("");
       } else {
-        r.final_acc_mean = s.at("final_acc_mean").get<double>();
-        r.final_acc_min = s.at("final_acc_min").get<double>();
+        // Under attack (faults.byzantine) the honest nodes' figures are the ones to compare.
+        const bool honest = s.contains("final_acc_honest_mean");
+        r.final_acc_mean = s.at(honest ? "final_acc_honest_mean" : "final_acc_mean").get<double>();
+        r.final_acc_min = s.at(honest ? "final_acc_honest_min" : "final_acc_min").get<double>();
       }
       r.bytes_per_node = s.at("bytes_sent_per_node").get<double>();
       r.sim_seconds = s.value("sim_seconds", 0.0);

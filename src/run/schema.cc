@@ -219,6 +219,20 @@ std::vector<KeySpec> Build() {
         "injected faults: probability that a message is a straggler, faults.delay_ms late in "
         "the network model (sim_seconds); it still arrives in its round"),
       F("faults.delay_ms", 0.0, 0, kNoMax, "injected faults: extra latency of a straggler message"),
+      S("faults.byzantine", "",
+        "malicious nodes, comma-separated ids (e.g. \"3, 11\"): from round faults.attack_from "
+        "they send faults.attack instead of their model; summary.json then reports the honest "
+        "nodes' accuracy (final_acc_honest_mean / _min)"),
+      S("faults.attack", "sign_flip",
+        "what malicious nodes send: sign_flip (-scale x their model), gaussian (their model + "
+        "N(0, scale^2) per coordinate), alie (honest mean - scale x honest std per coordinate; "
+        "Baruch et al. 2019) or ipm (-scale x honest mean; Xie et al. 2020); alie and ipm read "
+        "every honest model, so they run in one process only",
+        Fixed({"sign_flip", "gaussian", "alie", "ipm"})),
+      I("faults.attack_from", 0, 0, 1e12, "the first round in which malicious nodes attack"),
+      F("faults.attack_scale", 1.0, 0, kNoMax,
+        "strength of faults.attack: the sign flip's factor, the Gaussian's standard deviation, "
+        "ALIE's z, IPM's epsilon"),
 
       S("output.dir", "", "run directory; empty = runs/<timestamp>-<algorithm> (--out overrides)"),
       I("output.eval_every", 10, 0, 1e9, "evaluate every N rounds (0 = only after the last round)"),

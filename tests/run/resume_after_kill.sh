@@ -31,6 +31,7 @@ cases=(
   "exact_diffusion|algorithm.name=exact_diffusion topology.name=torus"
   "epidemic_oracle|algorithm.name=epidemic epidemic.peers=3"
   "clipped_gossip_faults|algorithm.name=clipped_gossip topology.name=torus faults.loss=0.1"
+  "byzantine_gaussian|algorithm.name=dpsgd topology.name=ring faults.byzantine=3 faults.attack=gaussian faults.attack_scale=0.01 faults.attack_from=20"
   "beer_randomk|algorithm.name=beer topology.name=ring compression.name=randomk compression.ratio=0.1 algorithm.gamma=0.3"
   "sgp_faults|algorithm.name=sgp topology.name=one_peer_exponential faults.loss=0.1 faults.crash=3@10:30,5@20"
   "choco_faults|algorithm.name=choco topology.name=ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5 faults.loss=0.1 faults.crash=3@10:30"

@@ -773,3 +773,45 @@ TEST_F(RunnerTest, ImpossibleCombinationsAreRefusedWithTheExactError) {
 
 }  // namespace
 }  // namespace murmur::run
+
+namespace murmur::run {
+namespace {
+
+// Malicious nodes (faults.byzantine) send their attack through the transport; summary.json
+// reports the honest nodes' accuracy apart. On the smoke problem (8 nodes, 4-regular) two
+// sign-flipping nodes drag every honest D-PSGD node to chance, while ClippedGossip clipping as
+// many neighbours as there are attackers keeps them learning.
+TEST_F(RunnerTest, ByzantineNodesAttackAndTheHonestAccuracyIsReportedApart) {
+  auto run = [&](const std::string& algo, const std::string& attack, const std::string& name) {
+    Config c = Config::FromFile(std::string(MURMUR_SOURCE_DIR) + "/configs/smoke.toml");
+    for (const std::string& s : std::vector<std::string>{
+             "topology.name=regular", "topology.degree=4", "faults.byzantine=2, 5",
+             "clipped_gossip.clip_count=2", "algorithm.name=" + algo, "faults.attack=" + attack})
+      c.set(s);
+    const RunResult r = Run(c, name);
+    const auto s = nlohmann::json::parse(r.summary_json);
+    EXPECT_EQ(s["byzantine_nodes"], nlohmann::json::parse("[2, 5]"));
+    // The honest figures are eval.csv's last rows without nodes 2 and 5.
+    const auto evals = Csv(fs::path(r.out_dir) / "eval.csv");
+    double sum = 0.0, low = 1.0;
+    for (size_t k = evals.size() - 8; k < evals.size(); ++k) {
+      const int node = std::stoi(evals[k][1]);
+      if (node == 2 || node == 5) continue;
+      sum += std::stod(evals[k][2]);
+      low = std::min(low, std::stod(evals[k][2]));
+    }
+    EXPECT_NEAR(s["final_acc_honest_mean"].get<double>(), sum / 6, 1e-9);
+    EXPECT_NEAR(s["final_acc_honest_min"].get<double>(), low, 1e-9);
+    return s["final_acc_honest_mean"].get<double>();
+  };
+  EXPECT_LT(run("dpsgd", "sign_flip", "dpsgd"), 0.2);
+  EXPECT_GT(run("clipped_gossip", "sign_flip", "clipped"), 0.6);
+  EXPECT_GT(run("clipped_gossip", "ipm", "clipped_ipm"), 0.6);
+  Config bad = Small();
+  bad.set("faults.byzantine=1, 9");
+  EXPECT_TRUE(test_util::Contains(test_util::ErrorText<ConfigError>([&] { Run(bad, "bad"); }),
+                                  "faults.byzantine: '9' is not a node id in [0, 6)"));
+}
+
+}  // namespace
+}  // namespace murmur::run

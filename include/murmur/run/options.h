@@ -22,6 +22,20 @@ train::OptimizerOptions OptimizerOptionsFrom(const Config& c);
 compress::CompressorOptions CompressorOptionsFrom(const Config& c);
 comm::NetworkOptions NetworkOptionsFrom(const Config& c);
 comm::FaultOptions FaultOptionsFrom(const Config& c);  // [faults]
+
+// Malicious nodes (faults.byzantine, faults.attack*): which nodes, what they send instead of
+// their model, from which round.
+struct ByzantineOptions {
+  enum class Attack { kSignFlip, kGaussian, kAlie, kIpm };
+  std::vector<int> nodes;  // sorted, distinct, < run.nodes, fewer than run.nodes
+  Attack attack = Attack::kSignFlip;
+  int64_t from = 0;
+  double scale = 1.0;
+  bool active() const { return !nodes.empty(); }
+  // alie and ipm read every honest node's model.
+  bool needs_honest_models() const { return attack == Attack::kAlie || attack == Attack::kIpm; }
+};
+ByzantineOptions ByzantineOptionsFrom(const Config& c, int nodes);
 // run.threads, with 0 resolved to the hardware threads shared by the `processes_here`
 // murmur processes on this machine (MPI ranks), capped at the nodes this process runs
 // (`local_nodes`; 0 = run.nodes); at least 1.

@@ -26,6 +26,7 @@ struct RunRecord {
   bool finished = false;
   bool diverged = false;        // ended because training diverged (summary.json's status)
   int64_t diverged_round = -1;  // the round it diverged in
+  // Final accuracy over the nodes, the honest ones only when the run had malicious nodes.
   double final_acc_mean = 0, final_acc_min = 0, bytes_per_node = 0, sim_seconds = 0;
   std::vector<CurvePoint> curve;
 };
