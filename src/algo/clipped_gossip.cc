@@ -46,38 +46,26 @@ class ClippedGossip final : public Algorithm {
   }
 
   void receive(int phase, uint32_t round, int node, std::span<float> x) override {
-    const graph::Graph& g = ctx_.topology->at(round);
     const size_t d = x.size();
-    std::vector<detail::Message> messages;
-    std::vector<double> weights, distances;
-    messages.reserve(g.in[node].size());
-    for (size_t k = 0; k < g.in[node].size(); ++k) {
-      auto m = detail::TryTakeMessage(*ctx_.transport, "clipped_gossip", node, g.in[node][k], round,
-                                      0, comm::Codec::kDenseF32, static_cast<uint32_t>(d));
-      if (!m) continue;
+    const detail::DenseInbox in =
+        detail::TakeDenseInbox(ctx_, "clipped_gossip", round, 0, node, static_cast<uint32_t>(d));
+    if (in.messages.empty()) return;
+    std::vector<double> distances;
+    for (const detail::Message& m : in.messages) {
       double sq = 0.0;
       for (size_t c = 0; c < d; ++c) {
-        const double z = static_cast<double>(comm::DenseF32At(m->body, c)) - x[c];
+        const double z = static_cast<double>(comm::DenseF32At(m.body, c)) - x[c];
         sq += z * z;
       }
       distances.push_back(std::sqrt(sq));
-      weights.push_back(g.w_in[node][k]);
-      messages.push_back(std::move(*m));
     }
-    if (messages.empty()) return;
     const double tau = radius(distances);
-    std::vector<double> scale(messages.size());
-    for (size_t j = 0; j < messages.size(); ++j)  // a non-finite message moves nothing
+    std::vector<double> scale(in.messages.size());
+    for (size_t j = 0; j < scale.size(); ++j)  // a non-finite message moves nothing
       scale[j] = !std::isfinite(distances[j])
                      ? 0.0
-                     : weights[j] * (distances[j] > tau ? tau / distances[j] : 1.0);
-    for (size_t c = 0; c < d; ++c) {
-      const double mine = x[c];
-      double move = 0.0;
-      for (size_t j = 0; j < messages.size(); ++j)
-        move += scale[j] * (static_cast<double>(comm::DenseF32At(messages[j].body, c)) - mine);
-      x[c] = static_cast<float>(mine + move);
-    }
+                     : in.weights[j] * (distances[j] > tau ? tau / distances[j] : 1.0);
+    detail::CentredMove(x, in, scale, x);
   }
 
  private:

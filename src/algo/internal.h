@@ -69,6 +69,18 @@ void GossipMix(const AlgorithmContext& ctx, std::string_view algo, uint32_t roun
 void GossipMix(const AlgorithmContext& ctx, std::string_view algo, uint32_t round, uint8_t phase,
                int node, std::span<const float> self, std::span<double> out);
 
+// The dense f32 frames `node`'s in-neighbours sent it in (round, phase), in node-id order, with
+// their mixing weights w_ij; messages lost to faults are left out (GossipMix, clipped_gossip).
+struct DenseInbox;
+DenseInbox TakeDenseInbox(const AlgorithmContext& ctx, std::string_view algo, uint32_t round,
+                          uint8_t phase, int node, uint32_t dim);
+// out[k] = self[k] + sum_j coef[j] (v_j[k] - self[k]) over the inbox's messages v_j, in double,
+// coordinate by coordinate (out may be self).
+void CentredMove(std::span<const float> self, const DenseInbox& in, std::span<const double> coef,
+                 std::span<float> out);
+void CentredMove(std::span<const float> self, const DenseInbox& in, std::span<const double> coef,
+                 std::span<double> out);
+
 // ctx with algorithm.gamma (GossipOptions) tuned as for choco when it is 0 (tune_gamma.h);
 // BEER's consensus steps are CHOCO's.
 AlgorithmContext WithTunedChocoGamma(const AlgorithmContext& ctx);

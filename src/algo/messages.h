@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "murmur/comm/frame.h"
 #include "murmur/comm/transport.h"
@@ -49,6 +50,12 @@ Message TakeMessage(comm::Transport& transport, std::string_view algo, int node,
 std::optional<Message> TryTakeMessage(comm::Transport& transport, std::string_view algo, int node,
                                       int from, uint32_t round, uint8_t phase, comm::Codec codec,
                                       uint32_t dim);
+
+// What TakeDenseInbox (internal.h) returns.
+struct DenseInbox {
+  std::vector<Message> messages;
+  std::vector<double> weights;  // w_ij of each message's sender
+};
 
 // The checks of TakeMessage on a frame already at hand (the part that sees network bytes).
 Message ParseMessage(comm::Bytes frame, std::string_view algo, int node, int from, uint32_t round,
