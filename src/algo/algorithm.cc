@@ -189,6 +189,14 @@ Registry<AlgorithmPlugin>& MutableRegistry() {
           "clipped at a radius (adaptive by default), robust to a few malicious neighbours; "
           "clipped_gossip.* options",
           ClippedGossipPlugin());
+    r.add("adpsgd",
+          "AD-PSGD (Lian et al. 2018), asynchronous: after its local steps a node averages "
+          "atomically with one random neighbour; sim.mode = \"event\" only",
+          AdPsgdPlugin());
+    r.add("async_push_sum",
+          "Asynchronous gradient push (Assran & Rabbat 2020): push-sum without rounds, a node "
+          "mixes in whatever has arrived; async_push_sum.* options; sim.mode = \"event\" only",
+          AsyncPushSumPlugin());
     r.add("epidemic",
           "Epidemic Learning (de Vos et al. 2023): each round every node sends its model to "
           "epidemic.peers random peers and averages what it received uniformly; epidemic.* "

@@ -1,6 +1,7 @@
 #include "murmur/comm/faults.h"
 
 #include <charconv>
+#include <utility>
 
 #include "murmur/core/check.h"
 #include "murmur/core/rng.h"
@@ -69,7 +70,14 @@ FaultModel::FaultModel(FaultOptions options, int nodes, uint64_t seed)
   active_ = o_.loss > 0.0 || !o_.link_down.empty() || !o_.crashes.empty();
 }
 
+void FaultModel::set_offline(uint32_t round, std::vector<bool> offline) {
+  offline_round_ = round;
+  offline_ = std::move(offline);
+  active_ = true;
+}
+
 bool FaultModel::down(int node, uint32_t round) const {
+  if (!offline_.empty() && round == offline_round_ && offline_[node]) return true;
   for (const Crash& c : o_.crashes)
     if (c.node == node && round >= c.round && (c.rejoin < 0 || round < c.rejoin)) return true;
   return false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <tuple>
 
 #include "murmur/core/check.h"
 #include "murmur/core/rng.h"
@@ -56,16 +57,29 @@ double NetworkModel::round_seconds(std::span<const double> compute,
   std::vector<double> t(n), next;
   for (int i = 0; i < n; ++i) t[i] = compute[i] * slowdown_[i];
   std::vector<LinkRecord> sorted(links.begin(), links.end());
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const LinkRecord& a, const LinkRecord& b) { return a.phase < b.phase; });
+  if (o_.shared_uplink)
+    std::stable_sort(sorted.begin(), sorted.end(), [](const LinkRecord& a, const LinkRecord& b) {
+      return std::tie(a.phase, a.from, a.to) < std::tie(b.phase, b.from, b.to);
+    });
+  else
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const LinkRecord& a, const LinkRecord& b) { return a.phase < b.phase; });
+  std::vector<double> uplink(n);  // shared_uplink: when each node's uplink is free again
   for (size_t k = 0; k < sorted.size();) {
     next = t;
+    uplink = t;
     const uint8_t phase = sorted[k].phase;
     for (; k < sorted.size() && sorted[k].phase == phase; ++k) {
       const LinkRecord& r = sorted[k];
       MURMUR_ASSERT(r.from >= 0 && r.from < n && r.to >= 0 && r.to < n);
-      const double arrival = t[r.from] + latency(r.from, r.to) + r.delay +
-                             static_cast<double>(r.bytes) / bandwidth(r.from, r.to);
+      const double transfer = static_cast<double>(r.bytes) / bandwidth(r.from, r.to);
+      double arrival = 0.0;
+      if (o_.shared_uplink) {
+        uplink[r.from] += transfer;  // departs when the frames before it have left
+        arrival = uplink[r.from] + latency(r.from, r.to) + r.delay;
+      } else {
+        arrival = t[r.from] + latency(r.from, r.to) + r.delay + transfer;
+      }
       next[r.to] = std::max(next[r.to], arrival);
     }
     t.swap(next);

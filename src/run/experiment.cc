@@ -1,5 +1,7 @@
 #include "murmur/run/experiment.h"
 
+#include "experiment_impl.h"
+
 #include <nlohmann/json.hpp>
 
 #include <bit>
@@ -38,13 +40,6 @@
 namespace murmur::run {
 namespace {
 
-namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
 std::string DefaultOutDir(const std::string& algorithm) {
   const std::time_t now = std::time(nullptr);
   char ts[32];
@@ -63,14 +58,6 @@ std::string ReadText(const fs::path& path) {
 
 // Index of the first NaN or infinity in v, or -1. The common case (none) is one vectorisable
 // pass over the exponent bits.
-int64_t FirstNonFinite(std::span<const float> v) {
-  uint32_t any = 0;
-  for (float f : v) any |= (std::bit_cast<uint32_t>(f) & 0x7f800000u) == 0x7f800000u;
-  if (!any) return -1;
-  for (size_t k = 0; k < v.size(); ++k)
-    if (!std::isfinite(v[k])) return static_cast<int64_t>(k);
-  return -1;
-}
 
 // A link fault on nodes that never talk in its rounds would silently change nothing.
 void CheckLinkFaults(const comm::FaultOptions& f, const graph::Topology& t) {
@@ -109,10 +96,6 @@ void WarnAboutSchedule(const RunSettings& s, const std::vector<std::vector<int64
             ": its batches repeat samples within a step (lower train.batch_size, or give the "
             "nodes more data)");
 }
-
-struct NodeEval {
-  double acc = 0.0, loss = 0.0;
-};
 
 // What ranks send rank 0, field by field (core/coding.h).
 void PutEval(Bytes& b, const NodeEval& e) {
@@ -179,143 +162,35 @@ std::unique_ptr<comm::Cluster> MakeCluster(const RunSettings& s, const RunOption
   return comm::MakeMpiCluster(s.comm_timeout_s);
 }
 
-const std::vector<std::string> kMetricColumns{"round",
-                                              "node",
-                                              "train_loss",
-                                              "bytes_sent",
-                                              "bytes_received",
-                                              "messages",
-                                              "header_bytes_sent",
-                                              "messages_received",
-                                              "lr",
-                                              "sim_seconds",
-                                              "messages_dropped"};
 const std::vector<std::string> kEvalColumns{
     "round",         "node",           "test_acc",          "test_loss",
     "avg_model_acc", "avg_model_loss", "consensus_distance"};
 
 }  // namespace
 
-class Experiment::Impl {
- public:
-  Impl(const Config& config, const RunOptions& options);
-  int64_t next_round() const { return next_round_; }
-  int64_t total_rounds() const { return s_.total_rounds(); }
-  void run_round();
-  RunResult finish();
-  const RoundFigures& last_round() const { return figures_; }
-  bool writes_outputs() const { return root_; }
-  const std::string& out_dir() const { return out_dir_; }
-  bool any_rank(bool flag) {
-    return cluster_->any(flag, "stop request after round " + std::to_string(next_round_ - 1));
-  }
-  std::string stop();
+int64_t FirstNonFiniteIn(std::span<const float> v) {
+  uint32_t any = 0;
+  for (float f : v) any |= (std::bit_cast<uint32_t>(f) & 0x7f800000u) == 0x7f800000u;
+  if (!any) return -1;
+  for (size_t k = 0; k < v.size(); ++k)
+    if (!std::isfinite(v[k])) return static_cast<int64_t>(k);
+  return -1;
+}
 
- private:
-  // Set-up, in this order.
-  void place_nodes();
-  void build_nodes();
-  void build_algorithm();
-  void open_run_dir();
-  void resume();
-  // One round.
-  void one_round(int64_t round);
-  void attack(int64_t round);
-  void restore_attackers();
-  void record_figures(int64_t round, double lr, double loss_mean, bool evaluated);
-  void local_steps(int64_t round, double lr, bool training);
-  void check_models(int64_t round, const char* when, bool training) const;
-  std::string advice(bool training) const;
-  std::string checkpoint_note() const;
-  void gather_round(int64_t round);
-  double record_metrics(int64_t round, double lr, bool training);
-  void evaluate(int64_t round, int64_t max_samples);
-  double consensus_distance(int64_t round);
-  // Checkpoints.
-  void write_checkpoint(int64_t rounds_done);
-  void runner_state(StateIo& io);
-  void node_state(int i, StateIo& io);
-  // The end.
-  nlohmann::ordered_json summary_head() const;
-  void write_diverged_summary(int64_t round, const DivergenceError& e);
-  nlohmann::ordered_json gather_final();
-  void save_models();
-  nlohmann::ordered_json timing(double loop_s, double wall) const;
-
-  const Config config_;
-  const RunOptions options_;
-  const RunSettings s_;
-  const Clock::time_point t_start_ = Clock::now();
-  const int n_;
-
-  // Where the nodes live: this process, or the ranks of an MPI job.
-  std::unique_ptr<comm::Cluster> cluster_;
-  std::optional<comm::NodeMap> map_;
-  int rank_ = 0, ranks_ = 1;
-  bool root_ = true, quiet_ = false;
-  std::vector<int> local_;  // the nodes this process hosts
-  std::unique_ptr<graph::Topology> topology_;
-  std::unique_ptr<comm::Transport> transport_;
-  std::optional<comm::NetworkModel> network_;
-  std::optional<comm::FaultModel> faults_;
-  ByzantineOptions byzantine_;
-  std::vector<bool> malicious_;                      // per node
-  std::vector<std::vector<float>> attacker_models_;  // their own models while they attack
-
-  // The nodes: data, models, loaders (hosted nodes only), the algorithm.
-  data::DataOptions dopt_;
-  data::PartitionOptions popt_;
-  data::DataSplits splits_;
-  train::ModelOptions mopt_;
-  train::OptimizerOptions oopt_;
-  train::InputShape shape_;
-  std::vector<float> x0_;
-  int64_t dim_ = 0;
-  int threads_ = 1;
-  train::BlasInfo blas_;
-  std::optional<ThreadPool> pool_;
-  std::vector<std::unique_ptr<train::NodeModel>> models_;
-  std::vector<std::unique_ptr<data::NodeLoader>> loaders_;
-  // train.quasi_global_momentum: the momentum buffers are rebuilt from every round's move.
-  std::vector<train::QuasiGlobalMomentum> quasi_global_;
-  std::unique_ptr<algo::Algorithm> algorithm_;
-  std::string gamma_text_;  // the gamma in use, empty for algorithms without one
-  std::string users_csv_;   // natural partitions: which node has which user
-  std::unique_ptr<train::NodeModel> avg_model_;
-
-  // Outputs: written by rank 0 alone.
-  std::string out_dir_;
-  fs::path dir_;
-  std::string config_text_;
-  std::optional<Checkpoint> resume_from_;  // a resumed run continues from it
-  std::optional<RunDir> run_dir_;          // rank 0 owns the directory (and its lock)
-  std::optional<CsvWriter> metrics_, evals_;
-  double setup_seconds_ = 0.0;
-  std::optional<Progress> progress_;
-
-  // The rounds' numbers.
-  int64_t next_round_ = 0;
-  double model_compute_s_ = 0.0;
-  std::vector<double> losses_, compute_s_;
-  std::vector<int64_t> bad_;  // first non-finite coordinate of each model, per round
-  std::vector<comm::ByteCounters> before_;
-  std::vector<NodeEval> node_eval_;
-  std::vector<std::vector<float>> remote_params_;  // rank 0: a block of other ranks' models
-  std::vector<float> mean_;
-  std::vector<comm::LinkRecord> links_;
-  double train_s_ = 0.0, comm_s_ = 0.0, eval_s_ = 0.0, sim_total_ = 0.0;
-  double last_acc_ = -1.0, avg_acc_ = -1.0, avg_loss_ = 0.0, consensus_ = 0.0;
-  uint64_t sent_total_ = 0;
-  std::map<double, nlohmann::ordered_json> reached_;  // accuracy target -> when
-  int64_t last_eval_round_ = -1;
-  std::string last_checkpoint_;         // path of the newest checkpoint written or resumed from
-  int64_t last_checkpoint_round_ = -1;  // the rounds it holds (-1: none)
-  RoundFigures figures_;
-  // Loop seconds (without evaluations) and evaluation seconds of the rounds a resumed run did
-  // before its checkpoint; t_loop_ starts this process's rounds.
-  double loop_before_ = 0.0, eval_before_ = 0.0;
-  Clock::time_point t_loop_;
-};
+const std::vector<std::string>& kMetricColumns() {
+  static const std::vector<std::string> columns{"round",
+                                                "node",
+                                                "train_loss",
+                                                "bytes_sent",
+                                                "bytes_received",
+                                                "messages",
+                                                "header_bytes_sent",
+                                                "messages_received",
+                                                "lr",
+                                                "sim_seconds",
+                                                "messages_dropped"};
+  return columns;
+}
 
 Experiment::Impl::Impl(const Config& config, const RunOptions& options)
     : config_(config), options_(options), s_(RunSettingsFrom(config)), n_(s_.nodes) {
@@ -324,8 +199,13 @@ Experiment::Impl::Impl(const Config& config, const RunOptions& options)
   build_nodes();
   build_algorithm();
   open_run_dir();
-  model_compute_s_ = s_.local_steps * s_.batch_size * s_.seconds_per_sample;
+  model_compute_s_ = model_compute_base();
   losses_.assign(n_, 0.0);
+  usage_round_.assign(n_, {});
+  usage_total_.assign(n_, {});
+  energy_before_.assign(n_, 0.0);
+  stale_round_.assign(n_, {});
+  trained_.assign(n_, 0);
   compute_s_.assign(n_, 0.0);
   bad_.assign(n_, -1);
   before_.assign(n_, {});
@@ -350,9 +230,13 @@ void Experiment::Impl::place_nodes() {
   topology_ = graph::MakeTopology(TopologyOptionsFrom(config_));
   transport_ = cluster_->make_transport(*map_);
   transport_->record_links(true);  // the network model needs every frame of every round
-  network_.emplace(NetworkOptionsFrom(config_), n_, s_.seed);
+  sim_ = SimOptionsFrom(config_);
+  comm::NetworkOptions network_options = NetworkOptionsFrom(config_);
+  network_options.shared_uplink = sim_.event;
+  network_.emplace(network_options, n_, s_.seed);
   const comm::FaultOptions fault_options = FaultOptionsFrom(config_);
   faults_.emplace(fault_options, n_, s_.seed);  // checks the node ids first
+  build_simulation();
   CheckLinkFaults(fault_options, *topology_);
   transport_->set_faults(&*faults_);
   byzantine_ = ByzantineOptionsFrom(config_, n_);
@@ -416,6 +300,10 @@ void Experiment::Impl::build_algorithm() {
                "run.final_gossip_rounds = ", s_.final_gossip_rounds, ": ", s_.algorithm,
                " does not exchange models, so rounds without local steps have nothing to "
                "send; set it to 0");
+  if (algo::GetAlgorithm(s_.algorithm).traits.asynchronous) {
+    build_async(actx);
+    return;
+  }
   algorithm_ = algo::MakeAlgorithm(s_.algorithm, actx);
 #ifdef __GLIBC__
   // Set-up (data loading, gamma tuning) frees much more than it keeps; hand the free heap back
@@ -448,7 +336,7 @@ void Experiment::Impl::open_run_dir() {
   if (root_ && !options_.resume) {
     run_dir_->write_file("config.toml", config_text_);
     if (!users_csv_.empty()) run_dir_->write_file("users.csv", users_csv_);
-    metrics_.emplace(run_dir_->claim("metrics.csv").string(), kMetricColumns);
+    metrics_.emplace(run_dir_->claim("metrics.csv").string(), metric_columns());
     evals_.emplace(run_dir_->claim("eval.csv").string(), kEvalColumns);
   }
   setup_seconds_ = Seconds(t_start_, Clock::now());
@@ -493,7 +381,7 @@ void Experiment::Impl::resume() {
   last_checkpoint_ = resume_from_->path;
   last_checkpoint_round_ = next_round_;
   if (root_) {
-    metrics_.emplace((dir_ / "metrics.csv").string(), kMetricColumns, resume_metrics);
+    metrics_.emplace((dir_ / "metrics.csv").string(), metric_columns(), resume_metrics);
     evals_.emplace((dir_ / "eval.csv").string(), kEvalColumns, resume_evals);
   }
   // The loaded state now lives in the nodes: free its copy for the rest of the run.
@@ -511,6 +399,10 @@ void Experiment::Impl::runner_state(StateIo& io) {
     io.value(*v);
   io.value(sent_total_);
   io.value(last_eval_round_);
+  if (extended_) {  // only then: the checkpoints of other runs keep their layout
+    io.vector(usage_total_);
+    io.vector(energy_before_);
+  }
   std::vector<NodeEval> evals_now(node_eval_);
   io.vector(evals_now);
   std::vector<comm::ByteCounters> counters(n_);
@@ -540,7 +432,7 @@ void Experiment::Impl::runner_state(StateIo& io) {
 void Experiment::Impl::node_state(int i, StateIo& io) {
   models_[i]->checkpoint(io);
   loaders_[i]->checkpoint(io);
-  algorithm_->checkpoint(i, io);
+  if (algorithm_) algorithm_->checkpoint(i, io);
 }
 
 void Experiment::Impl::write_checkpoint(int64_t rounds_done) {
@@ -604,10 +496,12 @@ void Experiment::Impl::local_steps(int64_t round, double lr, bool training) {
     if (!quasi_global_.empty())
       quasi_global_[i].begin_round(models_[i]->params(), models_[i]->optimizer_state());
     losses_[i] = models_[i]->train_steps(s_.local_steps, s_.batch_size, lr, *loaders_[i]);
-    compute_s_[i] = s_.model_compute ? model_compute_s_ : Seconds(ts, Clock::now());
+    compute_s_[i] = device_  // event mode: the device's time (NetworkModel applies slowdown)
+                        ? device_->step_seconds(i, round) / network_->slowdown(i)
+                        : s_.model_compute ? model_compute_s_ : Seconds(ts, Clock::now());
     // A finite loss can still leave an infinity in the model (the last step's update):
     // caught here, before a compressor is handed it.
-    bad_[i] = FirstNonFinite(models_[i]->params());
+    bad_[i] = FirstNonFiniteIn(models_[i]->params());
   });
   for (int i : local_)
     MURMUR_CHECK(DivergenceError, std::isfinite(losses_[i]) || malicious_[i],
@@ -617,6 +511,8 @@ void Experiment::Impl::local_steps(int64_t round, double lr, bool training) {
 }
 
 void Experiment::Impl::one_round(int64_t round) {
+  if (engine_) return async_round(round);
+  set_churn(round);
   const uint32_t r32 = static_cast<uint32_t>(round);
   const bool training = round < s_.rounds;  // else a gossip-only round: no steps, lr 0
   const double lr = training ? s_.lr.at(round) : 0.0;
@@ -631,7 +527,7 @@ void Experiment::Impl::one_round(int64_t round) {
   if (attacking) restore_attackers();
   pool_->parallel_for(local_.size(), [&](size_t k) {
     const int i = local_[k];
-    bad_[i] = FirstNonFinite(models_[i]->params());
+    bad_[i] = FirstNonFiniteIn(models_[i]->params());
     if (!quasi_global_.empty() && training && !faults_->down(i, r32))
       models_[i]->set_optimizer_state(
           quasi_global_[i].end_round(models_[i]->params(), lr, s_.local_steps));
@@ -743,6 +639,12 @@ void Experiment::Impl::record_figures(int64_t round, double lr, double loss_mean
 
 std::string Experiment::Impl::stop() {
   progress_->finish();
+  if (engine_) {  // nothing to resume from (check_async_config refuses checkpoints)
+    if (root_ && !quiet_)
+      LogInfo("stopped after ", next_round_, " of ", total_rounds(), " windows; asynchronous ",
+              "runs write no checkpoint, so this one cannot be resumed");
+    return {};
+  }
   if (last_checkpoint_round_ != next_round_) write_checkpoint(next_round_);
   if (root_ && !quiet_)
     LogInfo("stopped after ", next_round_, " of ", total_rounds(), " rounds; checkpoint ",
@@ -792,29 +694,40 @@ void Experiment::Impl::gather_round(int64_t round) {
 
 // Rank 0 writes the round's rows of metrics.csv; returns the mean training loss of the nodes
 // that trained this round (NaN in gossip-only rounds).
-double Experiment::Impl::record_metrics(int64_t round, double lr, bool training) {
+double Experiment::Impl::record_metrics(int64_t round, double lr, bool training, double window) {
   const uint32_t r32 = static_cast<uint32_t>(round);
-  double loss_mean = training ? 0.0 : std::nan("");
+  if (!engine_)  // asynchronous windows: async_round says which nodes applied local steps
+    for (int i = 0; i < n_; ++i) trained_[i] = training && !faults_->down(i, r32);
   int n_up = 0;
-  for (int i = 0; i < n_; ++i) n_up += faults_->down(i, r32) ? 0 : 1;
+  for (int i = 0; i < n_; ++i) n_up += trained_[i];
+  double loss_mean = training && (n_up > 0 || !engine_) ? 0.0 : std::nan("");
   if (!root_) return loss_mean;
-  sim_total_ += network_->round_seconds(compute_s_, links_);
+  const double seconds = window > 0 ? window : network_->round_seconds(compute_s_, links_);
+  sim_total_ += seconds;
   MURMUR_CHECK(ConfigError, std::isfinite(sim_total_), "network: the simulated time is not ",
                "finite after round ", round, " (", sim_total_,
                "); network.latency_ms, bandwidth_mbps, spread or straggler_slowdown are too "
                "extreme");
+  if (extended_ && !engine_) sync_usage(round, seconds, training);
   for (int i = 0; i < n_; ++i) {
     const comm::ByteCounters now = transport_->counters(i);
     const comm::ByteCounters d = now - before_[i];
     before_[i] = now;
     sent_total_ += d.bytes_sent;
-    const bool up = !faults_->down(i, r32);
-    if (up && training) loss_mean += losses_[i] / n_up;
-    metrics_->row({std::to_string(round), std::to_string(i), up && training ? Num(losses_[i]) : "",
-                   std::to_string(d.bytes_sent), std::to_string(d.bytes_received),
-                   std::to_string(d.messages_sent), std::to_string(d.header_bytes_sent),
-                   std::to_string(d.messages_received), Num(lr), Num(sim_total_),
-                   std::to_string(d.messages_dropped)});
+    if (trained_[i]) loss_mean += losses_[i] / n_up;
+    std::vector<std::string> row{std::to_string(round),
+                                 std::to_string(i),
+                                 trained_[i] ? Num(losses_[i]) : "",
+                                 std::to_string(d.bytes_sent),
+                                 std::to_string(d.bytes_received),
+                                 std::to_string(d.messages_sent),
+                                 std::to_string(d.header_bytes_sent),
+                                 std::to_string(d.messages_received),
+                                 Num(lr),
+                                 Num(sim_total_),
+                                 std::to_string(d.messages_dropped)};
+    if (extended_) add_energy(round, row, i);
+    metrics_->row(row);
   }
   metrics_->flush();
   return loss_mean;
@@ -859,10 +772,16 @@ void Experiment::Impl::evaluate(int64_t round, int64_t max_samples) {
   evals_->flush();
   last_acc_ = acc_sum / n_;
   for (double target : s_.acc_targets)
-    if (!reached_.count(target) && last_acc_ >= target)
+    if (!reached_.count(target) && last_acc_ >= target) {
       reached_[target] = {{"round", round},
                           {"sim_seconds", sim_total_},
                           {"bytes_sent_per_node", static_cast<double>(sent_total_) / n_}};
+      if (extended_) {
+        double joules = 0.0;
+        for (double j : energy_before_) joules += j;
+        reached_[target]["energy_j_per_node"] = joules / n_;
+      }
+    }
 }
 
 // The consensus distance of the models and their mean (mean_), on rank 0. Under MPI the
@@ -915,7 +834,8 @@ nlohmann::ordered_json Experiment::Impl::summary_head() const {
   s["final_gossip_rounds"] = s_.final_gossip_rounds;
   s["seed"] = s_.seed;
   s["params"] = dim_;
-  for (const auto& [key, value] : algorithm_->resolved_parameters()) s[key] = value;
+  if (algorithm_)
+    for (const auto& [key, value] : algorithm_->resolved_parameters()) s[key] = value;
   return s;
 }
 
@@ -941,7 +861,7 @@ nlohmann::ordered_json Experiment::Impl::gather_final() {
   Put(p, train_s_);
   Put(p, comm_s_);
   Put<int64_t>(p, PeakRssBytes());
-  if (ranks_ > 1 && !root_)
+  if (ranks_ > 1 && !root_ && algorithm_)
     for (int i : local_) PutBlock(p, i, algorithm_->output_state(i));
   const std::vector<comm::Bytes> all = cluster_->gather(std::move(p), "final state");
   nlohmann::ordered_json per_rank = nlohmann::ordered_json::array();
@@ -1070,10 +990,12 @@ RunResult Experiment::Impl::finish() {
   for (double target : s_.acc_targets)
     tta[Num(target)] = reached_.count(target) ? reached_.at(target) : Json();
   s["time_to_acc"] = tta;
+  energy_summary(s);
   s["transport"] = std::string(cluster_->name());
   s["ranks"] = ranks_;
   // The algorithm's own files and timing.json first: summary.json marks a finished run.
-  for (const algo::OutputFile& f : algorithm_->outputs()) run_dir_->write_file(f.name, f.content);
+  if (algorithm_)
+    for (const algo::OutputFile& f : algorithm_->outputs()) run_dir_->write_file(f.name, f.content);
   res.timing_json = t.dump(2) + "\n";
   run_dir_->write_file("timing.json", res.timing_json);
   res.summary_json = s.dump(2) + "\n";

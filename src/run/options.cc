@@ -129,6 +129,41 @@ comm::FaultOptions FaultOptionsFrom(const Config& c) {
   return o;
 }
 
+SimOptions SimOptionsFrom(const Config& c) {
+  SimOptions o;
+  o.event = c.get_string("sim.mode") == "event";
+  o.window_s = c.get_double("sim.window_s");
+  return o;
+}
+
+comm::DeviceOptions DeviceOptionsFrom(const Config& c) {
+  comm::DeviceOptions o;
+  o.node_spread = c.get_double("device.node_spread");
+  o.step_jitter = c.get_double("device.step_jitter");
+  o.trace = c.get_string("device.trace");
+  return o;
+}
+
+comm::ChurnOptions ChurnOptionsFrom(const Config& c) {
+  comm::ChurnOptions o;
+  o.offline_fraction = c.get_double("churn.offline_fraction");
+  o.period_s = c.get_double("churn.period_s");
+  for (const std::string& e : Entries(c, "churn.schedule"))
+    o.schedule.push_back(comm::OfflinePeriod::Parse(e, "churn.schedule"));
+  return o;
+}
+
+comm::EnergyOptions EnergyOptionsFrom(const Config& c) {
+  comm::EnergyOptions o;
+  o.all.compute_watts = c.get_double("energy.compute_watts");
+  o.all.compute_j_per_step = c.get_double("energy.compute_j_per_step");
+  o.all.tx_nj_per_bit = c.get_double("energy.tx_nj_per_bit");
+  o.all.rx_nj_per_bit = c.get_double("energy.rx_nj_per_bit");
+  o.all.idle_watts = c.get_double("energy.idle_watts");
+  o.classes = c.get_string("energy.classes");
+  return o;
+}
+
 ByzantineOptions ByzantineOptionsFrom(const Config& c, int nodes) {
   ByzantineOptions o;
   for (const std::string& e : Entries(c, "faults.byzantine")) {

@@ -234,6 +234,49 @@ std::vector<KeySpec> Build() {
         "strength of faults.attack: the sign flip's factor, the Gaussian's standard deviation, "
         "ALIE's z, IPM's epsilon"),
 
+      S("sim.mode", "rounds",
+        "how simulated time runs: rounds (synchronous rounds, priced afterwards by the network "
+        "model) or event (event-driven: every node's local steps take its device's time, frames "
+        "queue on their sender's uplink, nodes come and go (churn.*), energy.* is counted; "
+        "asynchronous algorithms need it; one process only; docs/simulation.md)",
+        Fixed({"rounds", "event"})),
+      F("sim.window_s", 1.0, 1e-9, kNoMax,
+        "event mode, asynchronous algorithms: simulated seconds per round of metrics.csv (the "
+        "run lasts run.rounds windows; train.* schedules and output.eval_every count windows)"),
+      F("device.node_spread", 0.0, 0, kNoMax,
+        "event mode: each node's step time is multiplied by exp(spread N(0,1)), drawn once per "
+        "node from run.seed (heterogeneous devices; network.stragglers slows some further)"),
+      F("device.step_jitter", 0.0, 0, kNoMax,
+        "event mode: every local-steps round's time is multiplied by exp(jitter N(0,1)), drawn "
+        "per node and step"),
+      S("device.trace", "",
+        "event mode: CSV file with columns node,seconds, one row per local-steps round of a "
+        "node, in order (cycled); these nodes take these times instead of the formula"),
+      F("churn.offline_fraction", 0.0, 0, 0.99,
+        "event mode: nodes alternate online and offline periods (exponential, seeded) so that "
+        "this fraction is offline at any time; offline nodes neither train nor receive "
+        "(messages to them are lost) and come back with their state"),
+      F("churn.period_s", 10.0, 1e-9, kNoMax,
+        "event mode: mean length of one online + offline cycle, in simulated seconds"),
+      S("churn.schedule", "",
+        "event mode: given offline periods, comma-separated NODE@T0:T1 (simulated seconds) or "
+        "NODE@T0 (gone for good); e.g. \"3@10:50, 7@100\""),
+      F("energy.compute_watts", 0.0, 0, kNoMax,
+        "energy: a device's power while computing (joules = watts x busy seconds)"),
+      F("energy.compute_j_per_step", 0.0, 0, kNoMax,
+        "energy: joules of one local-steps round (train.local_steps steps); > 0 replaces "
+        "compute_watts"),
+      F("energy.tx_nj_per_bit", 0.0, 0, kNoMax,
+        "energy: radio nanojoules per bit sent (frame headers included)"),
+      F("energy.rx_nj_per_bit", 0.0, 0, kNoMax, "energy: radio nanojoules per bit received"),
+      F("energy.idle_watts", 0.0, 0, kNoMax,
+        "energy: a device's power while online and not computing"),
+      S("energy.classes", "",
+        "energy: CSV file with columns node,compute_watts,compute_j_per_step,tx_nj_per_bit,"
+        "rx_nj_per_bit,idle_watts giving nodes their own device class (the others keep "
+        "energy.*); any non-zero energy parameter adds energy columns to metrics.csv and "
+        "summary.json"),
+
       S("output.dir", "", "run directory; empty = runs/<timestamp>-<algorithm> (--out overrides)"),
       I("output.eval_every", 10, 0, 1e9, "evaluate every N rounds (0 = only after the last round)"),
       I("output.eval_samples", 0, 0, 1e12,
@@ -267,12 +310,19 @@ const std::vector<KeySpec>& Schema() {
     // Every algorithm's own section, before the compression keys.
     auto at = std::find_if(keys.begin(), keys.end(),
                            [](const KeySpec& k) { return k.key == "compression.name"; });
-    // (once each: choco, sparse_push and scsp share theirs).
+    // (once each: choco, sparse_push and scsp share theirs), the algorithm.* keys among them
+    // first: a section must be one block of config.toml.
+    std::vector<KeySpec> own;
     for (const auto* entry : algo::AlgorithmRegistry().entries())
       for (const KeySpec& spec : entry->value.keys)
-        if (std::none_of(keys.begin(), keys.end(),
+        if (std::none_of(own.begin(), own.end(),
+                         [&](const KeySpec& k) { return k.key == spec.key; }) &&
+            std::none_of(keys.begin(), keys.end(),
                          [&](const KeySpec& k) { return k.key == spec.key; }))
-          at = keys.insert(at, spec) + 1;
+          own.push_back(spec);
+    std::stable_partition(own.begin(), own.end(),
+                          [](const KeySpec& k) { return k.key.starts_with("algorithm."); });
+    keys.insert(at, own.begin(), own.end());
     return keys;
   }();
   return schema;

@@ -186,7 +186,8 @@ TEST(Kernels, ConsensusDistanceInBlocksIsBitIdentical) {
 TEST(Registry, UnknownAlgorithmListsAllowed) {
   EXPECT_TRUE(
       test_util::Contains(test_util::ErrorText<ConfigError>([] { Sim s("choco2", "ring", 3, 2); }),
-                          "algorithm.name: unknown algorithm 'choco2'; allowed: allreduce, beer, "
+                          "algorithm.name: unknown algorithm 'choco2'; allowed: adpsgd, allreduce, "
+                          "async_push_sum, beer, "
                           "choco, clipped_gossip, "
                           "d2, dpsgd, epidemic, exact_diffusion, gradient_tracking, jwins, local, "
                           "majority_vote, relaysum, "

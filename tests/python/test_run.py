@@ -71,3 +71,18 @@ def test_list_names_every_kind():
     assert "torchscript" in components["model"]
     assert "natural" in components["partitioner"]
     assert "topk" in components["compressor"]
+
+
+def test_an_asynchronous_run_reports_simulated_windows_and_stops_without_a_checkpoint(tmp_path):
+    event = dict(SMALL, **{"sim.mode": "event", "sim.window_s": 0.05, "algorithm.name": "adpsgd",
+                           "network.seconds_per_sample": 0.001, "energy.compute_watts": 1.0})
+    seen = []
+    r = murmur.run(SMOKE, event, out=str(tmp_path / "async"), progress=seen.append)
+    assert [f["round"] for f in seen] == [0, 1, 2, 3]
+    assert [f["sim_seconds"] for f in seen] == pytest.approx([0.05, 0.1, 0.15, 0.2])
+    assert r.summary["sim_mode"] == "event" and r.summary["staleness_max"] >= 1
+    assert r.summary["energy_j_compute"] > 0
+    assert set(r.metrics) >= {"online_s", "busy_s", "energy_j", "staleness_mean"}
+    stopped = murmur.run(SMOKE, event, out=str(tmp_path / "stop"),
+                         progress=lambda f: f["round"] < 1)
+    assert stopped.summary["status"] == "stopped" and stopped.summary["checkpoint"] == ""

@@ -64,7 +64,8 @@ TEST(Config, MalformedConfigsNameTheProblem) {
       {"[train]\nlr_decay_rounds = [1, \"x\"]",
        "train.lr_decay_rounds: expected a list of integers"},
       {"[algorithm]\nname = \"chocolate\"",
-       "algorithm.name: unknown value 'chocolate'; allowed: allreduce, beer, choco, "
+       "algorithm.name: unknown value 'chocolate'; allowed: adpsgd, allreduce, async_push_sum, "
+       "beer, choco, "
        "clipped_gossip, "
        "d2, dpsgd, epidemic, exact_diffusion, gradient_tracking, jwins, local, majority_vote, "
        "relaysum, "

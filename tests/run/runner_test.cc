@@ -24,20 +24,7 @@ namespace fs = std::filesystem;
 
 using testing::Slurp;
 
-std::vector<std::vector<std::string>> Csv(const fs::path& p) {
-  std::vector<std::vector<std::string>> rows;
-  std::ifstream in(p);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ls(line);
-    std::string cell;
-    while (std::getline(ls, cell, ',')) cells.push_back(cell);
-    if (!line.empty() && line.back() == ',') cells.push_back("");
-    rows.push_back(cells);
-  }
-  return rows;
-}
+std::vector<std::vector<std::string>> Csv(const fs::path& p) { return testing::ReadCsv(p); }
 
 class RunnerTest : public testing::TempDirTest {
  protected:
@@ -280,6 +267,9 @@ TEST_F(RunnerTest, TorchScriptModelTrainsWithEveryAlgorithm) {
       {"epidemic", {"topology.name=complete", "epidemic.variant=local"}},
       {"beer", {"compression.name=topk", "compression.ratio=0.1", "algorithm.gamma=0.4"}},
       {"clipped_gossip", {}},
+      {"adpsgd", {"sim.mode=event", "network.seconds_per_sample=0.001", "sim.window_s=0.02"}},
+      {"async_push_sum",
+       {"sim.mode=event", "network.seconds_per_sample=0.001", "sim.window_s=0.02"}},
   };
   for (const std::string& name : algo::AlgorithmRegistry().names()) {
     SCOPED_TRACE(name);

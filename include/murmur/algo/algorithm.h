@@ -138,13 +138,20 @@ struct AlgorithmTraits {
   bool mixes_models = true;
   // It has the consensus step algorithm.gamma, and 0 means "tune it".
   bool tunes_gamma = false;
+  // It runs without rounds, in the event-driven simulation (sim.mode = "event"): the plugin's
+  // make_async builds it, and make refuses.
+  bool asynchronous = false;
 };
 
 using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>(const AlgorithmContext&)>;
+class AsyncAlgorithm;  // algo/async.h
+using AsyncAlgorithmFactory =
+    std::function<std::unique_ptr<AsyncAlgorithm>(const AlgorithmContext&)>;
 
 // A registry entry's value: everything murmur knows of an algorithm besides its name and help.
 struct AlgorithmPlugin {
   AlgorithmFactory make;
+  AsyncAlgorithmFactory make_async;  // asynchronous algorithms only (traits.asynchronous)
   AlgorithmTraits traits;
   // Its own keys (one config section, e.g. vote.*): the config schema and docs/config.md
   // include them; empty for algorithms without options.
@@ -182,5 +189,7 @@ AlgorithmPlugin ExactDiffusionPlugin();
 AlgorithmPlugin EpidemicPlugin();
 AlgorithmPlugin BeerPlugin();
 AlgorithmPlugin ClippedGossipPlugin();
+AlgorithmPlugin AdPsgdPlugin();        // asynchronous (algo/async.h)
+AlgorithmPlugin AsyncPushSumPlugin();  // asynchronous (algo/async.h)
 
 }  // namespace murmur::algo

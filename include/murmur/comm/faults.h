@@ -50,12 +50,17 @@ class FaultModel {
   bool lost(int from, int to, uint32_t round, uint8_t phase) const;
   // Extra seconds of that message in the network model (0 unless it is a straggler).
   double delay(int from, int to, uint32_t round, uint8_t phase) const;
+  // Churn in the event-driven simulation: the nodes that are offline (as if crashed) in
+  // `round`, set before the round by the runner, which knows the round's simulated start.
+  void set_offline(uint32_t round, std::vector<bool> offline);
 
  private:
   double draw(int from, int to, uint32_t round, uint8_t phase, uint64_t purpose) const;
   FaultOptions o_;
   uint64_t seed_;
   bool active_ = false;
+  uint32_t offline_round_ = 0;
+  std::vector<bool> offline_;  // empty: no churn
 };
 
 }  // namespace murmur::comm

@@ -32,6 +32,11 @@ struct NetworkOptions {
   double spread = 0.5;
   int stragglers = 0;               // nodes whose compute is slowed down (drawn by seed)
   double straggler_slowdown = 4.0;  // their compute time multiplier
+  // The event-driven simulation (sim.mode = "event"): a node's uplink carries one frame at a
+  // time, so the frames it sends in one phase leave one after another (in receiver order); a
+  // frame's arrival is its departure + bytes / bandwidth + latency. False: every link is
+  // independent (the rounds mode above).
+  bool shared_uplink = false;
 };
 
 class NetworkModel {

@@ -25,6 +25,8 @@ enum class Stream : uint64_t {
   kCompression = 7,
   kFaults = 8,
   kNetwork = 9,
+  kDevice = 10,
+  kChurn = 11,
 };
 
 // Mixes (seed, node, purpose) into a 64-bit seed with SplitMix64 finalisers.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "murmur/algo/algorithm.h"
+#include "murmur/comm/devices.h"
 #include "murmur/comm/faults.h"
 #include "murmur/comm/network_model.h"
 #include "murmur/compress/compressor.h"
@@ -22,6 +23,15 @@ train::OptimizerOptions OptimizerOptionsFrom(const Config& c);
 compress::CompressorOptions CompressorOptionsFrom(const Config& c);
 comm::NetworkOptions NetworkOptionsFrom(const Config& c);
 comm::FaultOptions FaultOptionsFrom(const Config& c);  // [faults]
+// The event-driven simulation: sim.*, device.*, churn.*, energy.*.
+struct SimOptions {
+  bool event = false;     // sim.mode = "event"
+  double window_s = 1.0;  // asynchronous algorithms: simulated seconds per round of metrics.csv
+};
+SimOptions SimOptionsFrom(const Config& c);
+comm::DeviceOptions DeviceOptionsFrom(const Config& c);
+comm::ChurnOptions ChurnOptionsFrom(const Config& c);
+comm::EnergyOptions EnergyOptionsFrom(const Config& c);
 
 // Malicious nodes (faults.byzantine, faults.attack*): which nodes, what they send instead of
 // their model, from which round.
