@@ -152,15 +152,9 @@ py::tuple Drive(const Config& c, const murmur::run::RunOptions& o, const py::obj
     e.reset();
     if (pending) {
       if (pending->matches(PyExc_KeyboardInterrupt)) {
-        const std::string text =
-            checkpoint.empty()
-                ? murmur::detail::Concat("murmur.run stopped after ", done,
-                                         " rounds; an asynchronous run writes no checkpoint and "
-                                         "cannot be resumed")
-                : murmur::detail::Concat("murmur.run stopped after ", done, " rounds (checkpoint ",
-                                         checkpoint,
-                                         "); murmur.run(..., out=..., resume=True) or murmur run "
-                                         "--resume continues");
+        const std::string text = murmur::detail::Concat(
+            "murmur.run stopped after ", done, " rounds (checkpoint ", checkpoint,
+            "); murmur.run(..., out=..., resume=True) or murmur run --resume continues");
         PyErr_SetString(PyExc_KeyboardInterrupt, text.c_str());
         throw py::error_already_set();
       }

@@ -78,6 +78,18 @@ class AdPsgd final : public AsyncAlgorithm {
   bool may_finish(int node) const override { return !nodes_[node].awaiting; }
   void left(int node) override { nodes_[node].awaiting = false; }
   Staleness take_staleness(int node) override { return nodes_[node].staleness.take(); }
+  void checkpoint(int node, StateIo& io) override {
+    State& s = nodes_[node];
+    io.vector(s.x);
+    uint8_t awaiting = s.awaiting ? 1 : 0;
+    io.value(awaiting);
+    s.awaiting = awaiting != 0;
+    io.value(s.version);
+    io.value(s.read_version);
+    io.value(s.staleness.s);
+    MURMUR_CHECK(IoError, s.x.size() == static_cast<size_t>(ctx_.dim), io.what(),
+                 ": adpsgd state of another model");
+  }
 
   void steps_done(AsyncNet& net, int node, int64_t step, std::span<const float> delta) override {
     State& s = nodes_[node];
@@ -154,6 +166,19 @@ class AsyncPushSum final : public AsyncAlgorithm {
     return s.z;
   }
   Staleness take_staleness(int node) override { return nodes_[node].staleness.take(); }
+  void checkpoint(int node, StateIo& io) override {
+    State& s = nodes_[node];
+    io.vector(s.x);
+    io.value(s.w);
+    io.value(s.steps);
+    io.vector(s.heard);
+    io.value(s.staleness.s);
+    MURMUR_CHECK(IoError,
+                 s.x.size() == static_cast<size_t>(ctx_.dim) &&
+                     s.heard.size() == static_cast<size_t>(ctx_.nodes),
+                 io.what(), ": async_push_sum state of another model or graph");
+    s.z.resize(s.x.size());
+  }
 
   bool may_start(const AsyncNet& net, int node, int64_t step) const override {
     if (bound_ < 0) return true;

@@ -203,4 +203,52 @@ NodeWindow AsyncEngine::take_window(int i) {
   return w;
 }
 
+void AsyncEngine::checkpoint(StateIo& io) {
+  MURMUR_ASSERT(io.loading() || pending_.empty(), "flush() before a checkpoint");
+  std::vector<Event> events;
+  for (auto q = queue_; !q.empty(); q.pop()) events.push_back(q.top());
+  io.vector(events);
+  uint64_t count = in_flight_.size();
+  io.value(count);
+  std::vector<uint64_t> ids;
+  for (const auto& [id, m] : in_flight_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());  // the same bytes for the same state
+  if (io.loading()) {
+    MURMUR_CHECK(IoError, count <= (uint64_t{1} << 32), io.what(), ": ", count,
+                 " frames in flight is not a count");
+    ids.assign(static_cast<size_t>(count), 0);
+    in_flight_.clear();
+  }
+  for (uint64_t& id : ids) {
+    io.value(id);
+    InFlight& m = in_flight_[id];
+    io.value(m.from);
+    io.value(m.to);
+    io.vector(m.frame);
+  }
+  for (double* v : {&now_}) io.value(*v);
+  for (uint64_t* v : {&seq_, &messages_}) io.value(*v);
+  io.value(events_);
+  if (!io.loading()) return;
+  queue_ = {};
+  for (const Event& e : events) queue_.push(e);
+  pending_.clear();
+}
+
+void AsyncEngine::checkpoint_node(int i, StateIo& io) {
+  Node& n = nodes_[i];
+  for (bool* b : {&n.online, &n.busy, &n.waiting_start, &n.waiting_finish}) {
+    uint8_t v = *b ? 1 : 0;
+    io.value(v);
+    *b = v != 0;
+  }
+  io.value(n.step);
+  io.value(n.generation);
+  for (double* v : {&n.busy_since, &n.online_since, &n.step_seconds, &n.uplink_free, &n.loss})
+    io.value(*v);
+  io.vector(n.work);
+  io.value(n.window);
+  n.pending = false;
+}
+
 }  // namespace murmur::run

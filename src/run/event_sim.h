@@ -30,6 +30,7 @@
 #include "murmur/comm/faults.h"
 #include "murmur/comm/network_model.h"
 #include "murmur/comm/transport.h"
+#include "murmur/core/state_io.h"
 
 namespace murmur {
 class ThreadPool;
@@ -65,6 +66,10 @@ class AsyncEngine final : public algo::AsyncNet {
   // Node's figures since the last take; the window ends at the last run_until's time.
   NodeWindow take_window(int node);
   int64_t events() const { return events_; }
+  // Checkpoints, between windows and after flush(): the engine's own state (the event queue,
+  // the frames in flight, the clock) and a node's.
+  void checkpoint(StateIo& io);
+  void checkpoint_node(int node, StateIo& io);
 
   // AsyncNet
   double now() const override { return now_; }

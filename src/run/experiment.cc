@@ -403,6 +403,10 @@ void Experiment::Impl::runner_state(StateIo& io) {
     io.vector(usage_total_);
     io.vector(energy_before_);
   }
+  if (engine_) {
+    engine_->checkpoint(io);
+    io.value(stale_total_);
+  }
   std::vector<NodeEval> evals_now(node_eval_);
   io.vector(evals_now);
   std::vector<comm::ByteCounters> counters(n_);
@@ -433,9 +437,14 @@ void Experiment::Impl::node_state(int i, StateIo& io) {
   models_[i]->checkpoint(io);
   loaders_[i]->checkpoint(io);
   if (algorithm_) algorithm_->checkpoint(i, io);
+  if (engine_) {
+    async_->checkpoint(i, io);
+    engine_->checkpoint_node(i, io);
+  }
 }
 
 void Experiment::Impl::write_checkpoint(int64_t rounds_done) {
+  if (engine_) engine_->flush();  // local steps that have started are computed and saved
   Bytes p;
   for (int i : local_) {
     StateIo io;
@@ -548,6 +557,10 @@ void Experiment::Impl::one_round(int64_t round) {
   progress_->update(round, loss_mean, last_acc_, static_cast<double>(sent_total_) / n_ / 1e6,
                     Seconds(t_loop_, Clock::now()));
   record_figures(round, lr, loss_mean, last_eval_round_ == round);
+  checkpoint_if_due(round);
+}
+
+void Experiment::Impl::checkpoint_if_due(int64_t round) {
   if (s_.checkpoint_every > 0 && (round + 1) % s_.checkpoint_every == 0 &&
       round + 1 < total_rounds())
     write_checkpoint(round + 1);
@@ -639,12 +652,6 @@ void Experiment::Impl::record_figures(int64_t round, double lr, double loss_mean
 
 std::string Experiment::Impl::stop() {
   progress_->finish();
-  if (engine_) {  // nothing to resume from (check_async_config refuses checkpoints)
-    if (root_ && !quiet_)
-      LogInfo("stopped after ", next_round_, " of ", total_rounds(), " windows; asynchronous ",
-              "runs write no checkpoint, so this one cannot be resumed");
-    return {};
-  }
   if (last_checkpoint_round_ != next_round_) write_checkpoint(next_round_);
   if (root_ && !quiet_)
     LogInfo("stopped after ", next_round_, " of ", total_rounds(), " rounds; checkpoint ",

@@ -67,9 +67,6 @@ void Experiment::Impl::check_async_config() const {
   refuse(!f.crashes.empty() || !f.link_down.empty() || f.delay_prob > 0,
          "faults.crash, link_down and delay count rounds; use churn.* (faults.loss works)");
   refuse(oopt_.quasi_global, "train.quasi_global_momentum needs rounds; set it to false");
-  refuse(s_.checkpoint_every > 0 || options_.resume,
-         "checkpoints of the event queue are not written yet; set output.checkpoint_every = 0 "
-         "(and do not --resume)");
 }
 
 void Experiment::Impl::build_async(const algo::AlgorithmContext& actx) {
@@ -135,6 +132,7 @@ void Experiment::Impl::async_round(int64_t round) {
   progress_->update(round, loss_mean, last_acc_, static_cast<double>(sent_total_) / n_ / 1e6,
                     Seconds(t_loop_, Clock::now()));
   record_figures(round, lr, loss_mean, last_eval_round_ == round);
+  checkpoint_if_due(round);
 }
 
 // A synchronous round's usage: compute while training, online for the round unless down.

@@ -103,6 +103,7 @@ class Experiment::Impl {
   double consensus_distance(int64_t round);
   // Checkpoints.
   void write_checkpoint(int64_t rounds_done);
+  void checkpoint_if_due(int64_t round);  // after `round`, every output.checkpoint_every
   void runner_state(StateIo& io);
   void node_state(int i, StateIo& io);
   // The end.

@@ -73,7 +73,7 @@ def test_list_names_every_kind():
     assert "topk" in components["compressor"]
 
 
-def test_an_asynchronous_run_reports_simulated_windows_and_stops_without_a_checkpoint(tmp_path):
+def test_an_asynchronous_run_reports_simulated_windows_and_resumes_after_a_stop(tmp_path):
     event = dict(SMALL, **{"sim.mode": "event", "sim.window_s": 0.05, "algorithm.name": "adpsgd",
                            "network.seconds_per_sample": 0.001, "energy.compute_watts": 1.0})
     seen = []
@@ -85,4 +85,9 @@ def test_an_asynchronous_run_reports_simulated_windows_and_stops_without_a_check
     assert set(r.metrics) >= {"online_s", "busy_s", "energy_j", "staleness_mean"}
     stopped = murmur.run(SMOKE, event, out=str(tmp_path / "stop"),
                          progress=lambda f: f["round"] < 1)
-    assert stopped.summary["status"] == "stopped" and stopped.summary["checkpoint"] == ""
+    assert stopped.summary["status"] == "stopped" and os.path.exists(stopped.summary["checkpoint"])
+    resumed = murmur.run(out=str(tmp_path / "stop"), resume=True)
+    for name in ("metrics.csv", "eval.csv"):
+        with open(tmp_path / "async" / name) as a, open(tmp_path / "stop" / name) as b:
+            assert a.read() == b.read()
+    assert resumed.summary["final_acc_mean"] == r.summary["final_acc_mean"]

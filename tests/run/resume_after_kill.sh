@@ -35,6 +35,9 @@ cases=(
   "beer_randomk|algorithm.name=beer topology.name=ring compression.name=randomk compression.ratio=0.1 algorithm.gamma=0.3"
   "sgp_faults|algorithm.name=sgp topology.name=one_peer_exponential faults.loss=0.1 faults.crash=3@10:30,5@20"
   "choco_faults|algorithm.name=choco topology.name=ring compression.name=topk compression.ratio=0.1 algorithm.gamma=0.5 faults.loss=0.1 faults.crash=3@10:30"
+  "dpsgd_event_churn|algorithm.name=dpsgd sim.mode=event churn.offline_fraction=0.2 churn.period_s=0.01 network.stragglers=2 energy.tx_nj_per_bit=100"
+  "adpsgd_churn|algorithm.name=adpsgd sim.mode=event sim.window_s=0.004 churn.offline_fraction=0.2 churn.period_s=0.05 network.stragglers=2 energy.compute_watts=1"
+  "async_push_sum_bound|algorithm.name=async_push_sum sim.mode=event sim.window_s=0.004 async_push_sum.staleness_bound=2 device.step_jitter=0.3 faults.loss=0.05"
 )
 rounds=80 every=3
 fail=0 k=0

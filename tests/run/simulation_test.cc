@@ -175,8 +175,8 @@ TEST_F(SimulationTest, ImpossibleSettingsAreRefusedWithTheKeyToChange) {
                                   "network.seconds_per_sample > 0"));
   EXPECT_TRUE(test_util::Contains(error({"churn.offline_fraction=0.2"}), "set sim.mode"));
   EXPECT_TRUE(test_util::Contains(
-      error({"algorithm.name=adpsgd", "sim.mode=event", "output.checkpoint_every=2"}),
-      "output.checkpoint_every = 0"));
+      error({"algorithm.name=adpsgd", "sim.mode=event", "train.quasi_global_momentum=true"}),
+      "train.quasi_global_momentum needs rounds"));
   EXPECT_TRUE(test_util::Contains(
       error({"algorithm.name=async_push_sum", "sim.mode=event", "faults.crash=1@2"}),
       "use churn.*"));

@@ -67,6 +67,8 @@ class AsyncAlgorithm {
     int64_t max = 0;
   };
   virtual Staleness take_staleness(int node) { return {}; }
+  // Saves, or loads when io.loading(), the node's state (between windows, for checkpoints).
+  virtual void checkpoint(int node, StateIo& io) = 0;
 };
 
 }  // namespace murmur::algo
