@@ -546,10 +546,16 @@ void Experiment::Impl::one_round(int64_t round) {
   comm_s_ += Seconds(t1, Clock::now());
 
   gather_round(round);
-  const double loss_mean = record_metrics(round, lr, training);
+  end_round(round, lr, record_metrics(round, lr, training));
+}
+
+// After a round's (or window's) metrics: an evaluation when due, the progress line, the figures
+// for a driver, a checkpoint when due.
+void Experiment::Impl::end_round(int64_t round, double lr, double loss_mean) {
   const bool last = round + 1 == total_rounds();
   if (last || (s_.eval_every > 0 && (round + 1) % s_.eval_every == 0)) {
     const auto te = Clock::now();
+    if (engine_) publish_async_models();
     evaluate(round, last ? 0 : s_.eval_samples);
     last_eval_round_ = round;
     eval_s_ += Seconds(te, Clock::now());
@@ -557,10 +563,6 @@ void Experiment::Impl::one_round(int64_t round) {
   progress_->update(round, loss_mean, last_acc_, static_cast<double>(sent_total_) / n_ / 1e6,
                     Seconds(t_loop_, Clock::now()));
   record_figures(round, lr, loss_mean, last_eval_round_ == round);
-  checkpoint_if_due(round);
-}
-
-void Experiment::Impl::checkpoint_if_due(int64_t round) {
   if (s_.checkpoint_every > 0 && (round + 1) % s_.checkpoint_every == 0 &&
       round + 1 < total_rounds())
     write_checkpoint(round + 1);

@@ -18,7 +18,8 @@ void Experiment::Impl::build_simulation() {
   if (!sim_.event) {
     MURMUR_CHECK(ConfigError,
                  dev.trace.empty() && dev.node_spread == 0 && dev.step_jitter == 0 &&
-                     churn.offline_fraction == 0 && churn.schedule.empty(),
+                     dev.seconds_per_step == 0 && churn.offline_fraction == 0 &&
+                     churn.schedule.empty(),
                  "device.* and churn.* act in the event-driven simulation; set sim.mode = "
                  "\"event\" (docs/simulation.md)");
     extended_ = energy_->active();
@@ -32,11 +33,15 @@ void Experiment::Impl::build_simulation() {
                "network.compute = \"model\"");
   std::vector<double> slowdown(n_);
   for (int i = 0; i < n_; ++i) slowdown[i] = network_->slowdown(i);
-  device_.emplace(dev, model_compute_base(), std::move(slowdown), s_.seed);
+  const double base =
+      dev.seconds_per_step > 0 ? s_.local_steps * dev.seconds_per_step : model_compute_base();
+  device_.emplace(dev, base, std::move(slowdown), s_.seed);
   for (int i = 0; i < n_; ++i)
-    MURMUR_CHECK(ConfigError, device_->traced(i) || device_->step_seconds(i, 0) > 0,
-                 "sim.mode = \"event\": node ", i, "'s local steps take no simulated time; set ",
-                 "network.seconds_per_sample > 0 (or give every node a row in device.trace)");
+    MURMUR_CHECK(
+        ConfigError, device_->traced(i) || device_->step_seconds(i, 0) > 0,
+        "sim.mode = \"event\": node ", i, "'s local steps take no simulated time; set ",
+        "network.seconds_per_sample > 0 or device.seconds_per_step > 0 (or give every node "
+        "a row in device.trace)");
   churn_.emplace(churn, n_, s_.seed);
   extended_ = true;
 }
@@ -120,19 +125,7 @@ void Experiment::Impl::async_round(int64_t round) {
     usage_round_[i] = w.usage;
     stale_round_[i] = w.staleness;
   }
-  const double loss_mean = record_metrics(round, lr, true, sim_.window_s);
-  const bool last = round + 1 == total_rounds();
-  if (last || (s_.eval_every > 0 && (round + 1) % s_.eval_every == 0)) {
-    const auto te = Clock::now();
-    publish_async_models();
-    evaluate(round, last ? 0 : s_.eval_samples);
-    last_eval_round_ = round;
-    eval_s_ += Seconds(te, Clock::now());
-  }
-  progress_->update(round, loss_mean, last_acc_, static_cast<double>(sent_total_) / n_ / 1e6,
-                    Seconds(t_loop_, Clock::now()));
-  record_figures(round, lr, loss_mean, last_eval_round_ == round);
-  checkpoint_if_due(round);
+  end_round(round, lr, record_metrics(round, lr, true, sim_.window_s));
 }
 
 // A synchronous round's usage: compute while training, online for the round unless down.

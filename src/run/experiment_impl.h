@@ -89,6 +89,7 @@ class Experiment::Impl {
   double model_compute_base() const;  // seconds of one node's local steps (network.*)
   // One round.
   void one_round(int64_t round);
+  void end_round(int64_t round, double lr, double loss_mean);
   void attack(int64_t round);
   void restore_attackers();
   void record_figures(int64_t round, double lr, double loss_mean, bool evaluated);
@@ -103,7 +104,6 @@ class Experiment::Impl {
   double consensus_distance(int64_t round);
   // Checkpoints.
   void write_checkpoint(int64_t rounds_done);
-  void checkpoint_if_due(int64_t round);  // after `round`, every output.checkpoint_every
   void runner_state(StateIo& io);
   void node_state(int i, StateIo& io);
   // The end.

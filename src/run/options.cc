@@ -138,6 +138,7 @@ SimOptions SimOptionsFrom(const Config& c) {
 
 comm::DeviceOptions DeviceOptionsFrom(const Config& c) {
   comm::DeviceOptions o;
+  o.seconds_per_step = c.get_double("device.seconds_per_step");
   o.node_spread = c.get_double("device.node_spread");
   o.step_jitter = c.get_double("device.step_jitter");
   o.trace = c.get_string("device.trace");

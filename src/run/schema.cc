@@ -243,6 +243,9 @@ std::vector<KeySpec> Build() {
       F("sim.window_s", 1.0, 1e-9, kNoMax,
         "event mode, asynchronous algorithms: simulated seconds per round of metrics.csv (the "
         "run lasts run.rounds windows; train.* schedules and output.eval_every count windows)"),
+      F("device.seconds_per_step", 0.0, 0, kNoMax,
+        "event mode: seconds of one SGD step on a device (a local-steps round takes "
+        "train.local_steps of them); 0 = train.batch_size x network.seconds_per_sample"),
       F("device.node_spread", 0.0, 0, kNoMax,
         "event mode: each node's step time is multiplied by exp(spread N(0,1)), drawn once per "
         "node from run.seed (heterogeneous devices; network.stragglers slows some further)"),

@@ -72,6 +72,12 @@ TEST_F(SimulationTest, SynchronousAlgorithmsRunUnchangedOnTheDeviceClock) {
   const double expected = 4 * 8 * 0.001 + 2 * frame / 12.5e6 + 1e-3;
   EXPECT_NEAR(std::stod(Column(b, "sim_seconds")[0]), expected, 1e-12);
   EXPECT_LT(std::stod(Column(a, "sim_seconds")[0]), expected);  // independent links
+  // A step's time given per step: 2 local steps of 5 ms.
+  const fs::path per_step =
+      Run(Small({"sim.mode=event", "device.seconds_per_step=0.005", "train.local_steps=2"}),
+          "per_step");
+  const Rows p = ReadCsv(per_step / "metrics.csv");
+  EXPECT_NEAR(std::stod(Column(p, "sim_seconds")[0]), 2 * 0.005 + 2 * frame / 12.5e6 + 1e-3, 1e-12);
   EXPECT_EQ(Summary(event)["sim_mode"], "event");
   EXPECT_FALSE(Summary(rounds).contains("sim_mode"));  // no energy: the columns of before
   EXPECT_EQ(a[0].size(), 11u);

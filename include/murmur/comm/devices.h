@@ -14,11 +14,13 @@ namespace murmur::comm {
 
 // device.*: the time of one node's local steps (train.local_steps SGD steps) is
 //   base x slowdown_i x node_factor_i x jitter_{i,k}
-// base = train.local_steps x train.batch_size x network.seconds_per_sample, slowdown_i the
+// base = train.local_steps x device.seconds_per_step (or, when that is 0, x train.batch_size x
+// network.seconds_per_sample), slowdown_i the
 // network model's straggler factor, node_factor_i = exp(node_spread N(0,1)) drawn once per
 // node, jitter_{i,k} = exp(step_jitter N(0,1)) drawn per step k. A trace file gives a node's
 // step times instead, in order (cycled when the run is longer).
 struct DeviceOptions {
+  double seconds_per_step = 0.0;  // 0: from network.seconds_per_sample (the caller's base)
   double node_spread = 0.0;
   double step_jitter = 0.0;
   std::string trace;  // CSV "node,seconds", one row per step; empty = the formula for all
