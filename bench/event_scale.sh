@@ -14,6 +14,7 @@ windows=${2:-20}
 murmur=${3:-$top/build/murmur}
 work=$(mktemp -d "${TMPDIR:-/tmp}/murmur-event-scale.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+: > "$work/base.toml"  # every key below; the rest at its default
 printf '%-15s %8s %9s %10s %9s %14s %9s\n' algorithm sim_s events steps loop_s wall_per_sim_s rss_MB
 for algo in adpsgd async_push_sum dpsgd; do
   sets=(run.nodes="$nodes" run.seed=1 data.name=fashion_mnist partition.name=dirichlet
@@ -25,13 +26,14 @@ for algo in adpsgd async_push_sum dpsgd; do
   case $algo in
     async_push_sum) sets+=(topology.name=one_peer_exponential run.rounds="$windows") ;;
     adpsgd) sets+=(topology.name=regular topology.degree=4 run.rounds="$windows") ;;
-    # D-PSGD: as many synchronous rounds as fit the same simulated time (32 ms steps + frames).
+    # D-PSGD: about as many synchronous rounds as fit the same simulated time (a round: 32 ms
+    # of steps, 4 frames of 31 kB leaving the uplink, 1 ms latency: ~43 ms).
     dpsgd) sets+=(topology.name=regular topology.degree=4
-                  run.rounds=$(( windows * 500 / 33 ))) ;;
+                  run.rounds=$(( windows * 500 / 43 ))) ;;
   esac
   args=()
   for s in "${sets[@]}"; do args+=(--set "$s"); done
-  "$murmur" run --quiet --out "$work/$algo" "${args[@]}" > /dev/null
+  "$murmur" run "$work/base.toml" --quiet --out "$work/$algo" "${args[@]}" > /dev/null
   /usr/bin/python3 - "$work/$algo" "$algo" <<'PY'
 import json, sys
 d, algo = sys.argv[1], sys.argv[2]

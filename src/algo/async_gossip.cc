@@ -10,9 +10,9 @@
 // the models is kept); j replies with the average (its bytes are counted; the value is
 // already in place). The node starts its next steps at once (computation overlaps the
 // averaging), but applies them only after the reply has come: one averaging in flight per node.
-// A request to an offline node is lost; its sender learns it when the request would have
-// arrived. If the requester is offline when its request arrives, j averages with the request's
-// content alone.
+// A request to an offline node is lost (and a request or a reply may be, with faults.loss); the
+// requester learns it when the frame would have arrived. If the requester is offline when its
+// request arrives, j averages with the request's content alone.
 //
 // Asynchronous push-sum (gradient push): Assran, Rabbat, "Asynchronous Gradient Push", IEEE
 // TAC 2020 (push-sum: Kempe et al. 2003). Node i keeps a numerator x_i and a weight w_i (1 at
@@ -75,15 +75,13 @@ class AdPsgd final : public AsyncAlgorithm {
   std::string_view name() const override { return "adpsgd"; }
   std::span<const float> model(int node) override { return nodes_[node].x; }
   void started(int node) override { nodes_[node].read_version = nodes_[node].version; }
-  bool may_finish(int node) const override { return !nodes_[node].awaiting; }
-  void left(int node) override { nodes_[node].awaiting = false; }
+  bool may_finish(int node) const override { return nodes_[node].awaiting < 0; }
+  void left(int node) override { nodes_[node].awaiting = -1; }
   Staleness take_staleness(int node) override { return nodes_[node].staleness.take(); }
   void checkpoint(int node, StateIo& io) override {
     State& s = nodes_[node];
     io.vector(s.x);
-    uint8_t awaiting = s.awaiting ? 1 : 0;
-    io.value(awaiting);
-    s.awaiting = awaiting != 0;
+    io.value(s.awaiting);
     io.value(s.version);
     io.value(s.read_version);
     io.value(s.staleness.s);
@@ -101,7 +99,7 @@ class AdPsgd final : public AsyncAlgorithm {
     Rng rng(DeriveSeed(ctx_.seed, static_cast<uint64_t>(step), Stream::kAlgorithm),
             static_cast<uint64_t>(node), Stream::kAlgorithm);
     const int j = peers[rng.uniform_int(peers.size())];
-    s.awaiting = true;
+    s.awaiting = step;
     net.send(comm::EncodeDenseF32(Header(comm::Codec::kDenseF32, node, j, step, 0), s.x));
   }
 
@@ -111,7 +109,7 @@ class AdPsgd final : public AsyncAlgorithm {
     const size_t dim = static_cast<size_t>(ctx_.dim);
     if (f.header.phase == 1) {  // the reply: the average is already in place
       comm::DenseF32Payload(f, dim);
-      nodes_[to].awaiting = false;
+      release(to, f.header.round);
       return;
     }
     const std::span<const uint8_t> p = comm::DenseF32Payload(f, dim);
@@ -128,15 +126,23 @@ class AdPsgd final : public AsyncAlgorithm {
         comm::EncodeDenseF32(Header(comm::Codec::kDenseF32, to, from, f.header.round, 1), b.x));
   }
 
+  // A lost request (its sender) or a lost reply (its receiver, the requester): no reply will
+  // come, which the requester learns when it would have come.
   void lost(AsyncNet&, std::span<const uint8_t> bytes) override {
     const FrameHeader h = comm::DecodeFrame(bytes).header;
-    if (h.phase == 0) nodes_[h.sender].awaiting = false;  // no reply will come
+    release(static_cast<int>(h.phase == 0 ? h.sender : h.receiver), h.round);
   }
 
  private:
+  // The averaging a node started after its local steps `step` is over (a reply or a loss of an
+  // older averaging, from before the node left and came back, is not this one's).
+  void release(int node, uint32_t step) {
+    if (nodes_[node].awaiting >= 0 && static_cast<uint32_t>(nodes_[node].awaiting) == step)
+      nodes_[node].awaiting = -1;
+  }
   struct State {
     std::vector<float> x;
-    bool awaiting = false;                  // an averaging of this node's is in flight
+    int64_t awaiting = -1;                  // the step whose averaging is in flight, or -1
     int64_t version = 0, read_version = 0;  // changes to x; the count its steps started from
     StalenessSum staleness;
   };

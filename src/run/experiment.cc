@@ -735,7 +735,7 @@ double Experiment::Impl::record_metrics(int64_t round, double lr, bool training,
                                  Num(lr),
                                  Num(sim_total_),
                                  std::to_string(d.messages_dropped)};
-    if (extended_) add_energy(round, row, i);
+    if (extended_) add_energy(row, i);
     metrics_->row(row);
   }
   metrics_->flush();

@@ -145,7 +145,7 @@ void Experiment::Impl::sync_usage(int64_t round, double seconds, bool training) 
 
 // The simulation's cells of node i's row: this round's online and busy seconds, joules, and
 // the staleness of what it took in (asynchronous algorithms).
-void Experiment::Impl::add_energy(int64_t round, std::vector<std::string>& row, int i) {
+void Experiment::Impl::add_energy(std::vector<std::string>& row, int i) {
   comm::NodeUsage& u = usage_round_[i];
   const comm::ByteCounters& c = transport_->counters(i);
   if (!engine_) {  // bytes of synchronous rounds: the transport's counters
@@ -165,7 +165,6 @@ void Experiment::Impl::add_energy(int64_t round, std::vector<std::string>& row, 
   stale_total_.sum += st.sum;
   stale_total_.count += st.count;
   stale_total_.max = std::max(stale_total_.max, st.max);
-  (void)round;
 }
 
 void Experiment::Impl::energy_summary(nlohmann::ordered_json& s) const {
@@ -195,7 +194,7 @@ void Experiment::Impl::energy_summary(nlohmann::ordered_json& s) const {
   s["energy_j_idle"] = sum.idle;
   s["energy_j_per_node"] = per_node;
   s["local_step_rounds_total"] = steps;
-  s["busy_fraction"] = online > 0 ? busy / online : 0.0;
+  s["busy_fraction"] = online > 0 ? std::min(1.0, busy / online) : 0.0;
   s["online_fraction"] = sim_total_ > 0 ? online / (sim_total_ * n_) : 1.0;
   if (engine_) {
     s["staleness_mean"] = stale_total_.count

@@ -83,7 +83,7 @@ class Experiment::Impl {
   void async_round(int64_t round);
   void publish_async_models();
   void sync_usage(int64_t round, double seconds, bool training);
-  void add_energy(int64_t round, std::vector<std::string>& row, int i);
+  void add_energy(std::vector<std::string>& row, int i);
   void energy_summary(nlohmann::ordered_json& s) const;
   std::vector<std::string> metric_columns() const;
   double model_compute_base() const;  // seconds of one node's local steps (network.*)

@@ -114,6 +114,41 @@ TEST(AdPsgd, ARequestToAnOfflineNodeIsLostAndReleasesTheRequester) {
   EXPECT_FLOAT_EQ(a.model(1)[0], s.x0[0]);
 }
 
+// A lost reply releases the requester too; a reply to an averaging from before the node left
+// and came back does not end the one in flight now.
+TEST(AdPsgd, OnlyTheReplyToTheAveragingInFlightReleasesTheRequester) {
+  const int n = 4;
+  AsyncSetup s("adpsgd", "ring", n);
+  AsyncAlgorithm& a = *s.algorithm;
+  HeldNet net(n);
+  const std::vector<float> zero(3, 0.0f);
+  a.steps_done(net, 0, 0, zero);
+  net.deliver(a);  // the request; its reply is held
+  comm::Bytes old_reply = net.frames.front();
+  net.frames.clear();
+  a.left(0);  // node 0 leaves and comes back
+  EXPECT_TRUE(a.may_finish(0));
+  a.steps_done(net, 0, 1, zero);
+  EXPECT_FALSE(a.may_finish(0));
+  net.frames.push_front(old_reply);
+  net.deliver(a);  // the old reply
+  EXPECT_FALSE(a.may_finish(0));
+  // The new averaging's reply is lost (faults.loss): node 0 learns it and goes on.
+  net.frames.clear();
+  a.lost(net, comm::EncodeDenseF32(
+                  [] {
+                    comm::FrameHeader h;
+                    h.codec = static_cast<uint8_t>(comm::Codec::kDenseF32);
+                    h.phase = 1;
+                    h.round = 1;
+                    h.sender = 1;
+                    h.receiver = 0;
+                    return h;
+                  }(),
+                  std::vector<float>(3, 0.0f)));
+  EXPECT_TRUE(a.may_finish(0));
+}
+
 TEST(AdPsgd, RefusesDirectedGraphs) {
   EXPECT_THROW(AsyncSetup("adpsgd", "directed_ring", 4), ConfigError);
 }
