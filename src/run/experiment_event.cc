@@ -76,6 +76,15 @@ void Experiment::Impl::check_async_config() const {
 
 void Experiment::Impl::build_async(const algo::AlgorithmContext& actx) {
   check_async_config();
+  // A unit slip (milliseconds for seconds, ...) would make a window hold billions of events.
+  for (int i = 0; i < n_; ++i)
+    MURMUR_CHECK(ConfigError, device_->step_seconds(i, 0) * 1e6 >= sim_.window_s,
+                 "sim.window_s = ", sim_.window_s,
+                 " holds more than a million local-steps "
+                 "rounds of node ",
+                 i, " (", device_->step_seconds(i, 0),
+                 " s each): check network.seconds_per_sample / device.seconds_per_step, or "
+                 "shorten sim.window_s");
   async_ = algo::GetAlgorithm(s_.algorithm).make_async(actx);
   auto train = [this](int i, std::span<float> start, double started_at) {
     const int64_t window = static_cast<int64_t>(std::floor(started_at / sim_.window_s));

@@ -188,6 +188,9 @@ TEST_F(SimulationTest, ImpossibleSettingsAreRefusedWithTheKeyToChange) {
       "use churn.*"));
   EXPECT_TRUE(test_util::Contains(error({"sim.mode=event", "network.compute=measured"}),
                                   "network.compute = \"model\""));
+  EXPECT_TRUE(test_util::Contains(
+      error({"algorithm.name=adpsgd", "sim.mode=event", "network.seconds_per_sample=1e-12"}),
+      "more than a million local-steps rounds of node 0"));
 }
 
 }  // namespace
