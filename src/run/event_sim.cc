@@ -11,8 +11,7 @@ namespace murmur::run {
 
 AsyncEngine::AsyncEngine(algo::AsyncAlgorithm& algorithm, const comm::NetworkModel& network,
                          const comm::DeviceModel& device, const comm::ChurnModel& churn,
-                         const comm::FaultModel& faults, int nodes, int64_t dim, ThreadPool& pool,
-                         TrainFn train)
+                         const comm::FaultModel& faults, int nodes, ThreadPool& pool, TrainFn train)
     : algorithm_(algorithm),
       network_(network),
       device_(device),
@@ -20,7 +19,6 @@ AsyncEngine::AsyncEngine(algo::AsyncAlgorithm& algorithm, const comm::NetworkMod
       faults_(faults),
       pool_(pool),
       train_(std::move(train)),
-      dim_(dim),
       nodes_(nodes) {
   for (int i = 0; i < nodes; ++i) {
     Node& n = nodes_[i];
@@ -122,7 +120,6 @@ void AsyncEngine::send(comm::Bytes frame) {
   c.bytes_sent += frame.size();
   c.header_bytes_sent += comm::kHeaderBytes;
   ++c.messages_sent;
-  s.window.usage.bytes_sent += frame.size();
   const double depart = std::max(now_, s.uplink_free) + bytes / network_.bandwidth(from, to);
   s.uplink_free = depart;
   const uint64_t id = messages_++;
@@ -146,7 +143,6 @@ void AsyncEngine::arrive(uint64_t id) {
     c.bytes_received += m.frame.size();
     c.header_bytes_received += comm::kHeaderBytes;
     ++c.messages_received;
-    r.window.usage.bytes_received += m.frame.size();
     algorithm_.arrive(*this, m.frame);
   }
   recheck(m.from);
@@ -194,7 +190,6 @@ NodeWindow AsyncEngine::take_window(int i) {
     n.window.usage.online_s += now_ - n.online_since;
     n.online_since = now_;
   }
-  n.window.online = n.online;
   n.window.staleness = algorithm_.take_staleness(i);
   NodeWindow w = n.window;
   const comm::ByteCounters keep = n.window.counters;

@@ -45,20 +45,18 @@ using TrainFn = std::function<double(int node, std::span<float> start, double st
 
 // What one node did in a window of simulated time.
 struct NodeWindow {
-  comm::NodeUsage usage;
+  comm::NodeUsage usage;        // bytes: from `counters` (Impl::add_energy)
   comm::ByteCounters counters;  // cumulative
   double loss_sum = 0.0;
   int64_t loss_count = 0;  // local-steps rounds applied in the window
   algo::AsyncAlgorithm::Staleness staleness;
-  bool online = true;  // at the window's end
 };
 
 class AsyncEngine final : public algo::AsyncNet {
  public:
   AsyncEngine(algo::AsyncAlgorithm& algorithm, const comm::NetworkModel& network,
               const comm::DeviceModel& device, const comm::ChurnModel& churn,
-              const comm::FaultModel& faults, int nodes, int64_t dim, ThreadPool& pool,
-              TrainFn train);
+              const comm::FaultModel& faults, int nodes, ThreadPool& pool, TrainFn train);
   // Runs every event before `until`.
   void run_until(double until);
   // Trains every node whose steps have started (so nothing is left to compute).
@@ -116,7 +114,6 @@ class AsyncEngine final : public algo::AsyncNet {
   const comm::FaultModel& faults_;
   ThreadPool& pool_;
   TrainFn train_;
-  int64_t dim_;
   std::vector<Node> nodes_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
   std::unordered_map<uint64_t, InFlight> in_flight_;

@@ -95,7 +95,7 @@ void Experiment::Impl::build_async(const algo::AlgorithmContext& actx) {
     for (size_t k = 0; k < start.size(); ++k) start[k] = p[k] - start[k];
     return loss;
   };
-  engine_ = std::make_unique<AsyncEngine>(*async_, *network_, *device_, *churn_, *faults_, n_, dim_,
+  engine_ = std::make_unique<AsyncEngine>(*async_, *network_, *device_, *churn_, *faults_, n_,
                                           *pool_, train);
 }
 
@@ -156,11 +156,9 @@ void Experiment::Impl::sync_usage(int64_t round, double seconds, bool training) 
 // the staleness of what it took in (asynchronous algorithms).
 void Experiment::Impl::add_energy(std::vector<std::string>& row, int i) {
   comm::NodeUsage& u = usage_round_[i];
-  const comm::ByteCounters& c = transport_->counters(i);
-  if (!engine_) {  // bytes of synchronous rounds: the transport's counters
-    u.bytes_sent = c.bytes_sent - usage_total_[i].bytes_sent;
-    u.bytes_received = c.bytes_received - usage_total_[i].bytes_received;
-  }
+  const comm::ByteCounters& c = transport_->counters(i);  // the engine's, in windows
+  u.bytes_sent = c.bytes_sent - usage_total_[i].bytes_sent;
+  u.bytes_received = c.bytes_received - usage_total_[i].bytes_received;
   usage_total_[i] += u;
   const double joules = energy_->joules(i, usage_total_[i]).total();
   const double spent = joules - energy_before_[i];
